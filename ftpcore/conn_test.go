@@ -1,0 +1,400 @@
+package ftpcore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func dialFake(t *testing.T, f *fakeServer, cfg *Config) *Conn {
+	t.Helper()
+	c, err := Dial(t.Context(), f.addr(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestLoginSequence(t *testing.T) {
+	f := newFakeServer(t, loginHandlers())
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"USER anonymous", "PASS ftpmirror@", "FEAT", "TYPE I"}
+	if got := f.got(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("commands %q, want %q", got, want)
+	}
+	if !c.HasFeature("size") || !c.HasFeature("MDTM") || c.HasFeature("MLST") {
+		t.Errorf("features %v", c.Features())
+	}
+}
+
+func TestLoginWithoutPassword(t *testing.T) {
+	h := loginHandlers()
+	h["USER"] = func(s *fakeSession, _ string) { s.reply("230 no password needed\r\n") }
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "bob", "secret"); err != nil {
+		t.Fatal(err)
+	}
+	for _, cmd := range f.got() {
+		if strings.HasPrefix(cmd, "PASS") {
+			t.Fatalf("sent PASS after 230: %q", f.got())
+		}
+	}
+}
+
+func TestLoginRefused(t *testing.T) {
+	h := loginHandlers()
+	h["PASS"] = func(s *fakeSession, _ string) { s.reply("530 Login incorrect.\r\n") }
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, nil)
+	err := c.Login(t.Context(), "bob", "wrong")
+	var fe *Error
+	if !errors.As(err, &fe) || fe.Code != 530 || fe.Cmd != "PASS" {
+		t.Fatalf("err = %#v", err)
+	}
+	if IsTransient(err) {
+		t.Error("a refused login must not be retried")
+	}
+	if strings.Contains(err.Error(), "wrong") {
+		t.Errorf("error shows the password: %v", err)
+	}
+}
+
+func TestMultiLineReplies(t *testing.T) {
+	h := loginHandlers()
+	h["FEAT"] = func(s *fakeSession, _ string) {
+		s.reply("211-Extensions supported:\r\n MLST type*;size*;modify*;\r\n EPSV\r\n UTF8\r\n211 END\r\n")
+	}
+	h["OPTS"] = func(s *fakeSession, _ string) { s.reply("200 UTF8 set to on\r\n") }
+	h["SYST"] = func(s *fakeSession, _ string) {
+		// A continuation line that starts with digits but not "215 ".
+		s.reply("215-UNIX\r\n123 not the end\r\n215 Type: L8\r\n")
+	}
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !c.HasFeature("MLST") || !c.HasFeature("UTF8") {
+		t.Errorf("features %v", c.Features())
+	}
+	if got := f.got()[3]; got != "OPTS UTF8 ON" {
+		t.Errorf("after FEAT sent %q, want OPTS UTF8 ON", got)
+	}
+	msg, err := c.Syst(t.Context())
+	if err != nil || !strings.Contains(msg, "Type: L8") {
+		t.Fatalf("SYST = %q, %v", msg, err)
+	}
+	// The conversation is still in step.
+	if _, err := c.Syst(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestEndlessReplies(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply func(s *fakeSession)
+	}{
+		{"endless line", func(s *fakeSession) {
+			s.reply("211 ")
+			chunk := strings.Repeat("x", 64<<10)
+			for range 1000 {
+				if _, err := s.conn.Write([]byte(chunk)); err != nil {
+					return
+				}
+			}
+		}},
+		{"endless multi-line", func(s *fakeSession) {
+			s.reply("211-start\r\n")
+			for range 1_000_000 {
+				if _, err := s.conn.Write([]byte(" more\r\n")); err != nil {
+					return
+				}
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := loginHandlers()
+			h["FEAT"] = func(s *fakeSession, _ string) { tc.reply(s) }
+			f := newFakeServer(t, h)
+			c := dialFake(t, f, &Config{MaxReplyBytes: 32 << 10, Timeout: 10 * time.Second})
+			start := time.Now()
+			err := c.Login(t.Context(), "", "")
+			if !errors.Is(err, ErrProtocol) {
+				t.Fatalf("err = %v, want ErrProtocol", err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("took %v", d)
+			}
+			if err := c.Noop(t.Context()); !errors.Is(err, ErrConnBroken) {
+				t.Errorf("after a cut-off reply: %v, want ErrConnBroken", err)
+			}
+		})
+	}
+}
+
+func TestRefusesControlBytesInArguments(t *testing.T) {
+	f := newFakeServer(t, loginHandlers())
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"a\r\nDELE x", "a\nDELE x", "a\x00b"} {
+		if _, err := c.Size(t.Context(), p); err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Errorf("Size(%q) = %v", p, err)
+		}
+	}
+	if err := c.Login(t.Context(), "x\r\nDELE y", ""); err == nil {
+		t.Error("USER with CR LF was sent")
+	}
+	for _, cmd := range f.got() {
+		if strings.Contains(cmd, "DELE") {
+			t.Fatalf("server saw %q", cmd)
+		}
+	}
+	// Nothing was sent, so the connection is fine.
+	if err := c.Type(t.Context(), "I"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExplicitTLSRefusedSendsNoCredentials(t *testing.T) {
+	for _, tc := range []struct{ name, reply string }{
+		{"refused", "500 AUTH not understood\r\n"},
+		{"injected after 234", "234 go ahead\r\n230 injected\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := loginHandlers()
+			h["AUTH"] = func(s *fakeSession, _ string) { s.reply(tc.reply) }
+			f := newFakeServer(t, h)
+			_, err := Dial(t.Context(), f.addr(), &Config{TLS: TLSExplicit, Timeout: 2 * time.Second})
+			if err == nil {
+				t.Fatal("Dial succeeded")
+			}
+			for _, cmd := range f.got() {
+				if strings.HasPrefix(cmd, "USER") || strings.HasPrefix(cmd, "PASS") {
+					t.Fatalf("sent %q over plain text", cmd)
+				}
+			}
+		})
+	}
+}
+
+func Test421ClosesConnection(t *testing.T) {
+	h := loginHandlers()
+	h["USER"] = func(s *fakeSession, _ string) { s.reply("421 Too many users, sorry\r\n") }
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, nil)
+	err := c.Login(t.Context(), "", "")
+	if !IsConnDead(err) || !IsTransient(err) {
+		t.Fatalf("err = %v: want transient, dead", err)
+	}
+	if err := c.Noop(t.Context()); !errors.Is(err, ErrConnBroken) {
+		t.Fatalf("after 421: %v", err)
+	}
+}
+
+func TestSilentServer(t *testing.T) {
+	h := loginHandlers()
+	h["NOOP"] = func(*fakeSession, string) {} // never answers
+	f := newFakeServer(t, h)
+	t.Run("context", func(t *testing.T) {
+		c := dialFake(t, f, nil)
+		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := c.Noop(ctx)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v", err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("took %v", d)
+		}
+		if c.Err() == nil {
+			t.Error("connection not marked broken")
+		}
+	})
+	t.Run("idle timeout", func(t *testing.T) {
+		c := dialFake(t, f, &Config{Timeout: 300 * time.Millisecond})
+		start := time.Now()
+		err := c.Noop(t.Context())
+		if err == nil || !IsTransient(err) {
+			t.Fatalf("err = %v", err)
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Errorf("took %v", d)
+		}
+	})
+	t.Run("cancel", func(t *testing.T) {
+		c := dialFake(t, f, nil)
+		ctx, cancel := context.WithCancel(t.Context())
+		time.AfterFunc(100*time.Millisecond, cancel)
+		if err := c.Noop(ctx); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if IsTransient(context.Canceled) {
+			t.Error("cancellation must not be retried")
+		}
+	})
+}
+
+// dataListener serves one data connection on addr with payload.
+func dataListener(t *testing.T, addr string, payload string, accepted *atomic.Int32) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s: %v", addr, err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Write([]byte(payload))
+			c.Close()
+		}
+	}()
+	return ln
+}
+
+// A PASV reply that names another host must not make the client connect
+// there: it connects to the control connection's peer.
+func TestPASVForeignAddressNotUsed(t *testing.T) {
+	var honest, foreign atomic.Int32
+	good := dataListener(t, "127.0.0.1:0", "the data", &honest)
+	port := good.Addr().(*net.TCPAddr).Port
+	// The "foreign" host is another loopback address with the same port.
+	dataListener(t, fmt.Sprintf("127.0.0.2:%d", port), "EVIL", &foreign)
+
+	h := loginHandlers()
+	h["EPSV"] = func(s *fakeSession, _ string) { s.reply("500 EPSV not understood\r\n") }
+	h["PASV"] = func(s *fakeSession, _ string) {
+		s.reply(fmt.Sprintf("227 Entering Passive Mode (127,0,0,2,%d,%d).\r\n", port>>8, port&0xff))
+	}
+	h["RETR"] = func(s *fakeSession, _ string) {
+		s.reply("150 here it comes\r\n")
+		time.Sleep(50 * time.Millisecond)
+		s.reply("226 done\r\n")
+	}
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second time, EPSV is not tried again
+		x, err := c.Retr(t.Context(), "/f", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(x)
+		if err := x.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != "the data" {
+			t.Fatalf("read %q", b)
+		}
+	}
+	if foreign.Load() != 0 {
+		t.Fatal("the client connected to the address in the PASV reply")
+	}
+	if n := strings.Count(strings.Join(f.got(), "\n"), "EPSV"); n != 1 {
+		t.Errorf("EPSV sent %d times, want once", n)
+	}
+}
+
+// In active mode a connection from a third party is refused; the
+// server's own connection is taken.
+func TestActiveRefusesThirdParty(t *testing.T) {
+	h := loginHandlers()
+	var target atomic.Value
+	h["PORT"] = func(s *fakeSession, arg string) {
+		var a [6]int
+		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
+		target.Store(fmt.Sprintf("%d.%d.%d.%d:%d", a[0], a[1], a[2], a[3], a[4]<<8|a[5]))
+		s.reply("200 PORT ok\r\n")
+	}
+	h["RETR"] = func(s *fakeSession, _ string) {
+		s.reply("150 opening\r\n")
+		addr := target.Load().(string)
+		// The intruder, from 127.0.0.2, comes first.
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
+		if evil, err := d.Dial("tcp", addr); err == nil {
+			evil.Write([]byte("EVIL"))
+			evil.Close()
+		}
+		time.Sleep(50 * time.Millisecond)
+		good, err := net.Dial("tcp", addr)
+		if err != nil {
+			s.reply("425 cannot connect\r\n")
+			return
+		}
+		good.Write([]byte("the data"))
+		good.Close()
+		s.reply("226 done\r\n")
+	}
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, &Config{Active: true})
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.Retr(t.Context(), "/f", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(x)
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != "the data" {
+		t.Fatalf("read %q", b)
+	}
+}
+
+// A transfer the server ends with 426 is never a success, even when the
+// data connection closed normally.
+func TestRetr426IsShortTransfer(t *testing.T) {
+	var n atomic.Int32
+	data := dataListener(t, "127.0.0.1:0", "partial da", &n)
+	port := data.Addr().(*net.TCPAddr).Port
+	h := loginHandlers()
+	h["EPSV"] = func(s *fakeSession, _ string) { s.reply("229 Entering Extended Passive Mode (|||" + strconv.Itoa(port) + "|)\r\n") }
+	h["RETR"] = func(s *fakeSession, _ string) {
+		s.reply("150 here\r\n")
+		time.Sleep(50 * time.Millisecond)
+		s.reply("426 Connection closed; transfer aborted.\r\n")
+	}
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	x, err := c.Retr(t.Context(), "/f", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.ReadAll(x)
+	err = x.Close()
+	if !errors.Is(err, ErrShortTransfer) || !IsTransient(err) {
+		t.Fatalf("Close = %v, want a transient ErrShortTransfer", err)
+	}
+	// The connection is still usable.
+	if err := c.Type(t.Context(), "I"); err != nil {
+		t.Fatal(err)
+	}
+}

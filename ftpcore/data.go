@@ -1,0 +1,213 @@
+package ftpcore
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+)
+
+// pendingData is a data connection being set up before the command that
+// uses it: dialed already in passive mode, listening in active mode.
+type pendingData struct {
+	conn net.Conn     // passive
+	ln   net.Listener // active
+}
+
+func (p *pendingData) close() {
+	if p.conn != nil {
+		p.conn.Close()
+	}
+	if p.ln != nil {
+		p.ln.Close()
+	}
+}
+
+// peerIP is the server's address on the control connection: the only
+// address data connections are made to or accepted from.
+func (c *Conn) peerIP() net.IP {
+	if a, ok := c.conn.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP
+	}
+	return nil
+}
+
+// prepareData sets up a data connection for the next command.
+func (c *Conn) prepareData(ctx context.Context) (*pendingData, error) {
+	if c.cfg.Active {
+		ln, err := c.active(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &pendingData{ln: ln}, nil
+	}
+	nc, err := c.passive(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &pendingData{conn: nc}, nil
+}
+
+// passive asks for a passive data port (EPSV, else PASV) and connects to
+// it. The address in a 227 reply is not trusted: the port is used with
+// the control connection's peer address, unless Config.TrustPASVAddress.
+func (c *Conn) passive(ctx context.Context) (net.Conn, error) {
+	peer := c.peerIP()
+	if peer == nil {
+		return nil, errors.New("passive: control connection has no TCP peer")
+	}
+	ip, port := peer, 0
+	if !c.skipEPSV && !c.cfg.DisableEPSV {
+		code, msg, err := c.cmd(ctx, 0, "EPSV")
+		switch {
+		case err != nil:
+			return nil, err
+		case code == 229:
+			if port, err = parseEPSV(msg); err != nil {
+				return nil, fmt.Errorf("EPSV: %w", err)
+			}
+		case code/100 == 5:
+			// vsftpd with listen_ipv6=NO and many embedded servers
+			// refuse EPSV; do not ask again on this connection.
+			c.skipEPSV = true
+		default:
+			return nil, &Error{Cmd: "EPSV", Code: code, Msg: msg}
+		}
+	}
+	if port == 0 {
+		if peer.To4() == nil {
+			return nil, errors.New("passive: server refused EPSV and PASV cannot reach an IPv6 address")
+		}
+		_, msg, err := c.cmd(ctx, 227, "PASV")
+		if err != nil {
+			return nil, err
+		}
+		pasvIP, p, err := parsePASV(msg)
+		if err != nil {
+			return nil, fmt.Errorf("PASV: %w", err)
+		}
+		port = p
+		if c.cfg.TrustPASVAddress {
+			ip = pasvIP
+		}
+	}
+	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	nc, err := c.dialer().DialContext(dctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("data connection to %s: %w", addr, err)
+	}
+	return nc, nil
+}
+
+// active listens for the server's data connection and tells the server
+// where (PORT for IPv4, EPRT for IPv6).
+func (c *Conn) active(ctx context.Context) (net.Listener, error) {
+	ip := c.conn.LocalAddr().(*net.TCPAddr).IP
+	if c.cfg.ActiveIP != "" {
+		ip = net.ParseIP(c.cfg.ActiveIP)
+		if ip == nil {
+			return nil, fmt.Errorf("active: bad address %q", c.cfg.ActiveIP)
+		}
+	}
+	ln, err := c.listen(ctx, ip)
+	if err != nil {
+		return nil, err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if ip4 := ip.To4(); ip4 != nil {
+		_, _, err = c.cmd(ctx, 200, "PORT %d,%d,%d,%d,%d,%d", ip4[0], ip4[1], ip4[2], ip4[3], port>>8, port&0xff)
+	} else {
+		_, _, err = c.cmd(ctx, 200, "EPRT |2|%s|%d|", ip.String(), port)
+	}
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return ln, nil
+}
+
+func (c *Conn) listen(ctx context.Context, ip net.IP) (net.Listener, error) {
+	var lc net.ListenConfig
+	lo, hi := c.cfg.ActivePortMin, c.cfg.ActivePortMax
+	if lo <= 0 || hi < lo {
+		return lc.Listen(ctx, "tcp", net.JoinHostPort(ip.String(), "0"))
+	}
+	var err error
+	for p := lo; p <= hi; p++ {
+		var ln net.Listener
+		ln, err = lc.Listen(ctx, "tcp", net.JoinHostPort(ip.String(), strconv.Itoa(p)))
+		if err == nil {
+			return ln, nil
+		}
+	}
+	return nil, fmt.Errorf("active: no free port in %d-%d: %w", lo, hi, err)
+}
+
+// open finishes the data connection once the server has accepted the
+// command (preliminary 1xx reply): in active mode it accepts the
+// server's connection, and with PROT P it runs the TLS handshake,
+// resuming the control connection's session.
+func (p *pendingData) open(ctx context.Context, c *Conn) (net.Conn, error) {
+	nc := p.conn
+	if p.ln != nil {
+		var err error
+		nc, err = acceptFrom(ctx, p.ln, c.peerIP(), c.cfg.Timeout)
+		p.ln.Close()
+		p.ln = nil
+		if err != nil {
+			return nil, err
+		}
+	}
+	p.conn = nil
+	if !c.protected {
+		return nc, nil
+	}
+	tc := tls.Client(nc, c.tlsConf)
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("data connection: tls: %w", err)
+	}
+	return tc, nil
+}
+
+// acceptFrom accepts one connection from ip within timeout. Connections
+// from any other address are closed: in active mode a third party could
+// otherwise race the server to the port and feed us its data.
+func acceptFrom(ctx context.Context, ln net.Listener, ip net.IP, timeout time.Duration) (net.Conn, error) {
+	deadline := time.Now().Add(timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	if tl, ok := ln.(*net.TCPListener); ok {
+		tl.SetDeadline(deadline)
+	}
+	stop := context.AfterFunc(ctx, func() { ln.Close() })
+	defer stop()
+	var refused []string
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			if len(refused) > 0 {
+				return nil, fmt.Errorf("active: no data connection from %s (refused %v): %w", ip, refused, err)
+			}
+			return nil, fmt.Errorf("active: no data connection from %s: %w", ip, err)
+		}
+		if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok && a.IP.Equal(ip) {
+			return nc, nil
+		}
+		if len(refused) < 4 {
+			refused = append(refused, nc.RemoteAddr().String())
+		}
+		nc.Close()
+	}
+}

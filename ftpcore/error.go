@@ -1,0 +1,92 @@
+package ftpcore
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"syscall"
+)
+
+// Error is a reply from the server that was not the one expected.
+// Cmd is the command verb that drew it (never an argument of PASS).
+type Error struct {
+	Cmd  string
+	Code int
+	Msg  string
+}
+
+func (e *Error) Error() string {
+	if e.Cmd == "" {
+		return fmt.Sprintf("server said %03d %s", e.Code, e.Msg)
+	}
+	return fmt.Sprintf("%s: server said %03d %s", e.Cmd, e.Code, e.Msg)
+}
+
+// Temporary reports whether the reply is a 4xx transient negative
+// completion (RFC 959 section 4.2).
+func (e *Error) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
+
+// ErrProtocol is wrapped by errors that come from a reply the client could
+// not make sense of: malformed, out of sequence, too long, or with an
+// address or number that fails validation.
+var ErrProtocol = errors.New("ftp protocol violation")
+
+// ErrConnBroken is returned by every method of a Conn whose control
+// connection can no longer be used (an earlier command was cut off
+// mid-reply, timed out or the server closed it).
+var ErrConnBroken = errors.New("ftp connection broken")
+
+// ErrShortTransfer is wrapped when a data connection delivered fewer bytes
+// than the caller was promised, or the server reported failure after it.
+var ErrShortTransfer = errors.New("short transfer")
+
+// IsTransient reports whether err is worth retrying, possibly on a new
+// connection: 4xx replies (421 means the connection is gone too),
+// timeouts, resets, unexpected EOF and broken connections. 5xx replies,
+// refused logins, certificate failures and cancelled contexts are
+// permanent.
+func IsTransient(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.Temporary()
+	}
+	var cve *tls.CertificateVerificationError
+	var uae x509.UnknownAuthorityError
+	var hne x509.HostnameError
+	if errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne) {
+		return false
+	}
+	if errors.Is(err, ErrConnBroken) || errors.Is(err, ErrShortTransfer) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
+		errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
+		errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
+
+// IsConnDead reports whether err means the control connection is unusable
+// and must be dropped from any pool: 421, or a broken connection.
+func IsConnDead(err error) bool {
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe.Code == 421
+	}
+	return err != nil && IsTransient(err)
+}

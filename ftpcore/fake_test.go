@@ -1,0 +1,108 @@
+package ftpcore
+
+import (
+	"bufio"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// fakeServer is a scripted FTP server for what real servers will not do
+// on demand: foreign PASV addresses, endless replies, 421 at login,
+// replies injected after AUTH TLS. It answers each command with the
+// handler for its verb, or "502 not implemented", and records the
+// commands it got.
+type fakeServer struct {
+	t        *testing.T
+	ln       net.Listener
+	greeting string
+	handlers map[string]func(s *fakeSession, arg string)
+
+	mu       sync.Mutex
+	commands []string
+	wg       sync.WaitGroup
+}
+
+type fakeSession struct {
+	srv  *fakeServer
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+// reply writes raw text; lines must end with \r\n.
+func (s *fakeSession) reply(text string) {
+	s.conn.Write([]byte(text))
+}
+
+func newFakeServer(t *testing.T, handlers map[string]func(s *fakeSession, arg string)) *fakeServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeServer{t: t, ln: ln, greeting: "220 fake ready\r\n", handlers: handlers}
+	f.wg.Add(1)
+	go f.serve()
+	t.Cleanup(func() {
+		ln.Close()
+		f.wg.Wait()
+	})
+	return f
+}
+
+func (f *fakeServer) addr() string { return f.ln.Addr().String() }
+
+func (f *fakeServer) serve() {
+	defer f.wg.Done()
+	for {
+		c, err := f.ln.Accept()
+		if err != nil {
+			return
+		}
+		f.wg.Add(1)
+		go func() {
+			defer f.wg.Done()
+			defer c.Close()
+			s := &fakeSession{srv: f, conn: c, r: bufio.NewReader(c)}
+			s.reply(f.greeting)
+			for {
+				line, err := s.r.ReadString('\n')
+				if err != nil {
+					return
+				}
+				line = strings.TrimRight(line, "\r\n")
+				f.mu.Lock()
+				f.commands = append(f.commands, line)
+				f.mu.Unlock()
+				verb, arg, _ := strings.Cut(line, " ")
+				verb = strings.ToUpper(verb)
+				if h, ok := f.handlers[verb]; ok {
+					h(s, arg)
+				} else if verb == "QUIT" {
+					s.reply("221 bye\r\n")
+					return
+				} else {
+					s.reply("502 not implemented\r\n")
+				}
+			}
+		}()
+	}
+}
+
+// got returns the commands received so far.
+func (f *fakeServer) got() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.commands...)
+}
+
+// loginHandlers answers USER/PASS/FEAT/TYPE like a minimal server.
+func loginHandlers() map[string]func(s *fakeSession, arg string) {
+	return map[string]func(s *fakeSession, arg string){
+		"USER": func(s *fakeSession, _ string) { s.reply("331 password please\r\n") },
+		"PASS": func(s *fakeSession, _ string) { s.reply("230 logged in\r\n") },
+		"FEAT": func(s *fakeSession, _ string) { s.reply("211-Features:\r\n SIZE\r\n MDTM\r\n211 End\r\n") },
+		"TYPE": func(s *fakeSession, _ string) { s.reply("200 ok\r\n") },
+	}
+}

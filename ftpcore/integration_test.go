@@ -1,0 +1,304 @@
+package ftpcore_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/internal/embedftp"
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
+)
+
+// sampleTree writes the tree every server test lists and fetches: names
+// with spaces and UTF-8, a dot file, an old file (a Unix LIST shows its
+// year instead of its time), a subdirectory, and a 1 MiB file.
+func sampleTree(t *testing.T, root string) map[string][]byte {
+	t.Helper()
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = byte(i*31 + i>>8)
+	}
+	files := map[string][]byte{
+		"plain.txt":        []byte("hello\n"),
+		"with space.txt":   []byte("spaces in the name\n"),
+		"日本語 ファイル.txt":     []byte("utf-8 name\n"),
+		".hidden":          []byte("dot file\n"),
+		"old.txt":          []byte("from 2019\n"),
+		"big.bin":          big,
+		"sub dir/inner.md": []byte("# inner\n"),
+	}
+	recent := time.Now().Add(-2 * time.Hour).Truncate(time.Second)
+	for name, data := range files {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mt := recent
+		if name == "old.txt" {
+			mt = time.Date(2019, 3, 4, 5, 6, 7, 0, time.UTC)
+		}
+		if err := os.Chtimes(p, mt, mt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
+type target struct {
+	name  string
+	addr  string
+	user  string
+	pass  string
+	root  string // the served directory, on disk
+	cfg   ftpcore.Config
+	srv   *ftpservers.Server
+	exact bool // listing times are exact (MLSD)
+}
+
+// checkServer runs the same conversation against any server.
+func checkServer(t *testing.T, tg target) {
+	files := sampleTree(t, tg.root)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	var trace bytes.Buffer
+	cfg := tg.cfg
+	cfg.Trace = &trace
+	cfg.Timeout = 20 * time.Second
+	c, err := ftpcore.Dial(ctx, tg.addr, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	defer func() {
+		if t.Failed() {
+			t.Logf("conversation:\n%s", trace.String())
+			if tg.srv != nil {
+				t.Logf("server log:\n%s", tg.srv.Log())
+			}
+		}
+	}()
+	if err := c.Login(ctx, tg.user, tg.pass); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(trace.String(), tg.pass) && tg.pass != "" {
+		t.Error("the trace shows the password")
+	}
+	pwd, err := c.Pwd(ctx)
+	if err != nil || pwd != "/" {
+		t.Fatalf("PWD = %q, %v", pwd, err)
+	}
+	if err := c.Cwd(ctx, "/sub dir"); err != nil {
+		t.Fatal(err)
+	}
+	if pwd, _ := c.Pwd(ctx); pwd != "/sub dir" {
+		t.Errorf("PWD after CWD = %q", pwd)
+	}
+	if err := c.Cdup(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	entries, err := c.List(ctx, "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	byName := map[string]ftpcore.Entry{}
+	for _, e := range entries {
+		names = append(names, e.Name)
+		byName[e.Name] = e
+	}
+	sort.Strings(names)
+	want := []string{".hidden", "big.bin", "old.txt", "plain.txt", "sub dir", "with space.txt", "日本語 ファイル.txt"}
+	if strings.Join(names, "|") != strings.Join(want, "|") {
+		t.Fatalf("listing names %q, want %q", names, want)
+	}
+	t.Logf("%s listing:\n%s", tg.name, entriesText(entries))
+	for name, data := range files {
+		if strings.Contains(name, "/") {
+			continue
+		}
+		e := byName[name]
+		if e.Type != ftpcore.TypeFile || e.Size != int64(len(data)) {
+			t.Errorf("%s: %v, want a file of %d bytes", name, e, len(data))
+		}
+		fi, _ := os.Stat(filepath.Join(tg.root, name))
+		switch e.Precision {
+		case ftpcore.TimeExact:
+			if !e.Time.Equal(fi.ModTime()) {
+				t.Errorf("%s: time %v, want %v", name, e.Time, fi.ModTime())
+			}
+		case ftpcore.TimeMinute:
+			if e.Time.Unix()/60 != fi.ModTime().Unix()/60 {
+				t.Errorf("%s: time %v, want %v to the minute", name, e.Time, fi.ModTime())
+			}
+		case ftpcore.TimeDay:
+			if e.Time.Format("2006-01-02") != fi.ModTime().UTC().Format("2006-01-02") {
+				t.Errorf("%s: date %v, want %v", name, e.Time, fi.ModTime())
+			}
+		default:
+			t.Errorf("%s: no time", name)
+		}
+		if tg.exact && e.Precision != ftpcore.TimeExact {
+			t.Errorf("%s: precision %v, want exact", name, e.Precision)
+		}
+	}
+	if e := byName["old.txt"]; !tg.exact && e.Precision != ftpcore.TimeDay {
+		t.Errorf("old.txt: precision %v, want day (a LIST shows the year)", e.Precision)
+	}
+	if e := byName["sub dir"]; e.Type != ftpcore.TypeDir {
+		t.Errorf("sub dir: %v", e)
+	}
+
+	n, err := c.Size(ctx, "/big.bin")
+	if err != nil || n != 1<<20 {
+		t.Errorf("SIZE = %d, %v", n, err)
+	}
+	mt, err := c.ModTime(ctx, "/old.txt")
+	if err != nil || !mt.Equal(time.Date(2019, 3, 4, 5, 6, 7, 0, time.UTC)) {
+		t.Errorf("MDTM = %v, %v", mt, err)
+	}
+
+	fetch := func(path string, offset int64) []byte {
+		t.Helper()
+		x, err := c.Retr(ctx, path, offset)
+		if err != nil {
+			t.Fatalf("RETR %s from %d: %v", path, offset, err)
+		}
+		b, err := io.ReadAll(x)
+		if err != nil {
+			t.Fatalf("RETR %s: read: %v", path, err)
+		}
+		if err := x.Close(); err != nil {
+			t.Fatalf("RETR %s: close: %v", path, err)
+		}
+		return b
+	}
+	for _, name := range []string{"big.bin", "日本語 ファイル.txt", "sub dir/inner.md", ".hidden"} {
+		if got := fetch("/"+name, 0); !bytes.Equal(got, files[name]) {
+			t.Errorf("RETR %s: %d bytes, want %d", name, len(got), len(files[name]))
+		}
+	}
+	const off = 300_000
+	if got := fetch("/big.bin", off); !bytes.Equal(got, files["big.bin"][off:]) {
+		t.Errorf("RETR big.bin from %d: %d bytes, want %d", off, len(got), len(files["big.bin"])-off)
+	}
+
+	// Stopping early aborts the transfer and leaves the connection usable.
+	x, err := c.Retr(ctx, "/big.bin", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 1000)
+	if _, err := io.ReadFull(x, buf); err != nil {
+		t.Fatal(err)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatalf("early close: %v", err)
+	}
+	if got := fetch("/plain.txt", 0); string(got) != "hello\n" {
+		t.Errorf("after abort: %q", got)
+	}
+	if err := c.Noop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(ctx); err != nil {
+		t.Errorf("QUIT: %v", err)
+	}
+	if tg.srv != nil {
+		// proftpd and pure-ftpd may log a command after answering it.
+		var cmds string
+		for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			if cmds = strings.Join(tg.srv.Commands(), "\n"); strings.Contains(cmds, "REST 300000") {
+				break
+			}
+		}
+		if !strings.Contains(cmds, "REST 300000") {
+			t.Errorf("server did not log REST 300000; it logged:\n%s", cmds)
+		}
+	}
+}
+
+func entriesText(entries []ftpcore.Entry) string {
+	var b strings.Builder
+	for _, e := range entries {
+		b.WriteString("  " + e.String() + "\n")
+	}
+	return b.String()
+}
+
+func TestEmbeddedServer(t *testing.T) {
+	for _, active := range []bool{false, true} {
+		t.Run(mode(active), func(t *testing.T) {
+			root := t.TempDir()
+			srv, err := embedftp.Start(root, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			checkServer(t, target{name: "embedded", addr: srv.Addr(), root: root, cfg: ftpcore.Config{Active: active}, exact: true})
+		})
+	}
+}
+
+func mode(active bool) string {
+	if active {
+		return "active"
+	}
+	return "passive"
+}
+
+func TestRealServers(t *testing.T) {
+	for _, name := range ftpservers.Names() {
+		for _, active := range []bool{false, true} {
+			t.Run(name+"/"+mode(active), func(t *testing.T) {
+				root := t.TempDir()
+				srv := ftpservers.Start(t, name, root, &ftpservers.Options{ProtocolLog: true})
+				checkServer(t, target{name: name, addr: srv.Addr, root: srv.Root, srv: srv,
+					cfg: ftpcore.Config{Active: active}, exact: name != "vsftpd"})
+			})
+		}
+	}
+}
+
+func TestRealServersExplicitTLS(t *testing.T) {
+	for _, name := range ftpservers.Names() {
+		for _, active := range []bool{false, true} {
+			t.Run(name+"/"+mode(active), func(t *testing.T) {
+				root := t.TempDir()
+				srv := ftpservers.Start(t, name, root, &ftpservers.Options{TLS: true, ProtocolLog: true})
+				pool := x509.NewCertPool()
+				if !pool.AppendCertsFromPEM(srv.CACert) {
+					t.Fatal("bad CA cert")
+				}
+				checkServer(t, target{name: name, addr: srv.Addr, root: srv.Root, srv: srv, exact: name != "vsftpd",
+					cfg: ftpcore.Config{Active: active, TLS: ftpcore.TLSExplicit, TLSConfig: &tls.Config{RootCAs: pool}}})
+			})
+		}
+	}
+}
+
+// Without the CA, the server's certificate is refused before login, and
+// that is permanent.
+func TestRealServerTLSVerifies(t *testing.T) {
+	root := t.TempDir()
+	srv := ftpservers.Start(t, "vsftpd", root, &ftpservers.Options{TLS: true})
+	_, err := ftpcore.Dial(t.Context(), srv.Addr, &ftpcore.Config{TLS: ftpcore.TLSExplicit, Timeout: 10 * time.Second})
+	if err == nil {
+		t.Fatal("Dial accepted an unknown certificate")
+	}
+	if ftpcore.IsTransient(err) {
+		t.Errorf("certificate failure classed transient: %v", err)
+	}
+}

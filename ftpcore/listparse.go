@@ -1,0 +1,435 @@
+package ftpcore
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// errUnsupportedListLine: no parser understood the line.
+var errUnsupportedListLine = errors.New("unsupported LIST line")
+
+// errSkipLine: a line that carries no entry ("total 12", a blank line,
+// "." and "..", MLSD cdir and pdir).
+var errSkipLine = errors.New("no entry on this line")
+
+// listLineParsers are tried in order by parseListLine until one returns
+// something other than errUnsupportedListLine. A new server format is one
+// more function here and one more row in listparse_test.go.
+var listLineParsers = []func(line string, now time.Time, loc *time.Location) (Entry, error){
+	parseListSkipLine,
+	parseUnixListLine,
+	parseDOSListLine,
+	parseEPLFListLine,
+}
+
+// parseListLine parses one line of a LIST reply, without its line ending.
+// LIST has no standard format (RFC 959 leaves it to the server); most
+// servers imitate "ls -l", IIS imitates DOS "dir".
+//
+// now and loc (the server's time zone, nil for UTC) decide the year of
+// dates that come without one, as "Jan 25 00:17" does: see lsDate.
+func parseListLine(line string, now time.Time, loc *time.Location) (Entry, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	for _, parse := range listLineParsers {
+		e, err := parse(line, now, loc)
+		if err != errUnsupportedListLine {
+			return e, err
+		}
+	}
+	return Entry{}, errUnsupportedListLine
+}
+
+// parseListSkipLine recognises lines without an entry: blank lines
+// (pure-ftpd separates the parts of "LIST -R" with them) and the
+// "total 80" that GNU ls and servers running it print first.
+func parseListSkipLine(line string, _ time.Time, _ *time.Location) (Entry, error) {
+	s := strings.Trim(line, " ")
+	if s == "" {
+		return Entry{}, errSkipLine
+	}
+	if n, ok := strings.CutPrefix(s, "total "); ok {
+		if n = strings.TrimLeft(n, " "); n != "" && allDigits(n) {
+			return Entry{}, errSkipLine
+		}
+	}
+	return Entry{}, errUnsupportedListLine
+}
+
+// listField is one space-separated field of a line; end is the offset of
+// the byte after it.
+type listField struct {
+	s   string
+	end int
+}
+
+// maxUnixFields bounds how far parseUnixListLine looks for the date. The
+// widest known layout (mode, links, owner, group, major, minor, month,
+// day, time) puts it well within this.
+const maxUnixFields = 14
+
+// parseUnixListLine parses the "ls -l" style that vsftpd, proftpd,
+// pure-ftpd and most other servers send:
+//
+//	-rw-r--r--    1 0        0            1024 Mar 10 23:00 file name.txt
+//	lrwxrwxrwx    1 0        0               7 Nov 25 15:38 dangling -> nowhere
+//	crw-r--r--  1 root root       1, 3 Nov 25 15:38 null
+//	drwxr-xr-x               folder        0 Aug 15 05:49 no links column
+//
+// Owner, group and link count vary in number and width between servers,
+// so the line is anchored on the date instead: the first "Mon DD HH:MM"
+// or "Mon DD  YYYY" that follows a size. The name is everything after
+// the one space that follows the time or year, so names with leading,
+// trailing or repeated spaces survive.
+func parseUnixListLine(line string, now time.Time, loc *time.Location) (Entry, error) {
+	mode, _, ok := strings.Cut(line, " ")
+	if !ok {
+		return Entry{}, errUnsupportedListLine
+	}
+	typ, ok := unixModeType(mode)
+	if !ok {
+		return Entry{}, errUnsupportedListLine
+	}
+	var buf [maxUnixFields]listField
+	fields := splitListFields(line, buf[:0])
+	for i := 3; i+2 < len(fields); i++ {
+		mon, ok := lsMonth(fields[i].s)
+		if !ok {
+			continue
+		}
+		t, prec, ok := lsDate(mon, fields[i+1].s, fields[i+2].s, now, loc)
+		if !ok {
+			continue
+		}
+		size, device, ok := lsSize(fields[i-2].s, fields[i-1].s)
+		if !ok {
+			continue
+		}
+		e := Entry{Type: typ, Size: -1, Time: t, Precision: prec, Perm: mode}
+		if !device {
+			n, err := strconv.ParseInt(size, 10, 64)
+			if err != nil {
+				return Entry{}, fmt.Errorf("%w: size %s out of range", ErrProtocol, size)
+			}
+			e.Size = n
+		}
+		end := fields[i+2].end
+		if end < len(line) {
+			e.Name = line[end+1:]
+		}
+		if typ == TypeSymlink {
+			if name, target, ok := strings.Cut(e.Name, " -> "); ok {
+				e.Name, e.Target = name, target
+			}
+		}
+		return listEntry(e)
+	}
+	return Entry{}, errUnsupportedListLine
+}
+
+// listEntry is the last step of every listing parser: "." and ".." are
+// skipped (pure-ftpd -D and "LIST -a" elsewhere list them), any other
+// name that is not one path component is a protocol error.
+func listEntry(e Entry) (Entry, error) {
+	if e.Name == "." || e.Name == ".." {
+		return Entry{}, errSkipLine
+	}
+	if !validName(e.Name) {
+		return Entry{}, fmt.Errorf("%w: bad name %q", ErrProtocol, e.Name)
+	}
+	return e, nil
+}
+
+// splitListFields appends to dst the space-separated fields of line, up
+// to cap(dst).
+func splitListFields(line string, dst []listField) []listField {
+	i := 0
+	for len(dst) < cap(dst) {
+		for i < len(line) && line[i] == ' ' {
+			i++
+		}
+		if i == len(line) {
+			break
+		}
+		j := i
+		for j < len(line) && line[j] != ' ' {
+			j++
+		}
+		dst = append(dst, listField{s: line[i:j], end: j})
+		i = j
+	}
+	return dst
+}
+
+// unixModeType checks an ls mode string: a type letter, nine permission
+// characters and an optional marker ('+' ACL, '.' SELinux context, '@'
+// macOS extended attributes).
+func unixModeType(mode string) (EntryType, bool) {
+	if len(mode) != 10 && len(mode) != 11 {
+		return 0, false
+	}
+	if len(mode) == 11 && !strings.ContainsRune("+.@", rune(mode[10])) {
+		return 0, false
+	}
+	for i := 1; i < 10; i++ {
+		if !strings.ContainsRune("-rwxsStTlL", rune(mode[i])) {
+			return 0, false
+		}
+	}
+	switch c := mode[0]; {
+	case c == '-':
+		return TypeFile, true
+	case c == 'd':
+		return TypeDir, true
+	case c == 'l':
+		return TypeSymlink, true
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '?':
+		// b c p s, Solaris door D, HP-UX network n, and the like.
+		return TypeOther, true
+	}
+	return 0, false
+}
+
+var lsMonths = [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
+
+// lsMonth reads an English month abbreviation. Servers that localise
+// month names are not supported.
+func lsMonth(s string) (time.Month, bool) {
+	if len(s) != 3 {
+		return 0, false
+	}
+	for i, m := range lsMonths {
+		if strings.EqualFold(s, m) {
+			return time.Month(i + 1), true
+		}
+	}
+	return 0, false
+}
+
+// lsSize reads the field before the date: a decimal size, or for a device
+// the "major, minor" pair ("1, 3" as two fields, or "1,3"), for which the
+// size is unknown. prev is the field before that.
+func lsSize(prev, s string) (size string, device, ok bool) {
+	if major, minor, ok := strings.Cut(s, ","); ok {
+		return "", true, major != "" && allDigits(major) && allDigits(minor)
+	}
+	if s == "" || !allDigits(s) {
+		return "", false, false
+	}
+	if major, ok := strings.CutSuffix(prev, ","); ok && major != "" && allDigits(major) {
+		return "", true, true
+	}
+	return s, false, true
+}
+
+// lsDate reads the "DD HH:MM" or "DD YYYY" after a month. ls shows the
+// year only for dates more than six months away, so "HH:MM" dates get
+// the year that puts them no more than a day after now (a day of slack
+// for clocks and time zones): GNU ls and vsftpd 3.0.3 show the year for
+// every future date, so an "HH:MM" date after now+1d belongs to the year
+// before.
+//
+// proftpd 1.3.8 and pure-ftpd 1.0.50 differ: they show "HH:MM" for any
+// date less than 180 days old, which includes every date in the future
+// (a file touched to 2027-03-01 is listed as "Mar  1 00:00" in November
+// 2026), so such a file comes out a year too early. MLSD, which both
+// offer, does not have the problem.
+func lsDate(mon time.Month, day, hm string, now time.Time, loc *time.Location) (time.Time, TimePrecision, bool) {
+	if len(day) == 0 || len(day) > 2 || !allDigits(day) {
+		return time.Time{}, 0, false
+	}
+	d := atoiDigits(day)
+	if len(hm) == 4 && allDigits(hm) {
+		y := atoiDigits(hm)
+		if y < 1000 || d < 1 || d > daysIn(mon, y) {
+			return time.Time{}, 0, false
+		}
+		return time.Date(y, mon, d, 0, 0, 0, 0, loc), TimeDay, true
+	}
+	h, m, ok := strings.Cut(hm, ":")
+	if !ok || len(h) == 0 || len(h) > 2 || len(m) != 2 || !allDigits(h) || !allDigits(m) {
+		return time.Time{}, 0, false
+	}
+	hour, minute := atoiDigits(h), atoiDigits(m)
+	if hour > 23 || minute > 59 {
+		return time.Time{}, 0, false
+	}
+	y := now.In(loc).Year()
+	if time.Date(y, mon, d, hour, minute, 0, 0, loc).Sub(now) > 24*time.Hour {
+		y--
+	}
+	if d < 1 || d > daysIn(mon, y) {
+		return time.Time{}, 0, false
+	}
+	return time.Date(y, mon, d, hour, minute, 0, 0, loc), TimeMinute, true
+}
+
+// parseDOSListLine parses the MS-DOS "dir" style of IIS and a few
+// Windows servers:
+//
+//	02-23-21  03:04PM       <DIR>          dir name
+//	02-23-2021  03:04PM                 1234 file.txt
+//	2021-02-23  15:04                   1234 file.txt
+//
+// Two-digit years are 1970-2069. The spaces before the name are padding
+// of the size column, so leading spaces of a name cannot be told apart
+// from it and are lost.
+func parseDOSListLine(line string, _ time.Time, loc *time.Location) (Entry, error) {
+	date, rest := cutListField(line)
+	clock, rest := cutListField(rest)
+	sizeField, rest := cutListField(rest)
+	year, mon, day, ok := dosDate(date)
+	if !ok {
+		return Entry{}, errUnsupportedListLine
+	}
+	hour, minute, ok := dosClock(clock)
+	if !ok || day > daysIn(time.Month(mon), year) {
+		return Entry{}, errUnsupportedListLine
+	}
+	e := Entry{
+		Type:      TypeFile,
+		Size:      -1,
+		Time:      time.Date(year, time.Month(mon), day, hour, minute, 0, 0, loc),
+		Precision: TimeMinute,
+		Name:      strings.TrimLeft(rest, " "),
+	}
+	switch {
+	case sizeField == "<DIR>":
+		e.Type = TypeDir
+	case sizeField != "" && allDigits(sizeField):
+		n, err := strconv.ParseInt(sizeField, 10, 64)
+		if err != nil {
+			return Entry{}, fmt.Errorf("%w: size %s out of range", ErrProtocol, sizeField)
+		}
+		e.Size = n
+	default:
+		return Entry{}, errUnsupportedListLine
+	}
+	return listEntry(e)
+}
+
+// cutListField returns the first space-separated field of s and what
+// follows it, starting with the space.
+func cutListField(s string) (field, rest string) {
+	s = strings.TrimLeft(s, " ")
+	i := strings.IndexByte(s, ' ')
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i:]
+}
+
+// dosDate reads MM-DD-YY, MM-DD-YYYY or YYYY-MM-DD.
+func dosDate(s string) (year, mon, day int, ok bool) {
+	parts := strings.Split(s, "-")
+	if len(parts) != 3 {
+		return 0, 0, 0, false
+	}
+	for _, p := range parts {
+		if p == "" || len(p) > 4 || !allDigits(p) {
+			return 0, 0, 0, false
+		}
+	}
+	switch {
+	case len(parts[0]) == 4 && len(parts[1]) == 2 && len(parts[2]) == 2:
+		year, mon, day = atoiDigits(parts[0]), atoiDigits(parts[1]), atoiDigits(parts[2])
+	case len(parts[0]) == 2 && len(parts[1]) == 2 && len(parts[2]) == 4:
+		mon, day, year = atoiDigits(parts[0]), atoiDigits(parts[1]), atoiDigits(parts[2])
+	case len(parts[0]) == 2 && len(parts[1]) == 2 && len(parts[2]) == 2:
+		mon, day, year = atoiDigits(parts[0]), atoiDigits(parts[1]), atoiDigits(parts[2])
+		if year < 70 {
+			year += 2000
+		} else {
+			year += 1900
+		}
+	default:
+		return 0, 0, 0, false
+	}
+	if year < 1000 || mon < 1 || mon > 12 || day < 1 {
+		return 0, 0, 0, false
+	}
+	return year, mon, day, true
+}
+
+// dosClock reads "03:04PM" (12-hour) or "15:04" (24-hour).
+func dosClock(s string) (hour, minute int, ok bool) {
+	ampm := ""
+	if n := len(s); n > 2 && (strings.EqualFold(s[n-2:], "AM") || strings.EqualFold(s[n-2:], "PM")) {
+		s, ampm = s[:n-2], strings.ToUpper(s[n-2:])
+	}
+	h, m, found := strings.Cut(s, ":")
+	if !found || len(h) == 0 || len(h) > 2 || len(m) != 2 || !allDigits(h) || !allDigits(m) {
+		return 0, 0, false
+	}
+	hour, minute = atoiDigits(h), atoiDigits(m)
+	switch {
+	case minute > 59:
+		return 0, 0, false
+	case ampm == "":
+		return hour, minute, hour <= 23
+	case hour < 1 || hour > 12:
+		return 0, 0, false
+	case hour == 12:
+		hour = 0
+	}
+	if ampm == "PM" {
+		hour += 12
+	}
+	return hour, minute, true
+}
+
+// parseEPLFListLine parses the Easily Parsed LIST Format of D. J.
+// Bernstein's publicfile and anonftpd (https://cr.yp.to/ftp/list/eplf.html):
+//
+//	+i8388621.48594,m825718503,r,s280,	djb.html
+//
+// '+', comma-terminated facts, a tab, the name. 'r' marks a file, '/' a
+// directory, "s" the size, "m" the time in seconds since 1970 (UTC),
+// "i" an identifier, "up" the permissions in octal.
+func parseEPLFListLine(line string, _ time.Time, _ *time.Location) (Entry, error) {
+	facts, name, ok := strings.Cut(line, "\t")
+	if !ok || !strings.HasPrefix(facts, "+") {
+		return Entry{}, errUnsupportedListLine
+	}
+	e := Entry{Type: TypeOther, Size: -1, Name: name}
+	for _, f := range strings.Split(facts[1:], ",") {
+		if f == "" {
+			continue
+		}
+		switch v := f[1:]; f[0] {
+		case 'r':
+			if e.Type != TypeDir {
+				e.Type = TypeFile
+			}
+		case '/':
+			e.Type = TypeDir
+		case 's':
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || !allDigits(v) {
+				return Entry{}, fmt.Errorf("%w: bad EPLF size %q", ErrProtocol, v)
+			}
+			e.Size = n
+		case 'm':
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || !allDigits(v) || n > maxEPLFTime {
+				return Entry{}, fmt.Errorf("%w: bad EPLF time %q", ErrProtocol, v)
+			}
+			e.Time, e.Precision = time.Unix(n, 0).UTC(), TimeExact
+		case 'i':
+			e.Unique = v
+		case 'u':
+			if p, ok := strings.CutPrefix(v, "p"); ok {
+				e.Perm = p
+			}
+		}
+	}
+	return listEntry(e)
+}
+
+// maxEPLFTime is 9999-12-31T23:59:59Z, the last second a four-digit year
+// can name; later values are certainly bogus.
+const maxEPLFTime = 253402300799
