@@ -1,0 +1,306 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/state"
+)
+
+// partialMin is the size from which a download is recorded as partial
+// before it starts (one synchronous state write), so that a crash or a
+// kill -9 can resume it. Smaller files are fetched again from the start.
+const partialMin = 1 << 20
+
+// errTooLong: the server sent more bytes than its listing announced.
+var errTooLong = errors.New("server sent more bytes than the listing announced")
+
+// fetch downloads one file into a temporary file beside it, checks it,
+// gives it the remote modification time and renames it into place; or,
+// for an adoption that needs confirming, asks MDTM first.
+func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task) error {
+	e := t.entry
+	if t.verb == VerbAdopt {
+		adopted, err := r.confirmAdopt(ctx, c, t)
+		if err != nil || adopted {
+			return err
+		}
+		t.verb, t.dec.reason = VerbFetch, "local file differs"
+		r.report(Action{Verb: VerbFetch, Path: t.rel, Size: e.Size, Reason: t.dec.reason})
+		if p := r.opts.Progress; p != nil {
+			p.FilesTotal.Add(1)
+			p.BytesTotal.Add(max(e.Size, 0))
+		}
+	}
+	if p := r.opts.Progress; p != nil {
+		p.InFlight.Add(1)
+		defer p.InFlight.Add(-1)
+	}
+	if t.dec.replace {
+		if err := r.removeKnownTree(t.rel); err != nil {
+			return permanent(err)
+		}
+		t.dec.replace = false
+	}
+	n, mtime, prec, err := r.download(ctx, c, t)
+	if err != nil {
+		return err
+	}
+	rec := state.Record{
+		Kind: state.KindFile, Size: n, ModTime: mtime, Precision: uint8(prec),
+		ListTime: e.Time, ListPrecision: uint8(e.Precision), Fetched: r.clock(),
+	}
+	if err := r.batch.Add(state.Change{Path: t.rel, Record: rec}); err != nil {
+		return permanent(err)
+	}
+	if t.verb == VerbResume {
+		r.resumed.Add(1)
+	}
+	r.fetched.Add(1)
+	if p := r.opts.Progress; p != nil {
+		p.FilesDone.Add(1)
+	}
+	r.log.Debug("fetched", "path", "/"+t.rel, "bytes", n)
+	return nil
+}
+
+// download runs RETR into the temporary file and renames it into
+// place. It resumes from the temporary file when the state says it was
+// started against the same remote file, or when an earlier attempt of
+// this run left it.
+func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64, time.Time, ftpcore.TimePrecision, error) {
+	e, rel := t.entry, t.rel
+	tmp := tempPath(rel)
+	rp := r.remote(rel)
+
+	var offset int64
+	_, hadPartial := r.partials[rel]
+	if (t.verb == VerbResume || t.attempt > 0) && e.Size > 0 {
+		if fi, err := r.root.Lstat(tmp); err == nil && fi.Mode().IsRegular() && fi.Size() < e.Size {
+			offset = fi.Size()
+		}
+	}
+	flag := os.O_WRONLY | os.O_CREATE
+	if offset == 0 {
+		flag |= os.O_TRUNC
+	}
+	f, err := r.root.OpenFile(tmp, flag, 0o644)
+	if err != nil {
+		return 0, time.Time{}, 0, permanent(err)
+	}
+	defer func() {
+		if f != nil {
+			f.Close()
+		}
+	}()
+	if offset > 0 {
+		if _, err := f.Seek(offset, io.SeekStart); err != nil {
+			return 0, time.Time{}, 0, permanent(err)
+		}
+	}
+	if offset == 0 && e.Size >= partialMin && !hadPartial && !r.opts.DryRun {
+		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tmp, Started: r.clock()}
+		if err := r.db.PutPartial(r.opts.Job, rel, p); err != nil {
+			return 0, time.Time{}, 0, permanent(err)
+		}
+		hadPartial = true
+	}
+
+	xfer, err := c.Retr(ctx, rp, offset)
+	var fe *ftpcore.Error
+	if err != nil && offset > 0 && errors.As(err, &fe) && fe.Cmd == "REST" && fe.Code/100 == 5 {
+		// REST refused: start over.
+		r.log.Debug("REST refused, fetching from the start", "path", "/"+rel, "err", err)
+		offset = 0
+		if err := f.Truncate(0); err != nil {
+			return 0, time.Time{}, 0, permanent(err)
+		}
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return 0, time.Time{}, 0, permanent(err)
+		}
+		xfer, err = c.Retr(ctx, rp, 0)
+	}
+	if err != nil {
+		return 0, time.Time{}, 0, err
+	}
+	if offset > 0 {
+		r.log.Debug("resuming", "path", "/"+rel, "offset", offset)
+	}
+	n, copyErr := r.copy(ctx, f, xfer, e.Size-offset)
+	xferErr := xfer.Close()
+	closeErr := f.Close()
+	f = nil
+	total := offset + n
+	switch {
+	case errors.Is(copyErr, errTooLong):
+		// Whatever the server is sending, it is not the file it listed:
+		// keep none of it.
+		r.root.Remove(tmp)
+		if hadPartial {
+			r.db.DeletePartial(r.opts.Job, rel)
+		}
+		return 0, time.Time{}, 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
+	case copyErr != nil:
+		return 0, time.Time{}, 0, copyErr
+	case xferErr != nil:
+		return 0, time.Time{}, 0, xferErr
+	case closeErr != nil:
+		return 0, time.Time{}, 0, permanent(closeErr)
+	case e.Size >= 0 && total != e.Size:
+		return 0, time.Time{}, 0, fmt.Errorf("%w: got %d of %d bytes, yet the server confirmed the transfer", ftpcore.ErrShortTransfer, total, e.Size)
+	}
+
+	mtime, prec, err := r.exactTime(ctx, c, t)
+	if err != nil {
+		return 0, time.Time{}, 0, err
+	}
+	if prec != ftpcore.TimeUnknown {
+		if err := r.root.Chtimes(tmp, mtime, mtime); err != nil {
+			return 0, time.Time{}, 0, permanent(err)
+		}
+	}
+	if err := r.root.Rename(tmp, rel); err != nil {
+		return 0, time.Time{}, 0, permanent(err)
+	}
+	if prec == ftpcore.TimeUnknown {
+		mtime, prec = r.clock(), ftpcore.TimeUnknown
+		if fi, err := r.root.Lstat(rel); err == nil {
+			mtime = fi.ModTime()
+		}
+	}
+	if hadPartial {
+		if err := r.db.DeletePartial(r.opts.Job, rel); err != nil {
+			return 0, time.Time{}, 0, permanent(err)
+		}
+	}
+	return total, mtime, prec, nil
+}
+
+// exactTime returns the time the local file gets: the listing's when it
+// is exact (MLSD), else MDTM's; the listing's coarse time when the server
+// has no MDTM.
+func (r *runner) exactTime(ctx context.Context, c *ftpcore.Conn, t *task) (time.Time, ftpcore.TimePrecision, error) {
+	e := t.entry
+	if e.Precision == ftpcore.TimeExact {
+		return e.Time, ftpcore.TimeExact, nil
+	}
+	if !r.noMDTM.Load() {
+		mt, err := c.ModTime(ctx, r.remote(t.rel))
+		if err == nil {
+			return mt, ftpcore.TimeExact, nil
+		}
+		var fe *ftpcore.Error
+		switch {
+		case errors.As(err, &fe) && (fe.Code == 500 || fe.Code == 502):
+			r.noMDTM.Store(true)
+		case errors.As(err, &fe), errors.Is(err, ftpcore.ErrProtocol):
+			// 550 or an absurd time for this file only: use the listing's.
+			r.log.Debug("no usable MDTM", "path", "/"+t.rel, "err", err)
+		default:
+			return time.Time{}, 0, err
+		}
+	}
+	return e.Time, e.Precision, nil
+}
+
+// confirmAdopt checks with MDTM that a local file whose size matches has
+// the remote time too, and adopts it if so.
+func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bool, error) {
+	e := t.entry
+	l, err := lstat(r.root, t.rel)
+	if err != nil {
+		return false, permanent(err)
+	}
+	if !l.isFile() || l.size != e.Size {
+		return false, nil
+	}
+	if !r.noMDTM.Load() {
+		mt, err := c.ModTime(ctx, r.remote(t.rel))
+		var fe *ftpcore.Error
+		switch {
+		case err == nil:
+			if sameTime(l.mtime, mt, ftpcore.TimeExact, r.loc) {
+				r.adopt(t.rel, e, mt, ftpcore.TimeExact, "size and MDTM time match")
+				return true, nil
+			}
+			return false, nil
+		case errors.As(err, &fe) && (fe.Code == 500 || fe.Code == 502):
+			r.noMDTM.Store(true)
+		case errors.As(err, &fe), errors.Is(err, ftpcore.ErrProtocol):
+			return false, nil
+		default:
+			return false, err
+		}
+	}
+	if t.dec.listMatch {
+		r.adopt(t.rel, e, l.mtime, e.Precision, "size and listing time match")
+		return true, nil
+	}
+	return false, nil
+}
+
+// copy copies at most want+1 bytes (all, if want is negative) from src
+// to dst, within the rate limit, counting progress. More than want bytes
+// is errTooLong.
+func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want int64) (int64, error) {
+	if want >= 0 {
+		src = io.LimitReader(src, want+1)
+	}
+	buf := make([]byte, 256<<10)
+	var n int64
+	for {
+		chunk := buf
+		if r.limiter != nil && len(chunk) > r.limiter.Burst() {
+			chunk = chunk[:r.limiter.Burst()]
+		}
+		m, rerr := src.Read(chunk)
+		if m > 0 {
+			if want >= 0 && n+int64(m) > want {
+				return n, errTooLong
+			}
+			if r.limiter != nil {
+				if err := r.limiter.WaitN(ctx, m); err != nil {
+					return n, err
+				}
+			}
+			if _, err := dst.Write(chunk[:m]); err != nil {
+				return n, permanent(fmt.Errorf("write: %w", err))
+			}
+			n += int64(m)
+			r.bytes.Add(int64(m))
+			if p := r.opts.Progress; p != nil {
+				p.BytesDone.Add(int64(m))
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+// permanentError marks a failure that retrying cannot fix (a local disk
+// error, a server that lies).
+type permanentError struct{ err error }
+
+func (e *permanentError) Error() string { return e.err.Error() }
+func (e *permanentError) Unwrap() error { return e.err }
+
+func permanent(err error) error { return &permanentError{err} }
+
+// isTransient decides about retrying: ftpcore's classification, except
+// for what this package marked permanent.
+func isTransient(err error) bool {
+	var pe *permanentError
+	if errors.As(err, &pe) {
+		return false
+	}
+	return ftpcore.IsTransient(err)
+}

@@ -1,0 +1,182 @@
+// Package mirror makes a local directory an exact copy of a remote FTP
+// directory tree, and keeps it so: it walks the remote tree over a pool
+// of connections, compares what it lists with the state database and the
+// local files, fetches what is new or changed into temporary files that
+// are renamed into place only once complete, resumes interrupted
+// downloads with REST, and deletes (when asked, and only what it created)
+// what is gone remotely.
+//
+// Every local file operation goes through an os.Root opened on the
+// target directory, and every remote name is checked before it is used,
+// so nothing a server says can make mirror write outside the target.
+package mirror
+
+import (
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/state"
+)
+
+// ErrSafetyGuard is wrapped by the error of a run that a safety guard
+// stopped: too many deletions (Options.MaxDelete), or a listing that
+// would have emptied the mirror. Nothing was deleted.
+var ErrSafetyGuard = errors.New("safety guard")
+
+// SymlinkMode says what to do with remote symbolic links.
+type SymlinkMode uint8
+
+const (
+	SymlinksSkip   SymlinkMode = iota // leave them out (counted as skipped)
+	SymlinksFollow                    // fetch what they point to
+	SymlinksKeep                      // make local links, where the target stays inside the mirror
+)
+
+// ParseSymlinkMode parses "skip", "follow" or "keep".
+func ParseSymlinkMode(s string) (SymlinkMode, error) {
+	switch s {
+	case "", "skip":
+		return SymlinksSkip, nil
+	case "follow":
+		return SymlinksFollow, nil
+	case "keep":
+		return SymlinksKeep, nil
+	}
+	return 0, errors.New("symlinks: want skip, follow or keep, not " + s)
+}
+
+func (m SymlinkMode) String() string {
+	switch m {
+	case SymlinksFollow:
+		return "follow"
+	case SymlinksKeep:
+		return "keep"
+	default:
+		return "skip"
+	}
+}
+
+// Options configures one run. Zero values are the documented defaults.
+type Options struct {
+	// Job names the run in logs and is the state database's key for it.
+	Job string
+	// Addr is the server, "host:port".
+	Addr string
+	// User and Password log in; an empty User is anonymous.
+	User, Password string
+	// FTP configures the connections (TLS, active mode, timeouts).
+	FTP ftpcore.Config
+	// Root is the remote directory to mirror; empty means the directory
+	// the server puts us in at login.
+	Root string
+	// Target is the local directory that becomes the copy; it is created
+	// if missing.
+	Target string
+	// State records what was fetched. Required, also for a dry run
+	// (which only reads it).
+	State *state.DB
+
+	// Parallel is the number of connections. Zero means 4.
+	Parallel int
+	// Retries is how often a file or directory is tried again after a
+	// transient failure. Zero means 3; negative means none.
+	Retries int
+	// Delete removes local files and directories that are gone remotely,
+	// but only those the state says this mirror created.
+	Delete bool
+	// MaxDelete and MaxDeletePercent bound the deletions of one run; over
+	// either bound the delete phase is skipped and Run returns an error
+	// wrapping ErrSafetyGuard. Zero MaxDelete means no count limit; zero
+	// MaxDeletePercent means 50 (percent of the files the state knows).
+	// A negative MaxDeletePercent means no percentage limit.
+	MaxDelete        int
+	MaxDeletePercent float64
+
+	// Include and Exclude are globs on the path relative to Root ("**"
+	// matches across directories). A file is mirrored if it matches an
+	// Include (or there are none) and no Exclude. Directories are
+	// pruned by Exclude only.
+	Include, Exclude []string
+	// MaxSize skips files larger than this many bytes. Zero means no limit.
+	MaxSize int64
+	// MinAge and MaxAge skip files modified less than MinAge or more than
+	// MaxAge ago. Zero means no limit.
+	MinAge, MaxAge time.Duration
+	// Symlinks says what to do with remote symbolic links.
+	Symlinks SymlinkMode
+	// LimitRate caps the total download rate in bytes per second. Zero
+	// means no limit.
+	LimitRate int64
+	// Segments is how many connections may fetch one large file at once
+	// when it is the last thing left. Zero or one means no segmenting.
+	Segments int
+
+	// DryRun decides and reports but changes nothing, state included.
+	DryRun bool
+	// Report, if set, is called for every decision (from several
+	// goroutines at once), as the plan of a dry run or a log of a real one.
+	Report func(Action)
+	// Logger receives one line per run start and end and per failure,
+	// per-file lines at Debug. Nil means discard.
+	Logger *slog.Logger
+	// Progress, if set, is updated as the run goes.
+	Progress *Progress
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+}
+
+// Progress is a set of counters that Run updates atomically and a
+// display reads at its own pace.
+type Progress struct {
+	FilesTotal atomic.Int64 // files found to fetch so far
+	FilesDone  atomic.Int64 // files fetched or failed
+	BytesTotal atomic.Int64 // bytes to fetch so far
+	BytesDone  atomic.Int64 // bytes fetched
+	Listed     atomic.Int64 // directories listed
+	InFlight   atomic.Int64 // transfers in progress
+}
+
+// Verb is what a run decided about one path.
+type Verb string
+
+const (
+	VerbFetch  Verb = "fetch"  // new or changed: download
+	VerbResume Verb = "resume" // continue an interrupted download
+	VerbAdopt  Verb = "adopt"  // local file matches: record it, fetch nothing
+	VerbDelete Verb = "delete" // gone remotely: remove the local copy
+	VerbMkdir  Verb = "mkdir"
+	VerbLink   Verb = "link" // create a local symbolic link
+	VerbSkip   Verb = "skip" // filtered, refused or not mirrored
+	VerbFail   Verb = "fail"
+)
+
+// Action is one decision of a run.
+type Action struct {
+	Verb   Verb
+	Path   string // relative to the root, '/'-separated
+	Size   int64
+	Reason string
+}
+
+// Summary is the outcome of a run.
+type Summary struct {
+	Job        string    `json:"job"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	Result     string    `json:"result"` // ok, partial (some files failed), failed, guard, dry-run
+	Dirs       int64     `json:"dirs"`
+	Listed     int64     `json:"listed"` // files and links seen in listings
+	Fetched    int64     `json:"fetched"`
+	Resumed    int64     `json:"resumed"`
+	Adopted    int64     `json:"adopted"`
+	Unchanged  int64     `json:"unchanged"`
+	Deleted    int64     `json:"deleted"`
+	Skipped    int64     `json:"skipped"`
+	Failed     int64     `json:"failed"`
+	Bytes      int64     `json:"bytes"`
+	Errors     []string  `json:"errors,omitempty"` // the first few failures, each naming path and reply
+	DurationMS int64     `json:"duration_ms"`
+}

@@ -1,0 +1,198 @@
+package mirror
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// maxNameBytes is NAME_MAX on Linux and most file systems.
+const maxNameBytes = 255
+
+// checkName returns an error unless a remote name can be one local path
+// component: not empty, ".", or ".."; no '/', '\', NUL or other control
+// bytes; at most 255 bytes; and not one of ftpmirror's own temporary
+// names. Any other bytes, including invalid UTF-8, are kept exactly.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("empty name")
+	case name == "." || name == "..":
+		return fmt.Errorf("name %q is a path", name)
+	case len(name) > maxNameBytes:
+		return fmt.Errorf("name of %d bytes is longer than %d", len(name), maxNameBytes)
+	case isTempName(name):
+		return fmt.Errorf("name %q looks like ftpmirror's temporary files", name)
+	}
+	for i := 0; i < len(name); i++ {
+		switch b := name[i]; {
+		case b == '/' || b == '\\':
+			return fmt.Errorf("name %q holds a path separator", name)
+		case b < 0x20 || b == 0x7f:
+			return fmt.Errorf("name %q holds control byte %#02x", name, b)
+		}
+	}
+	return nil
+}
+
+// Temporary files are hidden, recognisable and short whatever the length
+// of the final name: ".ftpmirror-" + 16 hex digits of a hash of the name
+// + ".part", in the final file's directory so that the rename into place
+// is atomic.
+const (
+	tempPrefix = ".ftpmirror-"
+	tempSuffix = ".part"
+)
+
+func isTempName(name string) bool {
+	return strings.HasPrefix(name, tempPrefix) && strings.HasSuffix(name, tempSuffix)
+}
+
+// tempPath returns the temporary file's path for the file at rel.
+func tempPath(rel string) string {
+	dir, name := path.Split(rel)
+	sum := sha256.Sum256([]byte(name))
+	return dir + tempPrefix + hex.EncodeToString(sum[:8]) + tempSuffix
+}
+
+// joinRel joins a relative directory and a name.
+func joinRel(dir, name string) string {
+	if dir == "" {
+		return name
+	}
+	return dir + "/" + name
+}
+
+// localPath turns a relative mirror path into a name for os.Root: the
+// root itself is ".".
+func localPath(rel string) string {
+	if rel == "" {
+		return "."
+	}
+	return rel
+}
+
+// glob is a compiled Include or Exclude pattern. A pattern without '/'
+// matches a base name at any depth ("*.iso"); one with '/' matches the
+// whole path relative to the root (a leading '/' is allowed and
+// ignored). "*" and "?" stop at '/', "**" crosses it, "[...]" is a
+// character class.
+type glob struct {
+	pattern string
+	base    bool
+	re      *regexp.Regexp
+}
+
+// ValidateGlob reports whether pattern is a valid Include/Exclude glob.
+func ValidateGlob(pattern string) error {
+	_, err := compileGlob(pattern)
+	return err
+}
+
+func compileGlob(pattern string) (*glob, error) {
+	p := strings.TrimPrefix(pattern, "/")
+	if p == "" {
+		return nil, fmt.Errorf("glob %q: empty", pattern)
+	}
+	g := &glob{pattern: pattern, base: !strings.Contains(pattern, "/")}
+	var b strings.Builder
+	b.WriteString("^")
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; c {
+		case '*':
+			if i+1 < len(p) && p[i+1] == '*' {
+				i++
+				if i+1 < len(p) && p[i+1] == '/' {
+					i++
+					b.WriteString("(?:.*/)?")
+				} else {
+					b.WriteString(".*")
+				}
+			} else {
+				b.WriteString("[^/]*")
+			}
+		case '?':
+			b.WriteString("[^/]")
+		case '[':
+			j := strings.IndexByte(p[i+1:], ']')
+			if j < 0 {
+				return nil, fmt.Errorf("glob %q: unclosed [", pattern)
+			}
+			class := p[i+1 : i+1+j]
+			if strings.HasPrefix(class, "!") {
+				class = "^" + class[1:]
+			}
+			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
+			i += j + 1
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
+		}
+	}
+	b.WriteString("$")
+	re, err := regexp.Compile(b.String())
+	if err != nil {
+		return nil, fmt.Errorf("glob %q: %v", pattern, err)
+	}
+	g.re = re
+	return g, nil
+}
+
+func (g *glob) match(rel string) bool {
+	if g.base {
+		return g.re.MatchString(path.Base(rel))
+	}
+	return g.re.MatchString(rel)
+}
+
+// filter decides which paths a run mirrors.
+type filter struct {
+	include, exclude []*glob
+}
+
+func newFilter(include, exclude []string) (*filter, error) {
+	f := &filter{}
+	for _, p := range include {
+		g, err := compileGlob(p)
+		if err != nil {
+			return nil, err
+		}
+		f.include = append(f.include, g)
+	}
+	for _, p := range exclude {
+		g, err := compileGlob(p)
+		if err != nil {
+			return nil, err
+		}
+		f.exclude = append(f.exclude, g)
+	}
+	return f, nil
+}
+
+// excluded reports whether rel matches an Exclude pattern.
+func (f *filter) excluded(rel string) bool {
+	for _, g := range f.exclude {
+		if g.match(rel) {
+			return true
+		}
+	}
+	return false
+}
+
+// file reports whether the file at rel is mirrored.
+func (f *filter) file(rel string) bool {
+	if f.excluded(rel) {
+		return false
+	}
+	if len(f.include) == 0 {
+		return true
+	}
+	for _, g := range f.include {
+		if g.match(rel) {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,127 @@
+package mirror
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+)
+
+type taskKind uint8
+
+const (
+	taskList   taskKind = iota // list a directory and decide about its entries
+	taskFetch                  // download one file
+	taskFollow                 // find out what a symlink points to (-symlinks=follow)
+)
+
+// task is one unit of work for a connection.
+type task struct {
+	kind    taskKind
+	rel     string        // path relative to the root
+	entry   ftpcore.Entry // taskFetch, taskFollow: the listing's entry
+	verb    Verb          // taskFetch: VerbFetch, VerbResume or VerbAdopt (confirm by MDTM)
+	dec     decision      // taskFetch: why
+	attempt int           // how many times it failed transiently so far
+	links   int           // symlinks followed on the way here
+}
+
+// queue hands tasks to the workers: directory listings first, so the
+// tree is known early and connections are not idle, then fetches, the
+// largest first so that big files do not become the tail of a run. It
+// knows when all work is done: nothing queued and nothing running.
+type queue struct {
+	mu      sync.Mutex
+	cond    *sync.Cond
+	lists   []*task
+	fetches fetchHeap
+	pending int // queued + running
+	closed  bool
+}
+
+func newQueue() *queue {
+	q := &queue{}
+	q.cond = sync.NewCond(&q.mu)
+	return q
+}
+
+func (q *queue) push(t *task) {
+	q.mu.Lock()
+	if t.kind == taskFetch {
+		heap.Push(&q.fetches, t)
+	} else {
+		q.lists = append(q.lists, t)
+	}
+	q.pending++
+	q.mu.Unlock()
+	q.cond.Signal()
+}
+
+// requeue puts back a task that a worker took but did not finish (it is
+// still pending).
+func (q *queue) requeue(t *task) {
+	q.mu.Lock()
+	q.pending--
+	q.mu.Unlock()
+	q.push(t)
+}
+
+// pop returns the next task, or nil when all work is done or ctx ended.
+func (q *queue) pop(ctx context.Context) *task {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		if q.closed || ctx.Err() != nil {
+			return nil
+		}
+		if n := len(q.lists); n > 0 {
+			t := q.lists[0]
+			q.lists[0] = nil
+			q.lists = q.lists[1:]
+			return t
+		}
+		if q.fetches.Len() > 0 {
+			return heap.Pop(&q.fetches).(*task)
+		}
+		if q.pending == 0 {
+			q.closed = true
+			q.cond.Broadcast()
+			return nil
+		}
+		q.cond.Wait()
+	}
+}
+
+// done marks a popped task finished.
+func (q *queue) done() {
+	q.mu.Lock()
+	q.pending--
+	if q.pending == 0 {
+		q.cond.Broadcast()
+	}
+	q.mu.Unlock()
+}
+
+// stop wakes every waiting worker to return (on cancellation).
+func (q *queue) stop() {
+	q.mu.Lock()
+	q.closed = true
+	q.mu.Unlock()
+	q.cond.Broadcast()
+}
+
+type fetchHeap []*task
+
+func (h fetchHeap) Len() int           { return len(h) }
+func (h fetchHeap) Less(i, j int) bool { return h[i].entry.Size > h[j].entry.Size }
+func (h fetchHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *fetchHeap) Push(x any)        { *h = append(*h, x.(*task)) }
+func (h *fetchHeap) Pop() any {
+	old := *h
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	*h = old[:n-1]
+	return t
+}

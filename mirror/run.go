@@ -1,0 +1,455 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/state"
+)
+
+// maxErrors bounds the failures a Summary quotes.
+const maxErrors = 20
+
+// runner is the state of one Run.
+type runner struct {
+	opts    *Options
+	log     *slog.Logger
+	root    *os.Root
+	db      *state.DB
+	batch   *state.Batcher
+	filter  *filter
+	limiter *rate.Limiter
+	loc     *time.Location
+	now     time.Time
+	q       *queue
+
+	remoteRoot string                   // absolute remote directory
+	partials   map[string]state.Partial // interrupted downloads, from the last run
+
+	noMDTM  atomic.Bool  // the server has no MDTM
+	workers atomic.Int32 // workers with a connection
+	cap     atomic.Int32 // connections the server lets us have
+
+	// counters for the Summary
+	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes atomic.Int64
+
+	mu       sync.Mutex
+	errs     []string
+	deletes  []deletion // candidates, decided during the walk, done after it
+	listFail bool       // some directory could not be listed
+}
+
+// Run mirrors opts.Root into opts.Target once. It returns a Summary
+// whenever the run got as far as connecting; the error says why the run
+// as a whole failed (the first connection, the root listing, a safety
+// guard, cancellation). Failures of single files are counted in
+// Summary.Failed and quoted in Summary.Errors, and do not make an error.
+func Run(ctx context.Context, opts *Options) (*Summary, error) {
+	r, err := newRunner(opts)
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{Job: opts.Job, Start: r.now}
+	r.log.Info("run start", "target", opts.Target, "root", opts.Root, "dry_run", opts.DryRun)
+	err = r.run(ctx)
+	sum.End = r.clock()
+	r.fill(sum)
+	switch {
+	case errors.Is(err, ErrSafetyGuard):
+		sum.Result = "guard"
+	case err != nil:
+		sum.Result = "failed"
+	case opts.DryRun:
+		sum.Result = "dry-run"
+	case sum.Failed > 0:
+		sum.Result = "partial"
+	default:
+		sum.Result = "ok"
+	}
+	if err != nil {
+		sum.Errors = append([]string{err.Error()}, sum.Errors...)
+	}
+	if !opts.DryRun {
+		if _, herr := r.db.AddRun(opts.Job, state.Run{
+			Start: sum.Start, End: sum.End, Result: sum.Result,
+			Listed: sum.Listed, Fetched: sum.Fetched, Adopted: sum.Adopted,
+			Deleted: sum.Deleted, Skipped: sum.Skipped, Failed: sum.Failed,
+			Bytes: sum.Bytes, Errors: sum.Errors,
+		}); herr != nil && err == nil {
+			err = herr
+		}
+	}
+	attrs := []any{"result", sum.Result, "listed", sum.Listed, "fetched", sum.Fetched,
+		"bytes", sum.Bytes, "deleted", sum.Deleted, "failed", sum.Failed, "dur", sum.End.Sub(sum.Start).Round(time.Millisecond)}
+	if err != nil {
+		r.log.Error("run end", append(attrs, "err", err)...)
+	} else {
+		r.log.Info("run end", attrs...)
+	}
+	return sum, err
+}
+
+func newRunner(opts *Options) (*runner, error) {
+	if opts.State == nil {
+		return nil, errors.New("mirror: Options.State is required")
+	}
+	if opts.Target == "" {
+		return nil, errors.New("mirror: Options.Target is required")
+	}
+	if opts.Job == "" {
+		return nil, errors.New("mirror: Options.Job is required")
+	}
+	f, err := newFilter(opts.Include, opts.Exclude)
+	if err != nil {
+		return nil, err
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	r := &runner{
+		opts:   opts,
+		log:    logger.With("job", opts.Job, "server", opts.Addr),
+		db:     opts.State,
+		filter: f,
+		loc:    opts.FTP.Location,
+		q:      newQueue(),
+	}
+	if r.loc == nil {
+		r.loc = time.UTC
+	}
+	r.now = r.clock()
+	if opts.LimitRate > 0 {
+		burst := max(int(opts.LimitRate/10), 64<<10)
+		r.limiter = rate.NewLimiter(rate.Limit(opts.LimitRate), burst)
+	}
+	return r, nil
+}
+
+func (r *runner) clock() time.Time {
+	if r.opts.Now != nil {
+		return r.opts.Now()
+	}
+	return time.Now()
+}
+
+func (r *runner) parallel() int {
+	if r.opts.Parallel > 0 {
+		return r.opts.Parallel
+	}
+	return 4
+}
+
+func (r *runner) retries() int {
+	switch {
+	case r.opts.Retries < 0:
+		return 0
+	case r.opts.Retries == 0:
+		return 3
+	}
+	return r.opts.Retries
+}
+
+// run is Run without the bookkeeping.
+func (r *runner) run(ctx context.Context) error {
+	if !r.opts.DryRun {
+		if err := os.MkdirAll(r.opts.Target, 0o755); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+	}
+	root, err := os.OpenRoot(r.opts.Target)
+	if err != nil {
+		if r.opts.DryRun && errors.Is(err, os.ErrNotExist) {
+			root = nil
+		} else {
+			return fmt.Errorf("target: %w", err)
+		}
+	}
+	if root != nil {
+		defer root.Close()
+	}
+	r.root = root
+	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
+		return err
+	}
+
+	// The first connection tells where the remote root is, and whether
+	// the server is there at all, before any worker starts.
+	first, err := r.connect(ctx)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", r.opts.Addr, err)
+	}
+	if r.remoteRoot, err = r.resolveRoot(ctx, first); err != nil {
+		first.Close()
+		return err
+	}
+	r.cap.Store(int32(r.parallel()))
+
+	if !r.opts.DryRun {
+		r.batch = r.db.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
+		r.batch.SetBeforeCommit(r.syncTarget)
+	}
+	r.q.push(&task{kind: taskList, rel: ""})
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(wctx, r.q.stop)
+	defer stop()
+	g, gctx := errgroup.WithContext(wctx)
+	for i := range r.parallel() {
+		var c *ftpcore.Conn
+		if i == 0 {
+			c = first
+		}
+		g.Go(func() error { return r.worker(gctx, c) })
+	}
+	err = g.Wait()
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil && r.listFail && r.dirs.Load() == 0 {
+		err = fmt.Errorf("list %s: %s", r.remoteRoot, r.firstError())
+	}
+	if err == nil && r.batch != nil {
+		// The delete phase counts and walks what the state knows,
+		// this run's records included.
+		err = r.batch.Flush()
+	}
+	if err == nil {
+		err = r.deletePhase(ctx)
+	}
+	if r.batch != nil {
+		if berr := r.batch.Close(); err == nil {
+			err = berr
+		}
+	}
+	return err
+}
+
+// resolveRoot returns the absolute remote directory to mirror.
+func (r *runner) resolveRoot(ctx context.Context, c *ftpcore.Conn) (string, error) {
+	root := r.opts.Root
+	if strings.HasPrefix(root, "/") {
+		return path.Clean(root), nil
+	}
+	pwd, err := c.Pwd(ctx)
+	if err != nil {
+		return "", fmt.Errorf("find the login directory: %w", err)
+	}
+	if !strings.HasPrefix(pwd, "/") {
+		// Not a Unix-style path (VMS, some embedded servers): use
+		// paths relative to the login directory.
+		pwd = ""
+	}
+	if root == "" {
+		return pwd, nil
+	}
+	return path.Join(pwd, root), nil
+}
+
+// remote returns the remote path of rel.
+func (r *runner) remote(rel string) string {
+	switch {
+	case rel == "":
+		return r.remoteRoot
+	case r.remoteRoot == "":
+		return rel
+	case r.remoteRoot == "/":
+		return "/" + rel
+	}
+	return r.remoteRoot + "/" + rel
+}
+
+// connect dials and logs in one connection.
+func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
+	cfg := r.opts.FTP
+	c, err := ftpcore.Dial(ctx, r.opts.Addr, &cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.Login(ctx, r.opts.User, r.opts.Password); err != nil {
+		c.Close()
+		user := r.opts.User
+		if user == "" {
+			user = "anonymous"
+		}
+		return nil, fmt.Errorf("login as %s: %w", user, err)
+	}
+	return c, nil
+}
+
+// tooManyConnections reports whether err is a server's refusal of one
+// more connection: 421 at greeting or login (vsftpd "421 There are too
+// many connected users", pure-ftpd "421 Too many users"), or proftpd's
+// "530 Sorry, the maximum number of clients ... has been reached".
+func tooManyConnections(err error) bool {
+	var fe *ftpcore.Error
+	if !errors.As(err, &fe) {
+		return false
+	}
+	msg := strings.ToLower(fe.Msg)
+	return fe.Code == 421 || (fe.Code == 530 && (strings.Contains(msg, "too many") || strings.Contains(msg, "maximum number")))
+}
+
+// worker runs tasks on one connection until the queue is done.
+func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
+	defer func() {
+		if c != nil {
+			c.Close()
+			r.workers.Add(-1)
+		}
+	}()
+	if c != nil {
+		r.workers.Add(1)
+	}
+	for {
+		t := r.q.pop(ctx)
+		if t == nil {
+			return nil
+		}
+		if c == nil {
+			var err error
+			c, err = r.connect(ctx)
+			if err != nil {
+				if tooManyConnections(err) && r.workers.Load() > 0 {
+					// The server allows fewer connections than asked:
+					// this worker bows out, the others carry on.
+					r.cap.Add(-1)
+					r.log.Warn("server refused another connection; using fewer", "connections", r.workers.Load(), "err", err)
+					r.q.requeue(t)
+					return nil
+				}
+				r.failTask(ctx, t, err)
+				continue
+			}
+			r.workers.Add(1)
+		}
+		err := r.do(ctx, c, t)
+		if c.Err() != nil {
+			c.Close()
+			r.workers.Add(-1)
+			c = nil
+		}
+		if err != nil {
+			r.failTask(ctx, t, err)
+			continue
+		}
+		r.q.done()
+	}
+}
+
+// failTask retries t after a transient error (with exponential backoff,
+// on a new connection if the old one broke), or records the failure.
+func (r *runner) failTask(ctx context.Context, t *task, err error) {
+	if ctx.Err() != nil {
+		r.q.done()
+		return
+	}
+	if isTransient(err) && t.attempt < r.retries() {
+		t.attempt++
+		wait := min(250*time.Millisecond<<t.attempt, 10*time.Second)
+		r.log.Debug("retry", "path", t.rel, "attempt", t.attempt, "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			r.q.done()
+			return
+		case <-time.After(wait):
+		}
+		r.q.requeue(t)
+		return
+	}
+	what := "fetch"
+	if t.kind == taskList {
+		what = "list"
+		r.mu.Lock()
+		r.listFail = true
+		r.mu.Unlock()
+	}
+	r.fail(t.rel, what, err)
+	r.q.done()
+}
+
+// fail records one failed path.
+func (r *runner) fail(rel, what string, err error) {
+	r.failed.Add(1)
+	r.log.Error(what+" failed", "path", "/"+rel, "err", err)
+	r.report(Action{Verb: VerbFail, Path: rel, Reason: err.Error()})
+	r.mu.Lock()
+	if len(r.errs) < maxErrors {
+		r.errs = append(r.errs, fmt.Sprintf("%s %s: %v", what, r.remote(rel), err))
+	}
+	r.mu.Unlock()
+	if p := r.opts.Progress; p != nil && what == "fetch" {
+		p.FilesDone.Add(1)
+	}
+}
+
+func (r *runner) firstError() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.errs) == 0 {
+		return "failed"
+	}
+	return r.errs[0]
+}
+
+func (r *runner) report(a Action) {
+	if r.opts.Report != nil {
+		r.opts.Report(a)
+	}
+}
+
+func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task) error {
+	switch t.kind {
+	case taskList:
+		return r.listDir(ctx, c, t)
+	case taskFollow:
+		return r.follow(ctx, c, t)
+	default:
+		return r.fetch(ctx, c, t)
+	}
+}
+
+// fill copies the counters into sum.
+func (r *runner) fill(sum *Summary) {
+	sum.Dirs = r.dirs.Load()
+	sum.Listed = r.listed.Load()
+	sum.Fetched = r.fetched.Load()
+	sum.Resumed = r.resumed.Load()
+	sum.Adopted = r.adopted.Load()
+	sum.Unchanged = r.unchanged.Load()
+	sum.Deleted = r.deleted.Load()
+	sum.Skipped = r.skipped.Load()
+	sum.Failed = r.failed.Load()
+	sum.Bytes = r.bytes.Load()
+	sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
+	r.mu.Lock()
+	sum.Errors = append([]string(nil), r.errs...)
+	r.mu.Unlock()
+}
+
+// syncTarget makes the files written so far durable before the state
+// records them: one syncfs for a batch, not one fsync per file. After a
+// power cut the state never claims a file whose data is not on disk.
+func (r *runner) syncTarget() error {
+	f, err := r.root.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syncfs(f)
+}
+
+var _ io.Closer = (*ftpcore.Conn)(nil)

@@ -1,0 +1,10 @@
+//go:build !linux
+
+package mirror
+
+import "os"
+
+// syncfs flushes f's directory; elsewhere than Linux there is no syncfs.
+func syncfs(f *os.File) error {
+	return f.Sync()
+}

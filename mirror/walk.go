@@ -1,0 +1,437 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/state"
+)
+
+// maxLinkDepth bounds how many symlinks -symlinks=follow follows on one
+// path, so that a link to "." or a parent cannot make the walk endless.
+const maxLinkDepth = 8
+
+// listDir lists one remote directory and decides about each entry.
+func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
+	entries, err := c.List(ctx, r.remote(t.rel))
+	if err != nil {
+		return err
+	}
+	r.dirs.Add(1)
+	if p := r.opts.Progress; p != nil {
+		p.Listed.Add(1)
+	}
+	return r.compareDir(ctx, t, entries)
+}
+
+// compareDir decides about the entries of directory t.rel: which to
+// fetch, which subdirectories to list, what is unchanged, and which
+// known paths are gone (deletion candidates, acted on after the walk).
+func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entry) error {
+	known, err := r.db.Children(r.opts.Job, t.rel)
+	if err != nil {
+		return err
+	}
+	r.removeStaleTemps(t.rel)
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		rel := joinRel(t.rel, e.Name)
+		if err := checkName(e.Name); err != nil {
+			r.fail(rel, "refuse", fmt.Errorf("in %s: %w", r.remote(t.rel), err))
+			seen[e.Name] = true // never a reason to delete what is there
+			continue
+		}
+		if seen[e.Name] {
+			r.fail(rel, "refuse", fmt.Errorf("in %s: name %q listed twice", r.remote(t.rel), e.Name))
+			continue
+		}
+		seen[e.Name] = true
+		var rec *state.Record
+		if k, ok := known[e.Name]; ok {
+			rec = &k
+		}
+		switch e.Type {
+		case ftpcore.TypeDir:
+			r.planDir(rel, e, rec, t.links)
+		case ftpcore.TypeFile:
+			r.listed.Add(1)
+			r.planFile(rel, e, rec, t.links)
+		case ftpcore.TypeSymlink:
+			r.listed.Add(1)
+			r.planLink(rel, e, rec, t.links)
+		default:
+			r.skip(rel, "not a file, directory or link")
+		}
+	}
+	for name, rec := range known {
+		rel := joinRel(t.rel, name)
+		if seen[name] || r.filter.excluded(rel) || (rec.Kind != state.KindDir && !r.filter.file(rel)) {
+			continue
+		}
+		r.mu.Lock()
+		r.deletes = append(r.deletes, deletion{rel: rel, kind: rec.Kind})
+		r.mu.Unlock()
+	}
+	return nil
+}
+
+func (r *runner) skip(rel, reason string) {
+	r.skipped.Add(1)
+	r.log.Debug("skip", "path", "/"+rel, "reason", reason)
+	r.report(Action{Verb: VerbSkip, Path: rel, Reason: reason})
+}
+
+// planDir makes sure the local directory exists and queues its listing.
+func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links int) {
+	if r.filter.excluded(rel) {
+		r.skip(rel, "excluded")
+		return
+	}
+	if r.root != nil {
+		l, err := lstat(r.root, rel)
+		if err != nil {
+			r.fail(rel, "mkdir", err)
+			return
+		}
+		switch {
+		case l.isDir():
+		case l.exists && (rec == nil || rec.Kind == state.KindDir):
+			r.fail(rel, "mkdir", errors.New("a local file or link that ftpmirror did not make is in the way of a directory"))
+			return
+		case l.exists:
+			// Type change file -> directory: the file was ours.
+			r.report(Action{Verb: VerbDelete, Path: rel, Reason: "type changed to directory"})
+			if !r.opts.DryRun {
+				if err := r.root.Remove(rel); err != nil {
+					r.fail(rel, "mkdir", err)
+					return
+				}
+			}
+			fallthrough
+		default:
+			r.report(Action{Verb: VerbMkdir, Path: rel})
+			if !r.opts.DryRun {
+				if err := r.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+					r.fail(rel, "mkdir", err)
+					return
+				}
+			}
+		}
+	}
+	if !r.opts.DryRun && (rec == nil || rec.Kind != state.KindDir) {
+		if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
+			r.fail(rel, "record", err)
+			return
+		}
+	}
+	r.q.push(&task{kind: taskList, rel: rel, links: links})
+}
+
+// planFile decides about one remote file and queues its fetch.
+func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links int) {
+	if !r.filter.file(rel) {
+		r.skip(rel, "filtered")
+		return
+	}
+	if r.opts.MaxSize > 0 && e.Size > r.opts.MaxSize {
+		r.skip(rel, fmt.Sprintf("larger than %d bytes", r.opts.MaxSize))
+		return
+	}
+	if e.Precision != ftpcore.TimeUnknown {
+		age := r.now.Sub(e.Time)
+		if r.opts.MinAge > 0 && age < r.opts.MinAge {
+			r.skip(rel, "younger than min-age")
+			return
+		}
+		if r.opts.MaxAge > 0 && age > r.opts.MaxAge {
+			r.skip(rel, "older than max-age")
+			return
+		}
+	}
+	var l local
+	if r.root != nil {
+		var err error
+		if l, err = lstat(r.root, rel); err != nil {
+			r.fail(rel, "fetch", err)
+			return
+		}
+	}
+	d := decideFile(e, rec, l, r.loc)
+	switch d.verb {
+	case VerbSkip:
+		r.unchanged.Add(1)
+		r.log.Debug("unchanged", "path", "/"+rel)
+		return
+	case VerbFail:
+		r.fail(rel, "fetch", errors.New(d.reason))
+		return
+	case VerbAdopt:
+		if !d.confirm {
+			r.adopt(rel, e, e.Time, e.Precision, d.reason)
+			return
+		}
+	}
+	verb := d.verb
+	if verb == VerbFetch {
+		if p, ok := r.partials[rel]; ok && r.canResume(p, e) {
+			verb = VerbResume
+			d.reason = "resume interrupted download"
+		}
+	}
+	if verb != VerbAdopt {
+		r.report(Action{Verb: verb, Path: rel, Size: e.Size, Reason: d.reason})
+		if r.opts.DryRun {
+			r.fetched.Add(1)
+			return
+		}
+		if p := r.opts.Progress; p != nil {
+			p.FilesTotal.Add(1)
+			p.BytesTotal.Add(max(e.Size, 0))
+		}
+	}
+	r.q.push(&task{kind: taskFetch, rel: rel, entry: e, verb: verb, dec: d, links: links})
+}
+
+// canResume reports whether an interrupted download was of the same
+// remote file as now listed.
+func (r *runner) canResume(p state.Partial, e ftpcore.Entry) bool {
+	if e.Size < 0 || p.Size != e.Size {
+		return false
+	}
+	prec := min(ftpcore.TimePrecision(p.Precision), e.Precision)
+	return sameTime(p.ModTime, e.Time, prec, r.loc)
+}
+
+// adopt records a local file that already matches the remote one.
+func (r *runner) adopt(rel string, e ftpcore.Entry, mtime time.Time, prec ftpcore.TimePrecision, reason string) {
+	r.report(Action{Verb: VerbAdopt, Path: rel, Size: e.Size, Reason: reason})
+	r.adopted.Add(1)
+	if r.opts.DryRun {
+		return
+	}
+	rec := state.Record{
+		Kind: state.KindFile, Size: e.Size, ModTime: mtime, Precision: uint8(prec),
+		ListTime: e.Time, ListPrecision: uint8(e.Precision), Fetched: r.now,
+	}
+	if err := r.batch.Add(state.Change{Path: rel, Record: rec}); err != nil {
+		r.fail(rel, "record", err)
+	}
+}
+
+// planLink handles a remote symbolic link per Options.Symlinks.
+func (r *runner) planLink(rel string, e ftpcore.Entry, rec *state.Record, links int) {
+	switch r.opts.Symlinks {
+	case SymlinksFollow:
+		if links >= maxLinkDepth {
+			r.skip(rel, fmt.Sprintf("more than %d symlinks deep", maxLinkDepth))
+			return
+		}
+		if r.filter.excluded(rel) {
+			r.skip(rel, "excluded")
+			return
+		}
+		r.q.push(&task{kind: taskFollow, rel: rel, entry: e, links: links + 1})
+	case SymlinksKeep:
+		r.keepLink(rel, e, rec)
+	default:
+		r.skip(rel, "symlink (see -symlinks)")
+	}
+}
+
+// keepLink makes a local symlink for a remote one whose target stays
+// inside the mirror; absolute targets under the remote root are made
+// relative.
+func (r *runner) keepLink(rel string, e ftpcore.Entry, rec *state.Record) {
+	if !r.filter.file(rel) {
+		r.skip(rel, "filtered")
+		return
+	}
+	target, ok := r.linkTarget(rel, e.Target)
+	if !ok {
+		r.skip(rel, fmt.Sprintf("symlink target %q is outside the mirror", e.Target))
+		return
+	}
+	if r.root == nil {
+		r.report(Action{Verb: VerbLink, Path: rel, Reason: target})
+		return
+	}
+	l, err := lstat(r.root, rel)
+	if err != nil {
+		r.fail(rel, "link", err)
+		return
+	}
+	if l.isLink() {
+		if cur, err := r.root.Readlink(rel); err == nil && cur == target && rec != nil && rec.Kind == state.KindSymlink {
+			r.unchanged.Add(1)
+			return
+		}
+	}
+	if l.exists && (rec == nil || (l.isDir() && rec.Kind != state.KindDir)) {
+		r.fail(rel, "link", errors.New("a local file that ftpmirror did not make is in the way of a link"))
+		return
+	}
+	r.report(Action{Verb: VerbLink, Path: rel, Reason: target})
+	if r.opts.DryRun {
+		return
+	}
+	if l.exists {
+		if l.isDir() {
+			err = r.root.RemoveAll(rel)
+		} else {
+			err = r.root.Remove(rel)
+		}
+		if err != nil {
+			r.fail(rel, "link", err)
+			return
+		}
+	}
+	if err := r.root.Symlink(target, rel); err != nil {
+		r.fail(rel, "link", err)
+		return
+	}
+	r.fetched.Add(1)
+	if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindSymlink, Target: target, Fetched: r.now}}); err != nil {
+		r.fail(rel, "record", err)
+	}
+}
+
+// linkTarget returns the local form of a remote link target, relative
+// to the link's directory, if it points inside the mirror.
+func (r *runner) linkTarget(rel, target string) (string, bool) {
+	if target == "" || strings.ContainsAny(target, "\x00\\") {
+		return "", false
+	}
+	dir := path.Dir("/" + rel) // "/"-rooted relative to the mirror root
+	var abs string
+	if strings.HasPrefix(target, "/") {
+		rr := r.remoteRoot
+		if rr == "/" {
+			rr = ""
+		}
+		if rr == "" {
+			return "", false
+		}
+		rest, ok := strings.CutPrefix(path.Clean(target), rr)
+		if !ok || (rest != "" && !strings.HasPrefix(rest, "/")) {
+			return "", false
+		}
+		abs = path.Clean("/" + rest)
+	} else {
+		// path.Join cleans "..": check that it never climbs above the
+		// root on the way.
+		depth := strings.Count(strings.Trim(dir, "/"), "/") + 1
+		if dir == "/" {
+			depth = 0
+		}
+		for _, part := range strings.Split(target, "/") {
+			switch part {
+			case "..":
+				depth--
+			case "", ".":
+			default:
+				depth++
+			}
+			if depth < 0 {
+				return "", false
+			}
+		}
+		abs = path.Join(dir, target)
+	}
+	if abs == "/"+rel {
+		return "", false
+	}
+	relTarget, ok := relPath(dir, abs)
+	return relTarget, ok
+}
+
+// relPath returns target relative to dir, both "/"-rooted and clean.
+func relPath(dir, target string) (string, bool) {
+	d := strings.Split(strings.Trim(dir, "/"), "/")
+	t := strings.Split(strings.Trim(target, "/"), "/")
+	if d[0] == "" {
+		d = nil
+	}
+	if t[0] == "" {
+		t = nil
+	}
+	i := 0
+	for i < len(d) && i < len(t) && d[i] == t[i] {
+		i++
+	}
+	var parts []string
+	for range d[i:] {
+		parts = append(parts, "..")
+	}
+	parts = append(parts, t[i:]...)
+	if len(parts) == 0 {
+		return ".", true
+	}
+	return strings.Join(parts, "/"), true
+}
+
+// follow finds out whether a symlink points to a file (SIZE answers) or
+// a directory (it can be listed), and handles it as that.
+func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
+	p := r.remote(t.rel)
+	size, err := c.Size(ctx, p)
+	if err == nil {
+		e := t.entry
+		e.Type, e.Size, e.Target = ftpcore.TypeFile, size, ""
+		if mt, err := c.ModTime(ctx, p); err == nil {
+			e.Time, e.Precision = mt, ftpcore.TimeExact
+		}
+		r.planFile(t.rel, e, r.known(t.rel), t.links)
+		return nil
+	}
+	var fe *ftpcore.Error
+	if !errors.As(err, &fe) || fe.Code/100 != 5 {
+		return err
+	}
+	r.planDir(t.rel, ftpcore.Entry{Name: path.Base(t.rel), Type: ftpcore.TypeDir}, r.known(t.rel), t.links)
+	return nil
+}
+
+// known returns the state's record of rel, or nil.
+func (r *runner) known(rel string) *state.Record {
+	rec, ok, err := r.db.Get(r.opts.Job, rel)
+	if err != nil || !ok {
+		return nil
+	}
+	return &rec
+}
+
+// removeStaleTemps deletes temporary files in dir that no interrupted
+// download of this run will resume: left over by a crash of a run whose
+// state record did not survive, or of files that are gone remotely.
+func (r *runner) removeStaleTemps(dir string) {
+	if r.root == nil || r.opts.DryRun {
+		return
+	}
+	f, err := r.root.Open(localPath(dir))
+	if err != nil {
+		return
+	}
+	names, _ := f.Readdirnames(-1)
+	f.Close()
+	for _, name := range names {
+		if !isTempName(name) {
+			continue
+		}
+		keep := false
+		for _, p := range r.partials {
+			if p.Temp == joinRel(dir, name) {
+				keep = true
+				break
+			}
+		}
+		if !keep {
+			r.root.Remove(joinRel(dir, name))
+		}
+	}
+}
