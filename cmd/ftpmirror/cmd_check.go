@@ -1,0 +1,169 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// cmdCheck is `ftpmirror check`.
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", "check -jobs FILE [-v]", stderr)
+	jobsPath := fs.String("jobs", "", "job file (required)")
+	verbose := fs.Bool("v", false, "print every setting of every job, defaults included")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, `Usage: ftpmirror check -jobs FILE [-v]
+
+Validates a job file without connecting anywhere: TOML syntax, unknown
+keys, missing or duplicate job names, cron schedules, source URLs,
+durations, sizes, modes, globs, hook programs, and password files that
+cannot be read. Every problem is reported on its own line, as
+FILE:LINE: job "NAME": KEY: message. Warnings (a password in a URL, a
+password_env variable not set in this environment, a password file
+others can read) do not fail the check.
+
+On success it prints each job with its schedule and next run time.
+
+Exit status: 0 if the file is valid; 2 if not.
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *jobsPath == "" || fs.NArg() > 0 {
+		fs.Usage()
+		return usagef("check: -jobs FILE is required, and takes no arguments")
+	}
+	f, err := loadJobFile(*jobsPath)
+	var fe *jobFileError
+	if errors.As(err, &fe) {
+		for _, e := range fe.Errs {
+			fmt.Fprintln(stderr, e)
+		}
+		n := len(fe.Errs)
+		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d problem%s", *jobsPath, n, plural(n))}
+	}
+	if err != nil {
+		return usagef("%v", err)
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	now := time.Now()
+	fmt.Fprintf(stdout, "%s: %d job%s, OK\n", f.Path, len(f.Jobs), plural(len(f.Jobs)))
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tSCHEDULE\tNEXT RUN\tSOURCE\tTARGET")
+	for _, j := range f.Jobs {
+		sched, next := "-", "- (sync -jobs only)"
+		if j.Schedule != "" {
+			sched = j.Schedule
+			next = j.next(now).Local().Format("2006-01-02 15:04:05 MST")
+		}
+		src := j.Source
+		if s, err := parseSource(j.Source); err == nil {
+			src = s.String() // without a password
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, sched, next, src, j.Target)
+	}
+	tw.Flush()
+	if *verbose {
+		for _, j := range f.Jobs {
+			fmt.Fprintln(stdout)
+			printJobSettings(stdout, j)
+		}
+	}
+	return nil
+}
+
+// printJobSettings prints every setting of a job as it will run, as
+// job-file keys; never a password.
+func printJobSettings(w io.Writer, j *jobSpec) {
+	src := j.Source
+	if s, err := parseSource(j.Source); err == nil {
+		src = s.String()
+	}
+	mode := "passive"
+	if j.Active {
+		mode = "active"
+	}
+	password := "from the URL, $FTPMIRROR_PASSWORD or ~/.netrc"
+	switch {
+	case j.PasswordEnv != "":
+		password = "from $" + j.PasswordEnv
+	case j.PasswordFile != "":
+		password = "from " + j.PasswordFile
+	}
+	state := j.StatePath
+	if paths, err := j.paths(); err == nil {
+		state = paths.db
+	} else if state == "" {
+		state = "? (" + err.Error() + ")"
+	}
+	orNone := func(d time.Duration) string {
+		if d == 0 {
+			return "0 (none)"
+		}
+		return d.String()
+	}
+	rows := [][2]string{
+		{"name", j.Name},
+		{"schedule", j.Schedule},
+		{"source", src},
+		{"target", j.Target},
+		{"user", j.User},
+		{"password", password},
+		{"mode", mode},
+		{"tls", j.TLS},
+		{"tls_ca_file", j.TLSCAFile},
+		{"tls_insecure", fmt.Sprint(j.TLSInsecure)},
+		{"timeout", j.Timeout.String()},
+		{"parallel", fmt.Sprint(j.Parallel)},
+		{"retries", fmt.Sprint(j.Retries)},
+		{"segments", fmt.Sprint(j.Segments)},
+		{"delete", fmt.Sprint(j.Delete)},
+		{"max_delete", j.MaxDelete},
+		{"include", strings.Join(j.Include, " ")},
+		{"exclude", strings.Join(j.Exclude, " ")},
+		{"max_size", sizeOrNone(j.MaxSize)},
+		{"min_file_age", orNone(j.jobConfig.MinAge)},
+		{"max_file_age", orNone(j.jobConfig.MaxAge)},
+		{"symlinks", j.Symlinks},
+		{"limit_rate", sizeOrNone(j.LimitRate)},
+		{"state", state},
+		{"dry_run", fmt.Sprint(j.DryRun)},
+		{"jitter", orNone(j.Jitter)},
+		{"catch_up", fmt.Sprint(j.CatchUp)},
+		{"max_age", orNone(j.Freshness)},
+		{"on_success", strings.Join(j.OnSuccess, " ")},
+		{"on_failure", strings.Join(j.OnFailure, " ")},
+		{"on_change", strings.Join(j.OnChange, " ")},
+		{"hook_timeout", j.HookTimeout.String()},
+	}
+	fmt.Fprintf(w, "[[job]] # line %d\n", j.Line)
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "  %s\t= %s\n", r[0], r[1])
+	}
+	tw.Flush()
+}
+
+func sizeOrNone(n int64) string {
+	if n == 0 {
+		return "0 (none)"
+	}
+	return humanBytes(n)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}

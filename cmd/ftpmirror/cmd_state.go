@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/state"
+)
+
+// cmdState: ftpmirror state show|rebuild -state PATH.
+func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("state", `state show -state PATH
+       ftpmirror state rebuild -state PATH
+
+show lists the jobs in a state database with their file counts and last runs.
+rebuild moves a corrupt or unreadable database aside (PATH.corrupt-TIME) and
+starts an empty one. The next sync of each job then adopts the files already
+in its target whose size and time match the server (one MDTM per file where
+the listing's time is not exact) and fetches only the rest: nothing in the
+mirror is deleted or fetched again wholesale.`, stderr)
+	path := fs.String("state", "", "the state database")
+	if len(args) == 0 {
+		fs.Usage()
+		return usagef("state needs show or rebuild")
+	}
+	sub := args[0]
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *path == "" {
+		return usagef("state %s: -state PATH is required", sub)
+	}
+	switch sub {
+	case "show":
+		return stateShow(*path, stdout)
+	case "rebuild":
+		return stateRebuild(*path, stdout)
+	}
+	return usagef("state: unknown subcommand %q (show, rebuild)", sub)
+}
+
+func stateShow(path string, w io.Writer) error {
+	db, err := state.Open(path, &state.Options{ReadOnly: true, Timeout: 2 * time.Second})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	jobs, err := db.Jobs()
+	if err != nil {
+		return err
+	}
+	for _, job := range jobs {
+		n, err := db.Count(job)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s: %d paths", job, n)
+		if runs, err := db.Runs(job, 1); err == nil && len(runs) > 0 {
+			r := runs[0]
+			fmt.Fprintf(w, "; last run %s: %s, %d fetched, %d failed", r.Start.Format(time.RFC3339), r.Result, r.Fetched, r.Failed)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func stateRebuild(path string, w io.Writer) error {
+	db, err := state.Open(path, &state.Options{Timeout: 2 * time.Second})
+	if err == nil {
+		db.Close()
+		fmt.Fprintf(w, "%s is readable; nothing to rebuild\n", path)
+		return nil
+	}
+	if !errors.Is(err, state.ErrCorrupt) {
+		return err
+	}
+	aside := fmt.Sprintf("%s.corrupt-%s", path, time.Now().UTC().Format("20060102T150405Z"))
+	if err := os.Rename(path, aside); err != nil {
+		return err
+	}
+	db, err = state.Open(path, nil)
+	if err != nil {
+		return err
+	}
+	db.Close()
+	fmt.Fprintf(w, "moved %s to %s and started an empty database; the next sync adopts matching files\n", path, aside)
+	return nil
+}

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/mirror"
+)
+
+// runJobsOnce runs the named jobs of the job file (all if names is
+// empty) once each, one after the other: `ftpmirror sync -jobs FILE
+// [JOB...]`, the form for system cron and batch schedulers. It prints a
+// line per job to stdout (a JSON summary per line with jsonOut) and
+// returns an *exitError with the worst job's status (see worseExit), or
+// nil if every job was ok. An interrupt stops after the current job.
+func runJobsOnce(ctx context.Context, jobsPath string, names []string, stdout, stderr io.Writer, jsonOut bool) error {
+	f, err := loadJobFile(jobsPath)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
+	}
+	specs, err := selectJobs(f, names)
+	if err != nil {
+		return err
+	}
+	r := &jobRunner{logger: slog.New(slog.NewTextHandler(stderr, nil)), cmd: "sync"}
+	worst := exitOK
+	for _, spec := range specs {
+		if ctx.Err() != nil {
+			break
+		}
+		sum, err := r.run(ctx, spec)
+		code := jobExitCode(sum, err)
+		if jsonOut {
+			printSummaryJSON(stdout, spec.Name, sum, err)
+		} else {
+			printSummaryLine(stdout, spec.Name, sum, err)
+		}
+		worst = worseExit(worst, code)
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if worst == exitOK {
+		return nil
+	}
+	return &exitError{code: worst}
+}
+
+// selectJobs returns the jobs called names, in the file's order when
+// names is empty, else in names' order.
+func selectJobs(f *jobFile, names []string) ([]*jobSpec, error) {
+	if len(names) == 0 {
+		return f.Jobs, nil
+	}
+	var specs []*jobSpec
+	for _, n := range names {
+		s := f.job(n)
+		if s == nil {
+			known := make([]string, len(f.Jobs))
+			for i, j := range f.Jobs {
+				known[i] = j.Name
+			}
+			return nil, usagef("%s: no job %q (jobs: %v)", f.Path, n, known)
+		}
+		specs = append(specs, s)
+	}
+	return specs, nil
+}
+
+// jobExitCode is the exit status of one job run.
+func jobExitCode(sum *mirror.Summary, err error) int {
+	if err != nil {
+		return exitCode(err, io.Discard)
+	}
+	if sum != nil && (sum.Failed > 0 || sum.Result == "partial" || sum.Result == "failed") {
+		return exitPartial
+	}
+	return exitOK
+}
+
+// worseExit returns the worse of two exit statuses. From best to worst:
+// ok (0), locked and skipped (4: the job is running elsewhere, nothing
+// is wrong), some files failed (1), safety guard (3: a human must look),
+// configuration error (2), interrupted (130).
+func worseExit(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case exitOK:
+			return 0
+		case exitLocked:
+			return 1
+		case exitPartial:
+			return 2
+		case exitGuard:
+			return 3
+		case exitUsage:
+			return 4
+		}
+		return 5
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
+// printSummaryLine prints one line about a job run. The runner has
+// logged its errors already.
+func printSummaryLine(w io.Writer, job string, sum *mirror.Summary, err error) {
+	var le *lockedError
+	switch {
+	case errors.As(err, &le):
+		fmt.Fprintf(w, "%s: locked, skipped: running in %v\n", job, le.Holder)
+	case sum == nil:
+		fmt.Fprintf(w, "%s: not run: %v\n", job, err)
+	default:
+		fmt.Fprintln(w, summaryLine(sum))
+	}
+}
+
+// printSummaryJSON prints the run's summary as one line of JSON; a job
+// that did not run gets a summary with result "locked" or "error".
+func printSummaryJSON(w io.Writer, job string, sum *mirror.Summary, err error) {
+	if sum == nil {
+		result := "error"
+		if jobExitCode(nil, err) == exitLocked {
+			result = "locked"
+		}
+		sum = &mirror.Summary{Job: job, Result: result}
+		if err != nil {
+			sum.Errors = []string{err.Error()}
+		}
+	}
+	data, _ := json.Marshal(sum)
+	fmt.Fprintf(w, "%s\n", data)
+}
+
+// jobRunner runs one job once with what a job from a job file has around
+// mirror.Run: the job lock, the status file, metrics and hooks. The
+// daemon and `sync -jobs` share it.
+type jobRunner struct {
+	logger  *slog.Logger
+	cmd     string           // "daemon" or "sync", noted in the lock file
+	metrics *daemonMetrics   // nil outside the daemon
+	now     func() time.Time // nil means time.Now
+}
+
+func (r *jobRunner) clock() time.Time {
+	if r.now != nil {
+		return r.now()
+	}
+	return time.Now()
+}
+
+// run runs spec once. It returns the run's summary (also when the run
+// failed after it got going, and a made-up "failed" one when it failed
+// before) and its error. A job locked by another process is not run: nil
+// and an *exitError with exitLocked.
+func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, error) {
+	logger := r.logger.With("job", spec.Name)
+	paths, err := spec.paths()
+	if err != nil {
+		logger.Error("run failed", "err", err)
+		return nil, usagef("job %s: %v", spec.Name, err)
+	}
+	lock, err := acquireJobLock(paths.lock, spec.Name, r.cmd, time.Second)
+	if err != nil {
+		var le *lockedError
+		if errors.As(err, &le) {
+			logger.Warn("run skipped: job locked", "holder", le.Holder.String())
+		} else {
+			logger.Error("run failed", "err", err)
+		}
+		return nil, err
+	}
+	defer lock.release()
+
+	st, _, err := readStatusFile(paths.status)
+	if err != nil {
+		logger.Warn("status file unreadable; starting a new one", "err", err)
+	}
+	st.Job = spec.Name
+	prev := st
+	st.Running, st.RunStart, st.PID = true, r.clock().UTC(), os.Getpid()
+	r.saveStatus(logger, paths.status, st)
+
+	prog := &mirror.Progress{}
+	r.metrics.started(spec.Name, prog)
+	var sum *mirror.Summary
+	jc, err := spec.resolvePassword()
+	if err == nil {
+		sum, err = runJob(ctx, jc, logger, func(o *mirror.Options) { o.Progress = prog })
+	}
+	r.metrics.stopped(spec.Name)
+
+	if sum == nil && jobExitCode(nil, err) == exitLocked {
+		// The database is locked by someone outside the job lock (a
+		// shared state file, an ad-hoc sync): not a run of this job.
+		r.saveStatus(logger, paths.status, prev)
+		logger.Warn("run skipped: state database locked", "err", err)
+		return nil, err
+	}
+	if sum == nil {
+		sum = &mirror.Summary{Job: spec.Name, Start: st.RunStart, End: r.clock().UTC(), Result: "failed"}
+		sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
+		if err != nil {
+			sum.Errors = []string{err.Error()}
+		}
+		logger.Error("run failed", "err", err)
+	}
+	st.Running, st.RunStart, st.PID = false, time.Time{}, 0
+	st.LastRun = sum
+	if sum.Result == "ok" {
+		st.LastSuccess = sum.End
+	}
+	r.saveStatus(logger, paths.status, st)
+	r.metrics.finished(spec.Name, sum)
+
+	if ctx.Err() != nil {
+		logger.Info("hooks not run: shutting down")
+		return sum, err
+	}
+	if n := runHooks(ctx, spec, sum, logger, r.metrics); n > 0 {
+		st.HookFailures += int64(n)
+		r.saveStatus(logger, paths.status, st)
+	}
+	return sum, err
+}
+
+func (r *jobRunner) saveStatus(logger *slog.Logger, path string, st jobStatus) {
+	if err := writeStatusFile(path, st); err != nil {
+		logger.Warn("status file not written", "err", err)
+	}
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ftpmirror/ftpmirror/mirror"
+)
+
+// daemonMetrics is the daemon's Prometheus registry. Counters count runs
+// since the daemon started; the last_* gauges are seeded from the status
+// files at start, so they survive a restart. Gauges of what is going on
+// now (running, transfers, bytes, staleness, next run) are read from the
+// reports at scrape time. A nil *daemonMetrics records nothing.
+type daemonMetrics struct {
+	reg *prometheus.Registry
+
+	lastStart    *prometheus.GaugeVec
+	lastEnd      *prometheus.GaugeVec
+	lastSuccess  *prometheus.GaugeVec
+	lastDuration *prometheus.GaugeVec
+	runs         *prometheus.CounterVec
+	fetched      *prometheus.CounterVec
+	bytes        *prometheus.CounterVec
+	deleted      *prometheus.CounterVec
+	failed       *prometheus.CounterVec
+	hookFailures *prometheus.CounterVec
+
+	mu   sync.Mutex
+	live map[string]*mirror.Progress // runs going on in this process
+}
+
+// newDaemonMetrics makes the registry; reports gives the current job
+// reports for the gauges computed at scrape time.
+func newDaemonMetrics(reports func() []jobReport) *daemonMetrics {
+	job := []string{"job"}
+	gauge := func(name, help string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ftpmirror", Name: name, Help: help}, job)
+	}
+	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ftpmirror", Name: name, Help: help}, append(job, labels...))
+	}
+	m := &daemonMetrics{
+		reg:          prometheus.NewRegistry(),
+		lastStart:    gauge("last_run_start_timestamp_seconds", "Start of the job's last finished run, Unix time."),
+		lastEnd:      gauge("last_run_end_timestamp_seconds", "End of the job's last finished run, Unix time."),
+		lastSuccess:  gauge("last_success_timestamp_seconds", "End of the job's last run whose result was ok, Unix time."),
+		lastDuration: gauge("last_run_duration_seconds", "Duration of the job's last finished run."),
+		runs:         counter("runs_total", "Runs finished, by result (ok, partial, failed, guard, dry-run).", "result"),
+		fetched:      counter("files_fetched_total", "Files fetched (resumed ones included)."),
+		bytes:        counter("bytes_fetched_total", "Bytes fetched."),
+		deleted:      counter("files_deleted_total", "Local files deleted because they are gone remotely."),
+		failed:       counter("file_errors_total", "Files and directories that failed in a run."),
+		hookFailures: counter("hook_failures_total", "Hooks that failed or timed out, by hook.", "hook"),
+		live:         map[string]*mirror.Progress{},
+	}
+	m.reg.MustRegister(m.lastStart, m.lastEnd, m.lastSuccess, m.lastDuration,
+		m.runs, m.fetched, m.bytes, m.deleted, m.failed, m.hookFailures,
+		&liveCollector{m: m, reports: reports},
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// seed sets the last_* gauges of a job from its status file.
+func (m *daemonMetrics) seed(job string, st jobStatus) {
+	if m == nil {
+		return
+	}
+	if s := st.LastRun; s != nil {
+		m.setLast(job, s)
+	}
+	if !st.LastSuccess.IsZero() {
+		m.lastSuccess.WithLabelValues(job).Set(unixSeconds(st.LastSuccess))
+	}
+}
+
+func (m *daemonMetrics) setLast(job string, s *mirror.Summary) {
+	m.lastStart.WithLabelValues(job).Set(unixSeconds(s.Start))
+	m.lastEnd.WithLabelValues(job).Set(unixSeconds(s.End))
+	m.lastDuration.WithLabelValues(job).Set(s.End.Sub(s.Start).Seconds())
+}
+
+// started notes a run going on, with its progress counters.
+func (m *daemonMetrics) started(job string, p *mirror.Progress) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	m.live[job] = p
+	m.mu.Unlock()
+}
+
+// stopped notes the end of the run going on.
+func (m *daemonMetrics) stopped(job string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	delete(m.live, job)
+	m.mu.Unlock()
+}
+
+// progress returns the progress of job's run going on, or nil.
+func (m *daemonMetrics) progress(job string) *mirror.Progress {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live[job]
+}
+
+// finished counts a finished run.
+func (m *daemonMetrics) finished(job string, s *mirror.Summary) {
+	if m == nil {
+		return
+	}
+	m.setLast(job, s)
+	if s.Result == "ok" {
+		m.lastSuccess.WithLabelValues(job).Set(unixSeconds(s.End))
+	}
+	m.runs.WithLabelValues(job, s.Result).Inc()
+	m.fetched.WithLabelValues(job).Add(float64(s.Fetched + s.Resumed))
+	m.bytes.WithLabelValues(job).Add(float64(s.Bytes))
+	m.deleted.WithLabelValues(job).Add(float64(s.Deleted))
+	m.failed.WithLabelValues(job).Add(float64(s.Failed))
+}
+
+func (m *daemonMetrics) hookFailed(job, hook string) {
+	if m == nil {
+		return
+	}
+	m.hookFailures.WithLabelValues(job, hook).Inc()
+}
+
+// forget drops the series of a job removed from the job file.
+func (m *daemonMetrics) forget(job string) {
+	if m == nil {
+		return
+	}
+	l := prometheus.Labels{"job": job}
+	for _, g := range []*prometheus.GaugeVec{m.lastStart, m.lastEnd, m.lastSuccess, m.lastDuration} {
+		g.DeletePartialMatch(l)
+	}
+	for _, c := range []*prometheus.CounterVec{m.runs, m.fetched, m.bytes, m.deleted, m.failed, m.hookFailures} {
+		c.DeletePartialMatch(l)
+	}
+}
+
+func unixSeconds(t time.Time) float64 {
+	if t.IsZero() {
+		return 0
+	}
+	return float64(t.UnixNano()) / 1e9
+}
+
+// liveCollector reports, at scrape time, what each job is doing now.
+type liveCollector struct {
+	m       *daemonMetrics
+	reports func() []jobReport
+}
+
+var (
+	descRunning   = prometheus.NewDesc("ftpmirror_running", "1 while a run of the job is going on (in this daemon or another process).", []string{"job"}, nil)
+	descTransfers = prometheus.NewDesc("ftpmirror_transfers_in_progress", "Transfers in progress in the job's run going on.", []string{"job"}, nil)
+	descInFlight  = prometheus.NewDesc("ftpmirror_bytes_in_flight", "Bytes fetched so far by the job's run going on (0 when idle).", []string{"job"}, nil)
+	descPending   = prometheus.NewDesc("ftpmirror_bytes_pending", "Bytes found to fetch and not fetched yet by the job's run going on.", []string{"job"}, nil)
+	descStale     = prometheus.NewDesc("ftpmirror_stale", "1 when the job's last success is older than its max_age (see /healthz).", []string{"job"}, nil)
+	descMaxAge    = prometheus.NewDesc("ftpmirror_max_age_seconds", "The job's freshness bound, max_age; absent without one.", []string{"job"}, nil)
+	descNext      = prometheus.NewDesc("ftpmirror_next_run_timestamp_seconds", "Next scheduled run of the job (before jitter), Unix time.", []string{"job"}, nil)
+)
+
+func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descRunning, descTransfers, descInFlight, descPending, descStale, descMaxAge, descNext} {
+		ch <- d
+	}
+}
+
+func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
+	gauge := func(d *prometheus.Desc, v float64, job string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, job)
+	}
+	for _, r := range c.reports() {
+		running := 0.0
+		if r.Running {
+			running = 1
+		}
+		gauge(descRunning, running, r.Job)
+		var transfers, done, pending float64
+		if p := r.Progress; p != nil {
+			transfers = float64(p.InFlight)
+			done = float64(p.BytesDone)
+			pending = float64(max(p.BytesTotal-p.BytesDone, 0))
+		}
+		gauge(descTransfers, transfers, r.Job)
+		gauge(descInFlight, done, r.Job)
+		gauge(descPending, pending, r.Job)
+		st := 0.0
+		if r.Stale {
+			st = 1
+		}
+		gauge(descStale, st, r.Job)
+		if d, err := time.ParseDuration(r.MaxAge); err == nil && r.MaxAge != "" {
+			gauge(descMaxAge, d.Seconds(), r.Job)
+		}
+		if !r.Next.IsZero() {
+			gauge(descNext, unixSeconds(r.Next), r.Job)
+		}
+	}
+}
+
+// listenAddr turns -listen's value into an address: a bare port means
+// loopback only ("9100" is "127.0.0.1:9100"); ":9100" means every
+// interface, as for net.Listen.
+func listenAddr(s string) string {
+	if s != "" && !strings.Contains(s, ":") {
+		return net.JoinHostPort("127.0.0.1", s)
+	}
+	return s
+}
+
+// httpHandler serves /metrics, /healthz and /status.
+//
+// /healthz answers 200 "ok" while every job with a max_age has succeeded
+// within it, else 503 naming the stale jobs: the process being up is not
+// the point, fresh mirrors are. A job that never succeeded gets max_age
+// from the daemon's start.
+func httpHandler(m *daemonMetrics, reports func() []jobReport) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		var stale []string
+		for _, rep := range reports() {
+			if rep.Stale {
+				last := "never"
+				if !rep.LastSuccess.IsZero() {
+					last = rep.LastSuccess.UTC().Format(time.RFC3339)
+				}
+				stale = append(stale, fmt.Sprintf("%s: last success %s, max_age %s", rep.Job, last, rep.MaxAge))
+			}
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if len(stale) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "stale\n%s\n", strings.Join(stale, "\n"))
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(reports())
+	})
+	return mux
+}

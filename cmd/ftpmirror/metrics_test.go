@@ -1,0 +1,169 @@
+package main
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/mirror"
+)
+
+// scrape returns h's /metrics text.
+func scrape(t *testing.T, h http.Handler) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
+	}
+	return rec.Body.String()
+}
+
+// metricValue finds a sample in Prometheus text format: name with the
+// given label pairs (in the order the exposition sorts them: by name).
+func metricValue(text, name string, labels ...string) (float64, bool) {
+	var b strings.Builder
+	b.WriteString(name)
+	if len(labels) > 0 {
+		b.WriteString("{")
+		for i := 0; i < len(labels); i += 2 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(labels[i] + `="` + labels[i+1] + `"`)
+		}
+		b.WriteString("}")
+	}
+	prefix := b.String() + " "
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
+}
+
+func TestListenAddr(t *testing.T) {
+	for in, want := range map[string]string{
+		"9100": "127.0.0.1:9100", ":9100": ":9100", "0.0.0.0:9100": "0.0.0.0:9100",
+		"[::1]:9100": "[::1]:9100", "localhost:0": "localhost:0",
+	} {
+		if got := listenAddr(in); got != want {
+			t.Errorf("listenAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestMetricsAfterRuns checks the counters and gauges against summaries
+// fed to the metrics directly; the daemon test checks them after real
+// runs.
+func TestMetricsAfterRuns(t *testing.T) {
+	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	var reports []jobReport
+	m := newDaemonMetrics(func() []jobReport { return reports })
+	m.seed("a", jobStatus{LastSuccess: start.Add(-time.Hour)})
+	m.finished("a", &mirror.Summary{Job: "a", Start: start, End: start.Add(3 * time.Second), Result: "ok", Fetched: 3, Resumed: 1, Bytes: 1000, Deleted: 2})
+	m.finished("a", &mirror.Summary{Job: "a", Start: start.Add(time.Minute), End: start.Add(time.Minute + time.Second), Result: "partial", Fetched: 1, Bytes: 10, Failed: 2})
+	p := &mirror.Progress{}
+	p.InFlight.Store(2)
+	p.BytesDone.Store(500)
+	p.BytesTotal.Store(800)
+	reports = []jobReport{
+		{Job: "a", MaxAge: "1h", Stale: true, Next: start.Add(time.Hour)},
+		{Job: "b", Running: true, Progress: &progressReport{InFlight: 2, BytesDone: 500, BytesTotal: 800}},
+	}
+	text := scrape(t, httpHandler(m, func() []jobReport { return reports }))
+	want := []struct {
+		name   string
+		labels []string
+		v      float64
+	}{
+		{"ftpmirror_files_fetched_total", []string{"job", "a"}, 5},
+		{"ftpmirror_bytes_fetched_total", []string{"job", "a"}, 1010},
+		{"ftpmirror_files_deleted_total", []string{"job", "a"}, 2},
+		{"ftpmirror_file_errors_total", []string{"job", "a"}, 2},
+		{"ftpmirror_runs_total", []string{"job", "a", "result", "ok"}, 1},
+		{"ftpmirror_runs_total", []string{"job", "a", "result", "partial"}, 1},
+		{"ftpmirror_last_run_start_timestamp_seconds", []string{"job", "a"}, float64(start.Add(time.Minute).Unix())},
+		{"ftpmirror_last_run_end_timestamp_seconds", []string{"job", "a"}, float64(start.Add(time.Minute + time.Second).Unix())},
+		{"ftpmirror_last_run_duration_seconds", []string{"job", "a"}, 1},
+		{"ftpmirror_last_success_timestamp_seconds", []string{"job", "a"}, float64(start.Add(3 * time.Second).Unix())},
+		{"ftpmirror_stale", []string{"job", "a"}, 1},
+		{"ftpmirror_max_age_seconds", []string{"job", "a"}, 3600},
+		{"ftpmirror_next_run_timestamp_seconds", []string{"job", "a"}, float64(start.Add(time.Hour).Unix())},
+		{"ftpmirror_running", []string{"job", "a"}, 0},
+		{"ftpmirror_running", []string{"job", "b"}, 1},
+		{"ftpmirror_transfers_in_progress", []string{"job", "b"}, 2},
+		{"ftpmirror_bytes_in_flight", []string{"job", "b"}, 500},
+		{"ftpmirror_bytes_pending", []string{"job", "b"}, 300},
+	}
+	for _, w := range want {
+		v, ok := metricValue(text, w.name, w.labels...)
+		if !ok || v != w.v {
+			t.Errorf("%s%v = %v (found %v), want %v", w.name, w.labels, v, ok, w.v)
+		}
+	}
+	if !strings.Contains(text, "go_goroutines") {
+		t.Error("no Go runtime metrics")
+	}
+}
+
+func TestHealthzAndStatusEndpoints(t *testing.T) {
+	var reports []jobReport
+	m := newDaemonMetrics(func() []jobReport { return reports })
+	h := httptest.NewServer(httpHandler(m, func() []jobReport { return reports }))
+	defer h.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(h.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	reports = []jobReport{{Job: "a", MaxAge: "1h"}, {Job: "b"}}
+	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
+		t.Errorf("fresh: %d %q", code, body)
+	}
+	reports[0].Stale = true
+	if code, body := get("/healthz"); code != 503 || !strings.Contains(body, "a: last success never, max_age 1h") {
+		t.Errorf("stale: %d %q", code, body)
+	}
+	code, body := get("/status")
+	var got []jobReport
+	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || len(got) != 2 || !got[0].Stale {
+		t.Errorf("/status: %d %v %s", code, err, body)
+	}
+	if code, _ := get("/nope"); code != 404 {
+		t.Errorf("/nope: %d", code)
+	}
+}
+
+func TestStale(t *testing.T) {
+	now := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
+	h := time.Hour
+	tests := []struct {
+		maxAge             time.Duration
+		lastSuccess, grace time.Time
+		want               bool
+	}{
+		{0, time.Time{}, time.Time{}, false},
+		{36 * h, now.Add(-35 * h), time.Time{}, false},
+		{36 * h, now.Add(-37 * h), now, true},
+		{36 * h, time.Time{}, time.Time{}, true},
+		{36 * h, time.Time{}, now.Add(-h), false},
+		{36 * h, time.Time{}, now.Add(-40 * h), true},
+	}
+	for _, tt := range tests {
+		if got := stale(tt.maxAge, tt.lastSuccess, tt.grace, now); got != tt.want {
+			t.Errorf("stale(%v, %v, %v) = %v", tt.maxAge, tt.lastSuccess, tt.grace, got)
+		}
+	}
+}
