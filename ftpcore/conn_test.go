@@ -373,7 +373,9 @@ func TestRetr426IsShortTransfer(t *testing.T) {
 	data := dataListener(t, "127.0.0.1:0", "partial da", &n)
 	port := data.Addr().(*net.TCPAddr).Port
 	h := loginHandlers()
-	h["EPSV"] = func(s *fakeSession, _ string) { s.reply("229 Entering Extended Passive Mode (|||" + strconv.Itoa(port) + "|)\r\n") }
+	h["EPSV"] = func(s *fakeSession, _ string) {
+		s.reply("229 Entering Extended Passive Mode (|||" + strconv.Itoa(port) + "|)\r\n")
+	}
 	h["RETR"] = func(s *fakeSession, _ string) {
 		s.reply("150 here\r\n")
 		time.Sleep(50 * time.Millisecond)
