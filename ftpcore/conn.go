@@ -37,6 +37,10 @@ func (m TLSMode) String() string {
 // DefaultTimeout is used when Config.Timeout is zero.
 const DefaultTimeout = 60 * time.Second
 
+// DefaultMinRate is used when Config.MinRate is zero: 1 KiB/s, which a
+// dial-up line beats sevenfold and a 1-byte-per-second trickle does not.
+const DefaultMinRate = 1 << 10
+
 // Config configures a Conn. The zero value (or a nil *Config) is plain FTP
 // in passive mode with the default timeouts and limits.
 type Config struct {
@@ -70,11 +74,26 @@ type Config struct {
 	DisableMLSD bool
 	// DisableUTF8 skips OPTS UTF8 ON.
 	DisableUTF8 bool
+	// DisablePipelining sends one command at a time. By default, once a
+	// data transfer has worked on a connection, the commands of the next
+	// ones (EPSV or PORT, REST, MDTM, RETR or LIST) go out in one write
+	// and their replies are read afterwards, in order. vsftpd, pure-ftpd
+	// and proftpd take that.
+	DisablePipelining bool
+	// DisableSTAT makes List use a data connection even where the server
+	// lists a directory over the control connection ("STAT -a dir").
+	DisableSTAT bool
 
 	// Timeout bounds every network operation that makes no progress: a
 	// reply that does not come, a data connection that does not open or
 	// stalls. Zero means DefaultTimeout.
 	Timeout time.Duration
+	// MinRate is the slowest a data transfer may be, in bytes per second
+	// averaged over each Timeout-long window: a server that trickles a
+	// byte now and then, so that no single read times out, fails the
+	// transfer with ErrTooSlow after one window. Zero means
+	// DefaultMinRate; negative means no minimum.
+	MinRate int64
 	// Location is the server's time zone for LIST times. Nil means UTC.
 	Location *time.Location
 	// MaxReplyBytes and MaxReplyLines bound one reply on the control
@@ -115,8 +134,10 @@ type Conn struct {
 	protected bool // PROT P in force: data connections use TLS
 
 	skipEPSV bool // the server refused EPSV once
+	pipeline bool // a data transfer worked: pipeline the next ones
 	mlsd     bool // the server offers MLSD
 	listA    listAState
+	stat     listAState // whether "STAT -a dir" lists
 }
 
 // listAState remembers whether the server takes "LIST -a" as an option.
@@ -137,6 +158,9 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 	}
 	if c.cfg.Timeout <= 0 {
 		c.cfg.Timeout = DefaultTimeout
+	}
+	if c.cfg.MinRate == 0 {
+		c.cfg.MinRate = DefaultMinRate
 	}
 	if c.cfg.MaxReplyBytes <= 0 {
 		c.cfg.MaxReplyBytes = defaultMaxReplyBytes
@@ -440,7 +464,6 @@ func (c *Conn) cmd(ctx context.Context, expect int, format string, args ...any) 
 	}
 	c.trace("> ", line)
 	err := c.io(ctx, func() error {
-		c.budget.reset()
 		if err := c.text.PrintfLine("%s", line); err != nil {
 			return err
 		}
@@ -452,12 +475,40 @@ func (c *Conn) cmd(ctx context.Context, expect int, format string, args ...any) 
 	return c.read(ctx, verb, expect)
 }
 
+// send writes several commands at once (pipelining); the caller reads
+// their replies in order. Nothing is sent if one holds CR, LF or NUL.
+func (c *Conn) send(ctx context.Context, lines ...string) error {
+	for _, line := range lines {
+		if strings.ContainsAny(line, "\r\n\x00") {
+			verb, _, _ := strings.Cut(line, " ")
+			return fmt.Errorf("%s: refusing to send an argument holding CR, LF or NUL: %q", verb, line)
+		}
+	}
+	if c.broken != nil {
+		return fmt.Errorf("%w: %v", ErrConnBroken, c.broken)
+	}
+	err := c.io(ctx, func() error {
+		for _, line := range lines {
+			c.trace("> ", line)
+			c.text.W.WriteString(line)
+			c.text.W.WriteString("\r\n")
+		}
+		return c.text.W.Flush()
+	})
+	if err != nil {
+		verb, _, _ := strings.Cut(lines[0], " ")
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	return nil
+}
+
 // read reads one reply. See cmd.
 func (c *Conn) read(ctx context.Context, verb string, expect int) (int, string, error) {
 	var code int
 	var msg string
 	err := c.io(ctx, func() error {
 		var err error
+		c.budget.reset()
 		code, msg, err = c.text.ReadResponse(0)
 		return err
 	})
@@ -511,6 +562,16 @@ func (c *Conn) io(ctx context.Context, f func() error) error {
 			return nil
 		}
 		err = ctx.Err()
+	} else if err != nil && ctx.Err() != nil {
+		// The socket deadline, set from ctx's, fired before the
+		// AfterFunc did: report the context's error all the same.
+		err = ctx.Err()
+	} else if d, ok := ctx.Deadline(); ok && err != nil && !time.Now().Before(d) {
+		// ... or even before ctx's own timer marked it done.
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			err = context.DeadlineExceeded
+		}
 	}
 	if err != nil {
 		var pe textproto.ProtocolError

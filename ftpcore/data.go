@@ -52,38 +52,46 @@ func (c *Conn) prepareData(ctx context.Context) (*pendingData, error) {
 }
 
 // passive asks for a passive data port (EPSV, else PASV) and connects to
-// it. The address in a 227 reply is not trusted: the port is used with
-// the control connection's peer address, unless Config.TrustPASVAddress.
+// it.
 func (c *Conn) passive(ctx context.Context) (net.Conn, error) {
+	if !c.skipEPSV && !c.cfg.DisableEPSV {
+		code, msg, err := c.cmd(ctx, 0, "EPSV")
+		if err != nil {
+			return nil, err
+		}
+		if code/100 != 5 {
+			return c.dialPassive(ctx, "EPSV", code, msg)
+		}
+		// vsftpd with listen_ipv6=NO and many embedded servers refuse
+		// EPSV; do not ask again on this connection.
+		c.skipEPSV = true
+	}
+	code, msg, err := c.cmd(ctx, 0, "PASV")
+	if err != nil {
+		return nil, err
+	}
+	return c.dialPassive(ctx, "PASV", code, msg)
+}
+
+// dialPassive connects to the port of an EPSV (229) or PASV (227) reply.
+// The address in a 227 reply is not trusted: the port is used with the
+// control connection's peer address, unless Config.TrustPASVAddress.
+func (c *Conn) dialPassive(ctx context.Context, verb string, code int, msg string) (net.Conn, error) {
 	peer := c.peerIP()
 	if peer == nil {
 		return nil, errors.New("passive: control connection has no TCP peer")
 	}
 	ip, port := peer, 0
-	if !c.skipEPSV && !c.cfg.DisableEPSV {
-		code, msg, err := c.cmd(ctx, 0, "EPSV")
-		switch {
-		case err != nil:
-			return nil, err
-		case code == 229:
-			if port, err = parseEPSV(msg); err != nil {
-				return nil, fmt.Errorf("EPSV: %w", err)
-			}
-		case code/100 == 5:
-			// vsftpd with listen_ipv6=NO and many embedded servers
-			// refuse EPSV; do not ask again on this connection.
-			c.skipEPSV = true
-		default:
-			return nil, &Error{Cmd: "EPSV", Code: code, Msg: msg}
+	switch {
+	case verb == "EPSV" && code == 229:
+		p, err := parseEPSV(msg)
+		if err != nil {
+			return nil, fmt.Errorf("EPSV: %w", err)
 		}
-	}
-	if port == 0 {
+		port = p
+	case verb == "PASV" && code == 227:
 		if peer.To4() == nil {
 			return nil, errors.New("passive: server refused EPSV and PASV cannot reach an IPv6 address")
-		}
-		_, msg, err := c.cmd(ctx, 227, "PASV")
-		if err != nil {
-			return nil, err
 		}
 		pasvIP, p, err := parsePASV(msg)
 		if err != nil {
@@ -93,6 +101,14 @@ func (c *Conn) passive(ctx context.Context) (net.Conn, error) {
 		if c.cfg.TrustPASVAddress {
 			ip = pasvIP
 		}
+	default:
+		return nil, &Error{Cmd: verb, Code: code, Msg: msg}
+	}
+	if port < 1024 && !c.cfg.TrustPASVAddress {
+		// No server listens for passive data on a privileged port; a
+		// reply naming one (22, 25) would have us talk to another
+		// service of the server's host.
+		return nil, fmt.Errorf("%s: %w: privileged port %d in reply %q", verb, ErrProtocol, port, msg)
 	}
 	addr := net.JoinHostPort(ip.String(), strconv.Itoa(port))
 	dctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
@@ -105,30 +121,38 @@ func (c *Conn) passive(ctx context.Context) (net.Conn, error) {
 }
 
 // active listens for the server's data connection and tells the server
-// where (PORT for IPv4, EPRT for IPv6).
+// where.
 func (c *Conn) active(ctx context.Context) (net.Listener, error) {
-	ip := c.conn.LocalAddr().(*net.TCPAddr).IP
-	if c.cfg.ActiveIP != "" {
-		ip = net.ParseIP(c.cfg.ActiveIP)
-		if ip == nil {
-			return nil, fmt.Errorf("active: bad address %q", c.cfg.ActiveIP)
-		}
-	}
-	ln, err := c.listen(ctx, ip)
+	ln, portCmd, err := c.activeListen(ctx)
 	if err != nil {
 		return nil, err
 	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	if ip4 := ip.To4(); ip4 != nil {
-		_, _, err = c.cmd(ctx, 200, "PORT %d,%d,%d,%d,%d,%d", ip4[0], ip4[1], ip4[2], ip4[3], port>>8, port&0xff)
-	} else {
-		_, _, err = c.cmd(ctx, 200, "EPRT |2|%s|%d|", ip.String(), port)
-	}
-	if err != nil {
+	if _, _, err = c.cmd(ctx, 200, "%s", portCmd); err != nil {
 		ln.Close()
 		return nil, err
 	}
 	return ln, nil
+}
+
+// activeListen listens for the server's data connection and returns the
+// command that tells the server where: PORT for IPv4, EPRT for IPv6.
+func (c *Conn) activeListen(ctx context.Context) (net.Listener, string, error) {
+	ip := c.conn.LocalAddr().(*net.TCPAddr).IP
+	if c.cfg.ActiveIP != "" {
+		ip = net.ParseIP(c.cfg.ActiveIP)
+		if ip == nil {
+			return nil, "", fmt.Errorf("active: bad address %q", c.cfg.ActiveIP)
+		}
+	}
+	ln, err := c.listen(ctx, ip)
+	if err != nil {
+		return nil, "", err
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	if ip4 := ip.To4(); ip4 != nil {
+		return ln, fmt.Sprintf("PORT %d,%d,%d,%d,%d,%d", ip4[0], ip4[1], ip4[2], ip4[3], port>>8, port&0xff), nil
+	}
+	return ln, fmt.Sprintf("EPRT |2|%s|%d|", ip.String(), port), nil
 }
 
 func (c *Conn) listen(ctx context.Context, ip net.IP) (net.Listener, error) {

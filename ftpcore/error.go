@@ -44,9 +44,15 @@ var ErrConnBroken = errors.New("ftp connection broken")
 // than the caller was promised, or the server reported failure after it.
 var ErrShortTransfer = errors.New("short transfer")
 
+// ErrTooSlow is wrapped when a data transfer stayed below Config.MinRate
+// for a whole Config.Timeout: a trickle that no single read timeout
+// catches.
+var ErrTooSlow = errors.New("transfer too slow")
+
 // IsTransient reports whether err is worth retrying, possibly on a new
 // connection: 4xx replies (421 means the connection is gone too),
-// timeouts, resets, unexpected EOF and broken connections. 5xx replies,
+// timeouts, too slow transfers, resets, unexpected EOF and broken
+// connections. 5xx replies,
 // refused logins, certificate failures and cancelled contexts are
 // permanent.
 func IsTransient(err error) bool {
@@ -66,7 +72,7 @@ func IsTransient(err error) bool {
 	if errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne) {
 		return false
 	}
-	if errors.Is(err, ErrConnBroken) || errors.Is(err, ErrShortTransfer) ||
+	if errors.Is(err, ErrConnBroken) || errors.Is(err, ErrShortTransfer) || errors.Is(err, ErrTooSlow) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||

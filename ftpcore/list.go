@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/textproto"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -35,11 +37,137 @@ func (e *ListError) Unwrap() error { return e.Err }
 // uses MLSD where the server offers it (exact times in UTC), and LIST
 // otherwise (times at the precision the format gives, in
 // Config.Location).
+//
+// Without MLSD it first tries "STAT -a dir", which lists over the control
+// connection in one round trip instead of a data connection's three
+// (vsftpd, pure-ftpd and proftpd all do it). A STAT listing counts only
+// if it shows the directory's own "." entry: a missing or unreadable
+// directory lists as nothing there, never as an empty directory. A
+// server whose STAT does not list is asked with LIST from then on.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	if c.mlsd && !c.cfg.DisableMLSD {
 		return c.ListMLSD(ctx, dir)
 	}
+	if c.stat != listARefused && !c.cfg.DisableSTAT && dir != "" && c.listA != listARefused {
+		entries, err := c.ListSTAT(ctx, dir)
+		switch {
+		case err == nil:
+			c.stat = listAWorks
+			return entries, nil
+		case errors.Is(err, errSTATNoListing) && c.stat == listAUnknown:
+			c.stat = listARefused
+		case !errors.Is(err, errSTATNoListing) && !isReply(err):
+			return nil, err
+		}
+	}
 	return c.ListLIST(ctx, dir)
+}
+
+// errSTATNoListing: a STAT reply that is not a directory listing.
+var errSTATNoListing = errors.New("STAT gave no listing")
+
+// ListSTAT lists dir with "STAT -a dir" on the control connection. A
+// NOOP goes in the same write; its reply must come right after STAT's,
+// which proves that no name in the listing ended the reply early.
+func (c *Conn) ListSTAT(ctx context.Context, dir string) ([]Entry, error) {
+	if err := c.send(ctx, "STAT -a "+dir, "NOOP"); err != nil {
+		return nil, err
+	}
+	lines, code, err := c.readLong(ctx, "STAT")
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := c.read(ctx, "NOOP", 200); err != nil {
+		if isReply(err) {
+			c.broken = fmt.Errorf("%w: STAT reply out of step: %v", ErrProtocol, err)
+			c.conn.Close()
+			return nil, c.broken
+		}
+		return nil, err
+	}
+	if code/100 != 2 || len(lines) < 2 {
+		return nil, fmt.Errorf("STAT %s: %w (%03d)", dir, errSTATNoListing, code)
+	}
+	now := c.cfg.Now()
+	var entries []Entry
+	dot := false
+	for _, line := range lines[1 : len(lines)-1] {
+		// proftpd indents each line by one space.
+		line = strings.TrimPrefix(line, " ")
+		if line == "" {
+			continue
+		}
+		e, perr := parseListLine(line, now, c.cfg.Location)
+		switch {
+		case perr == nil:
+			entries = append(entries, e)
+		case errors.Is(perr, errSkipLine):
+			if strings.HasSuffix(line, " .") {
+				dot = true
+			}
+		case c.stat == listAUnknown:
+			return nil, fmt.Errorf("STAT %s: %w: %q", dir, errSTATNoListing, line)
+		default:
+			return nil, &ListError{Cmd: "STAT", Dir: dir, Line: line, Err: perr}
+		}
+	}
+	if !dot {
+		return nil, fmt.Errorf("STAT %s: %w: no \".\" entry (missing or unreadable directory?)", dir, errSTATNoListing)
+	}
+	return entries, nil
+}
+
+// readLong reads a multi-line reply line by line, within
+// Config.MaxListBytes: a STAT listing can be as long as a directory's
+// LIST. It returns the lines without the code prefix of the first and
+// last ones.
+func (c *Conn) readLong(ctx context.Context, verb string) ([]string, int, error) {
+	var lines []string
+	code := 0
+	err := c.io(ctx, func() error {
+		c.budget.reset()
+		c.budget.maxBytes = int(min(c.cfg.MaxListBytes, 1<<30))
+		c.budget.maxLines = 1 << 24
+		defer func() {
+			c.budget.maxBytes, c.budget.maxLines = c.cfg.MaxReplyBytes, c.cfg.MaxReplyLines
+		}()
+		first, err := c.text.ReadLine()
+		if err != nil {
+			return err
+		}
+		if len(first) < 4 || (first[3] != ' ' && first[3] != '-') {
+			return textproto.ProtocolError("malformed reply: " + first)
+		}
+		code, err = strconv.Atoi(first[:3])
+		if err != nil || code < 100 {
+			return textproto.ProtocolError("malformed reply: " + first)
+		}
+		lines = append(lines, first[4:])
+		if first[3] == ' ' {
+			return nil
+		}
+		end := first[:3] + " "
+		for {
+			line, err := c.text.ReadLine()
+			if err != nil {
+				return err
+			}
+			if strings.HasPrefix(line, end) {
+				lines = append(lines, line[4:])
+				return nil
+			}
+			lines = append(lines, line)
+		}
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", verb, err)
+	}
+	c.trace("< ", fmt.Sprintf("%03d (%d lines)", code, len(lines)))
+	if code == 421 {
+		c.broken = &Error{Cmd: verb, Code: code, Msg: strings.Join(lines, "\n")}
+		c.conn.Close()
+	}
+	return lines, code, nil
 }
 
 // ListMLSD lists dir with MLSD (RFC 3659 7).
@@ -109,9 +237,9 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 	verb, _, _ := strings.Cut(cmd, " ")
 	var t *Transfer
 	if dir == "" {
-		t, err = c.transfer(ctx, 0, "%s", cmd)
+		t, err = c.transfer(ctx, 0, "", cmd)
 	} else {
-		t, err = c.transfer(ctx, 0, "%s %s", cmd, dir)
+		t, err = c.transfer(ctx, 0, "", cmd+" "+dir)
 	}
 	if err != nil {
 		return nil, err
@@ -129,10 +257,12 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 		if rerr == io.EOF {
 			break
 		}
+		if lr.N <= 0 {
+			// Too long, whatever the rest: and the line in hand may be
+			// cut short by the limit, so it is not parsed.
+			return nil, fmt.Errorf("%s %s: %w: listing longer than %d bytes", verb, dir, ErrProtocol, c.cfg.MaxListBytes)
+		}
 		if rerr != nil {
-			if lr.N <= 0 {
-				return nil, fmt.Errorf("%s %s: %w: listing longer than %d bytes", verb, dir, ErrProtocol, c.cfg.MaxListBytes)
-			}
 			return nil, fmt.Errorf("%s %s: %w", verb, dir, rerr)
 		}
 		if line == "" {

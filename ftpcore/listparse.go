@@ -133,13 +133,17 @@ func parseUnixListLine(line string, now time.Time, loc *time.Location) (Entry, e
 
 // listEntry is the last step of every listing parser: "." and ".." are
 // skipped (pure-ftpd -D and "LIST -a" elsewhere list them), any other
-// name that is not one path component is a protocol error.
+// name that is not one path component is a protocol error, and so is a
+// symlink target with NUL, CR or LF.
 func listEntry(e Entry) (Entry, error) {
 	if e.Name == "." || e.Name == ".." {
 		return Entry{}, errSkipLine
 	}
 	if !validName(e.Name) {
 		return Entry{}, fmt.Errorf("%w: bad name %q", ErrProtocol, e.Name)
+	}
+	if strings.ContainsAny(e.Target, "\x00\r\n") {
+		return Entry{}, fmt.Errorf("%w: bad symlink target %q", ErrProtocol, e.Target)
 	}
 	return e, nil
 }

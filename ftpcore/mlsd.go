@@ -46,34 +46,34 @@ func parseMLSDLine(line string) (Entry, error) {
 		if !ok || key == "" {
 			return Entry{}, fmt.Errorf("%w: bad fact %q", ErrProtocol, f)
 		}
-		switch strings.ToLower(key) {
-		case "type":
+		switch {
+		case strings.EqualFold(key, "type"):
 			typ, target, skip := mlsdType(val)
 			if skip {
 				return Entry{}, errSkipLine
 			}
 			e.Type, e.Target = typ, target
-		case "size":
+		case strings.EqualFold(key, "size"):
 			n, err := mlsdSize(val)
 			if err != nil {
 				return Entry{}, err
 			}
 			e.Size = n
-		case "sizd":
+		case strings.EqualFold(key, "sizd"):
 			n, err := mlsdSize(val)
 			if err != nil {
 				return Entry{}, err
 			}
 			sizd = n
-		case "modify":
+		case strings.EqualFold(key, "modify"):
 			if t, ok := scanTimeVal(val); ok {
 				e.Time, e.Precision = t, TimeExact
 			}
-		case "unique":
+		case strings.EqualFold(key, "unique"):
 			e.Unique = val
-		case "perm":
+		case strings.EqualFold(key, "perm"):
 			e.Perm, havePerm = val, true
-		case "unix.mode":
+		case strings.EqualFold(key, "UNIX.mode"):
 			mode = val
 		}
 	}
@@ -102,12 +102,12 @@ func cutMLSDFacts(line string) (facts, name string, ok bool) {
 
 // mlsdType interprets the value of a type fact.
 func mlsdType(v string) (typ EntryType, target string, skip bool) {
-	switch strings.ToLower(v) {
-	case "file":
+	switch {
+	case strings.EqualFold(v, "file"):
 		return TypeFile, "", false
-	case "dir":
+	case strings.EqualFold(v, "dir"):
 		return TypeDir, "", false
-	case "cdir", "pdir":
+	case strings.EqualFold(v, "cdir"), strings.EqualFold(v, "pdir"):
 		return 0, "", true
 	}
 	const prefix = "os.unix=slink"

@@ -16,16 +16,23 @@ import (
 // checked. Until it is closed, the Conn must not be used for anything
 // else.
 type Transfer struct {
-	c      *Conn
-	ctx    context.Context
-	verb   string
-	data   net.Conn
-	stop   func() bool
-	n      int64
-	eof    bool
-	err    error
-	done   bool // the final reply was read already (no data connection)
-	closed bool
+	c    *Conn
+	ctx  context.Context
+	verb string
+	data net.Conn
+	stop func() bool
+	n    int64
+	// The minimum rate is checked per window: winStart is when the
+	// current one began, winN the byte count then.
+	winStart time.Time
+	winN     int64
+	eof      bool
+	err      error
+	done     bool // the final reply was read already (no data connection)
+
+	mtime    time.Time // RetrModTime's MDTM
+	mtimeErr error
+	closed   bool
 }
 
 var _ io.ReadCloser = (*Transfer)(nil)
@@ -36,13 +43,42 @@ func (c *Conn) Retr(ctx context.Context, path string, offset int64) (*Transfer, 
 	if offset < 0 {
 		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
 	}
-	return c.transfer(ctx, offset, "RETR %s", path)
+	return c.transfer(ctx, offset, "", "RETR "+path)
 }
 
-// transfer sets up a data connection, sends the command and returns the
-// connection once the server has accepted it.
-func (c *Conn) transfer(ctx context.Context, offset int64, format string, args ...any) (*Transfer, error) {
-	verb, _, _ := strings.Cut(format, " ")
+// RetrModTime is Retr that also asks for the file's modification time
+// (MDTM), in the same round trip where the connection pipelines: see
+// Transfer.ModTime.
+func (c *Conn) RetrModTime(ctx context.Context, path string, offset int64) (*Transfer, error) {
+	if offset < 0 {
+		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
+	}
+	return c.transfer(ctx, offset, path, "RETR "+path)
+}
+
+// ModTime returns the time MDTM gave for a transfer started with
+// RetrModTime: an *Error if the server refused MDTM, an error wrapping
+// ErrProtocol if its answer made no sense.
+func (t *Transfer) ModTime() (time.Time, error) { return t.mtime, t.mtimeErr }
+
+// transfer sets up a data connection, sends line (and before it MDTM
+// mdtm, unless empty) and returns the data connection once the server
+// has accepted the command. Once a data connection has worked on this
+// Conn, the commands go out together (pipelined) and the replies are
+// read in order afterwards: one round trip instead of three or four.
+func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, line string) (*Transfer, error) {
+	if c.pipeline && !c.cfg.DisablePipelining {
+		return c.transferPipelined(ctx, offset, mdtm, line)
+	}
+	verb, _, _ := strings.Cut(line, " ")
+	var mt time.Time
+	var mtErr error
+	if mdtm != "" {
+		mt, mtErr = c.ModTime(ctx, mdtm)
+		if mtErr != nil && !isReply(mtErr) && !errors.Is(mtErr, ErrProtocol) {
+			return nil, mtErr
+		}
+	}
 	pd, err := c.prepareData(ctx)
 	if err != nil {
 		return nil, err
@@ -53,17 +89,125 @@ func (c *Conn) transfer(ctx context.Context, offset int64, format string, args .
 			return nil, err
 		}
 	}
-	code, msg, err := c.cmd(ctx, 0, format, args...)
+	code, msg, err := c.cmd(ctx, 0, "%s", line)
 	if err != nil {
 		pd.close()
 		return nil, err
 	}
+	return c.startTransfer(ctx, pd, verb, code, msg, mt, mtErr)
+}
+
+// transferPipelined is transfer with every command in one write.
+func (c *Conn) transferPipelined(ctx context.Context, offset int64, mdtm, line string) (*Transfer, error) {
+	verb, _, _ := strings.Cut(line, " ")
+	var lines []string
+	if mdtm != "" {
+		lines = append(lines, "MDTM "+mdtm)
+	}
+	var ln net.Listener
+	dataVerb := "EPSV"
+	if c.cfg.Active {
+		var portCmd string
+		var err error
+		if ln, portCmd, err = c.activeListen(ctx); err != nil {
+			return nil, err
+		}
+		dataVerb, _, _ = strings.Cut(portCmd, " ")
+		lines = append(lines, portCmd)
+	} else {
+		if c.skipEPSV || c.cfg.DisableEPSV {
+			dataVerb = "PASV"
+		}
+		lines = append(lines, dataVerb)
+	}
+	if offset > 0 {
+		lines = append(lines, fmt.Sprintf("REST %d", offset))
+	}
+	lines = append(lines, line)
+	if err := c.send(ctx, lines...); err != nil {
+		if ln != nil {
+			ln.Close()
+		}
+		return nil, err
+	}
+	// Every reply must be read, whatever came before, to stay in step.
+	var mt time.Time
+	var mtErr error
+	if mdtm != "" {
+		_, msg, err := c.read(ctx, "MDTM", 213)
+		switch {
+		case isReply(err):
+			mtErr = err
+		case err != nil:
+			return nil, err
+		default:
+			if mt, mtErr = parseMDTM(msg); mtErr != nil {
+				mtErr = fmt.Errorf("MDTM %s: %w", mdtm, mtErr)
+			}
+		}
+	}
+	pd := &pendingData{ln: ln}
+	var setupErr error
+	if ln != nil {
+		if _, _, err := c.read(ctx, dataVerb, 200); err != nil {
+			if !isReply(err) {
+				ln.Close()
+				return nil, err
+			}
+			setupErr = err
+		}
+	} else {
+		code, msg, err := c.read(ctx, dataVerb, 0)
+		if err != nil {
+			return nil, err
+		}
+		pd.conn, setupErr = c.dialPassive(ctx, dataVerb, code, msg)
+	}
+	if offset > 0 {
+		if _, _, err := c.read(ctx, "REST", 350); err != nil {
+			if !isReply(err) {
+				pd.close()
+				return nil, err
+			}
+			if setupErr == nil {
+				setupErr = err
+			}
+		}
+	}
+	code, msg, err := c.read(ctx, verb, 0)
+	if err != nil {
+		pd.close()
+		return nil, err
+	}
+	if setupErr != nil {
+		pd.close()
+		if code/100 == 1 {
+			// The server accepted the command and waits for a data
+			// connection that will not come.
+			c.broken = setupErr
+			c.conn.Close()
+		}
+		return nil, setupErr
+	}
+	return c.startTransfer(ctx, pd, verb, code, msg, mt, mtErr)
+}
+
+// isReply reports whether err is a reply from the server (the
+// conversation is in step) rather than a failure of the connection.
+func isReply(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe)
+}
+
+// startTransfer finishes a transfer once the command's first reply is
+// in: code and msg.
+func (c *Conn) startTransfer(ctx context.Context, pd *pendingData, verb string, code int, msg string, mt time.Time, mtErr error) (*Transfer, error) {
 	switch code / 100 {
 	case 1:
 	case 2:
 		// Some servers answer an empty listing with 226 and no 150.
 		pd.close()
-		return &Transfer{c: c, ctx: ctx, verb: verb, eof: true, done: true, stop: func() bool { return true }}, nil
+		return &Transfer{c: c, ctx: ctx, verb: verb, eof: true, done: true, stop: func() bool { return true }, mtime: mt, mtimeErr: mtErr}, nil
 	default:
 		pd.close()
 		return nil, &Error{Cmd: verb, Code: code, Msg: msg}
@@ -76,12 +220,15 @@ func (c *Conn) transfer(ctx context.Context, offset int64, format string, args .
 		c.conn.Close()
 		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
-	t := &Transfer{c: c, ctx: ctx, verb: verb, data: nc}
+	t := &Transfer{c: c, ctx: ctx, verb: verb, data: nc, winStart: time.Now(), mtime: mt, mtimeErr: mtErr}
+	c.pipeline = true
 	t.stop = context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	return t, nil
 }
 
-// Read reads data. Each call may wait Config.Timeout for data.
+// Read reads data. Each call may wait Config.Timeout for data, and the
+// transfer fails with ErrTooSlow once a Timeout-long window brought
+// fewer than Config.MinRate bytes per second.
 func (t *Transfer) Read(p []byte) (int, error) {
 	if t.eof {
 		return 0, io.EOF
@@ -89,19 +236,47 @@ func (t *Transfer) Read(p []byte) (int, error) {
 	if t.err != nil {
 		return 0, t.err
 	}
-	t.data.SetReadDeadline(time.Now().Add(t.c.cfg.Timeout))
-	n, err := t.data.Read(p)
-	t.n += int64(n)
-	if err == io.EOF {
-		t.eof = true
-	} else if err != nil {
-		if t.ctx.Err() != nil {
-			err = t.ctx.Err()
+	window := t.c.cfg.Timeout
+	idleEnd := time.Now().Add(window)
+	for {
+		now := time.Now()
+		if elapsed := now.Sub(t.winStart); elapsed >= window {
+			if min := t.c.cfg.MinRate; min > 0 && float64(t.n-t.winN) < float64(min)*elapsed.Seconds() {
+				t.err = fmt.Errorf("%s: data connection: %w: %d bytes in %v, less than %d bytes/s",
+					t.verb, ErrTooSlow, t.n-t.winN, elapsed.Round(time.Millisecond), min)
+				return 0, t.err
+			}
+			t.winStart, t.winN = now, t.n
 		}
-		t.err = fmt.Errorf("%s: data connection: %w", t.verb, err)
-		err = t.err
+		// Wake up at the end of the window too, so that a trickle is
+		// caught on time and not only at the idle timeout.
+		deadline := idleEnd
+		if end := t.winStart.Add(window); end.Before(deadline) {
+			deadline = end
+		}
+		t.data.SetReadDeadline(deadline)
+		if t.ctx.Err() != nil {
+			// ctx's AfterFunc may have run before the line above
+			// undid its deadline.
+			t.data.SetDeadline(time.Unix(1, 0))
+		}
+		n, err := t.data.Read(p)
+		t.n += int64(n)
+		var ne net.Error
+		if n == 0 && errors.As(err, &ne) && ne.Timeout() && t.ctx.Err() == nil && time.Now().Before(idleEnd) {
+			continue // the window ended, not the idle timeout
+		}
+		if err == io.EOF {
+			t.eof = true
+		} else if err != nil {
+			if t.ctx.Err() != nil {
+				err = t.ctx.Err()
+			}
+			t.err = fmt.Errorf("%s: data connection: %w", t.verb, err)
+			err = t.err
+		}
+		return n, err
 	}
-	return n, err
 }
 
 // N returns the number of bytes read so far.
@@ -143,6 +318,13 @@ func (t *Transfer) Close() error {
 			return fmt.Errorf("%w after %d bytes: %w", ErrShortTransfer, t.n, err)
 		}
 		return err
+	case t.err != nil && stalled(t.err):
+		// A server that stopped sending, or trickles, may as well never
+		// send its final reply: waiting another Timeout for it would
+		// double what a stalled server costs. Drop the Conn instead.
+		c.broken = t.err
+		c.conn.Close()
+		return fmt.Errorf("%w after %d bytes: %w", ErrShortTransfer, t.n, t.err)
 	case t.err != nil:
 		// The data connection failed; the server reports its side.
 		c.read(ctx, t.verb, 0)
@@ -153,14 +335,38 @@ func (t *Transfer) Close() error {
 }
 
 // abort stops a transfer the caller no longer wants. The data connection
-// is closed already, so the server's writes fail; RFC 959 then has it
-// answer twice: the transfer's own reply (226 if it had finished, else
-// 426) and ABOR's (226 or 225).
+// is closed already, so the server's writes fail. RFC 959 then has it
+// answer twice, the transfer's own reply (226 if it had finished, else
+// 426) and ABOR's (226 or 225), but servers differ: pure-ftpd 1.0.50
+// answers an ABOR that stops a TLS transfer only once, and discards
+// commands that come with the ABOR. So once the first reply is in, a
+// NOOP follows, and replies are read up to NOOP's 200: whatever the
+// server does, the conversation is in step afterwards.
 func (t *Transfer) abort(ctx context.Context) error {
 	c := t.c
 	if _, _, err := c.cmd(ctx, 0, "ABOR"); err != nil {
 		return err
 	}
-	_, _, err := c.read(ctx, "ABOR", 0)
-	return err
+	if err := c.send(ctx, "NOOP"); err != nil {
+		return err
+	}
+	for range 4 {
+		code, _, err := c.read(ctx, "ABOR", 0)
+		if err != nil {
+			return err
+		}
+		if code == 200 {
+			return nil
+		}
+	}
+	c.broken = fmt.Errorf("%w: no reply to NOOP after ABOR", ErrProtocol)
+	c.conn.Close()
+	return c.broken
+}
+
+// stalled reports whether a data connection failed for want of data: an
+// idle timeout or ErrTooSlow.
+func stalled(err error) bool {
+	var ne net.Error
+	return errors.Is(err, ErrTooSlow) || (errors.As(err, &ne) && ne.Timeout())
 }
