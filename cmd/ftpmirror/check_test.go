@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,5 +73,88 @@ func TestCheckUsage(t *testing.T) {
 	}
 	if !strings.Contains(stderr.String(), "FILE:LINE") || !strings.Contains(stderr.String(), "-jobs") {
 		t.Errorf("-h: %s", stderr.String())
+	}
+}
+
+// TestDeployExamples checks the job files inside the deployment examples
+// and that their commands name jobs the files have.
+func TestDeployExamples(t *testing.T) {
+	t.Setenv("VENDOR_FTP_PASSWORD", "x")
+	read := func(path string) string {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(data)
+	}
+	// indented returns the lines after the line ending with start that are
+	// indented deeper than it, dedented.
+	indented := func(text, start string) string {
+		var out []string
+		in, indent := false, 0
+		for _, line := range strings.Split(text, "\n") {
+			switch {
+			case !in && strings.HasSuffix(line, start):
+				in, indent = true, len(line)-len(strings.TrimLeft(line, " "))+2
+			case in && strings.TrimSpace(line) == "":
+				out = append(out, "")
+			case in && len(line)-len(strings.TrimLeft(line, " ")) >= indent && !strings.HasPrefix(strings.TrimSpace(line), "EOT"):
+				out = append(out, line[indent:])
+			case in:
+				return strings.Join(out, "\n")
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	for _, ex := range []struct {
+		file, start string
+		jobs        []string
+	}{
+		{"../../deploy/kubernetes/cronjob.yaml", "jobs.toml: |", []string{"debian-docs", "vendor-firmware"}},
+		{"../../deploy/nomad/ftpmirror.nomad.hcl", "data        = <<-EOT", []string{"vendor-firmware"}},
+	} {
+		text := read(ex.file)
+		f, err := parseJobFile(ex.file, []byte(indented(text, ex.start)))
+		if err != nil {
+			t.Errorf("%s: %v", ex.file, err)
+			continue
+		}
+		for _, name := range ex.jobs {
+			if f.job(name) == nil {
+				t.Errorf("%s: no job %s", ex.file, name)
+			}
+			if !strings.Contains(text, `"-log-format", "json", "`+name+`"]`) {
+				t.Errorf("%s: no command runs %s", ex.file, name)
+			}
+		}
+	}
+	// The crontab and systemd examples use the repository's jobs.toml's names and real flags.
+	cron := read("../../contrib/crontab.example")
+	for _, name := range []string{"debian-docs", "vendor-firmware"} {
+		if !strings.Contains(cron, "jobs.toml "+name) {
+			t.Errorf("crontab.example: no line for %s", name)
+		}
+	}
+	// The systemd units' command lines parse: with a job file that does
+	// not exist, each fails on the file, not on a flag.
+	missing := filepath.Join(t.TempDir(), "jobs.toml")
+	checked := 0
+	for _, unit := range []string{"../../contrib/ftpmirror.service", "../../contrib/ftpmirror@.service"} {
+		for _, line := range strings.Split(read(unit), "\n") {
+			_, cmdline, ok := strings.Cut(line, "=/usr/local/bin/ftpmirror ")
+			if !ok || !strings.HasPrefix(line, "Exec") {
+				continue
+			}
+			cmdline = strings.ReplaceAll(cmdline, "/etc/ftpmirror/jobs.toml", missing)
+			cmdline = strings.ReplaceAll(cmdline, "%i", "debian-docs")
+			checked++
+			code, _, stderr := runCmd(t, strings.Fields(cmdline)...)
+			if code != exitUsage || !strings.Contains(stderr, missing+": open") {
+				t.Errorf("%s: %s: exit %d: %s", unit, cmdline, code, stderr)
+			}
+		}
+	}
+	if checked != 3 {
+		t.Errorf("checked %d command lines of the units, want 3", checked)
 	}
 }

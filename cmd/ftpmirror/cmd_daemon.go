@@ -54,6 +54,14 @@ optionally after CRON_TZ=Area/City), until stopped. Logs go to stderr.
     leave partial files that the next run resumes; the daemon exits within
     -stop-timeout.
 
+Each job keeps its state database (NAME.db), lock (NAME.lock) and
+status file (NAME.status.json) in $XDG_STATE_HOME/ftpmirror, or beside
+the file its state key names. "ftpmirror check -jobs FILE" validates the
+file; "ftpmirror status -jobs FILE" shows the jobs while the daemon runs.
+
+With -listen: /metrics (Prometheus), /healthz (503 when a job's last
+success is older than its max_age) and /status (JSON, as status -json).
+
 Exit status: 0 after a clean stop; 1 if jobs were still running at the
 stop timeout; 2 for a bad job file or flag.
 
@@ -261,7 +269,11 @@ func (d *daemon) apply(f *jobFile) {
 		if j == nil {
 			j = &daemonJob{d: d, name: spec.Name}
 			l := cronLogger{d.logger.With("job", spec.Name)}
-			j.wrapped = cron.NewChain(cron.Recover(l), cron.SkipIfStillRunning(l)).Then(j)
+			// Recover inside SkipIfStillRunning, not outside: in cron
+			// v3.0.1 SkipIfStillRunning puts its token back after Run
+			// returns, without defer, so a panic passing through it
+			// would leave the job "still running", skipped for ever.
+			j.wrapped = cron.NewChain(cron.SkipIfStillRunning(l), cron.Recover(l)).Then(j)
 			d.jobs[spec.Name] = j
 		}
 		j.spec.Store(spec)
@@ -318,7 +330,7 @@ func (d *daemon) startCatchUp() {
 			d.logger.Warn("catch_up: last run unknown", "job", spec.Name, "err", err)
 			continue
 		}
-		if !last.IsZero() && spec.schedule.Next(last).After(now) {
+		if !missedRun(spec.schedule, last, now) {
 			continue
 		}
 		d.logger.Info("catch_up: running a missed run", "job", spec.Name, "last_run", last)
@@ -327,6 +339,12 @@ func (d *daemon) startCatchUp() {
 		d.mu.Unlock()
 		d.catchUp.Go(j.wrapped.Run)
 	}
+}
+
+// missedRun says whether a run of sched was due between the last run's
+// start and now. A job that never ran has missed its first run.
+func missedRun(sched cron.Schedule, last, now time.Time) bool {
+	return last.IsZero() || !sched.Next(last).After(now)
 }
 
 // lastRunStart returns when spec last started a run, or the zero time.

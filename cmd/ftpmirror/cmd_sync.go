@@ -57,7 +57,11 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	if sf.jobs != "" {
-		return runJobsOnce(ctx, sf.jobs, fs.Args(), stdout, stderr, sf.jsonOut)
+		logger, err := sf.log.logger(stderr)
+		if err != nil {
+			return err
+		}
+		return runJobsOnceWith(ctx, sf.jobs, fs.Args(), stdout, stderr, logger, sf.jsonOut)
 	}
 	if fs.NArg() != 2 {
 		fs.Usage()

@@ -416,40 +416,55 @@ func mergeKeys(defaults, own *tomlJob) tomlJob {
 	return m
 }
 
-// applyKeys validates each key of t and sets it in spec, reporting
-// problems through fail(key, err).
-func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, err error)) {
-	str := func(v *string) string {
-		if v == nil {
-			return ""
-		}
-		return *v
-	}
-	dur := func(key string, v *string, dst *time.Duration) {
-		if v == nil {
-			return
-		}
-		d, err := time.ParseDuration(*v)
-		if err != nil || d < 0 {
-			fail(key, fmt.Errorf("bad duration %q: want e.g. 90s, 30m, 36h", *v))
-			return
-		}
-		*dst = d
-	}
-	size := func(key string, v *tomlScalar, parse func(string) (int64, error), dst *int64) {
-		if v == nil {
-			return
-		}
-		n, err := parse(string(*v))
-		if err != nil {
-			fail(key, fmt.Errorf("bad size %q: want bytes or e.g. 64k, 10M, 2G", string(*v)))
-			return
-		}
-		*dst = n
-	}
+// keyFail reports a problem with a key of a job.
+type keyFail func(key string, err error)
 
-	// Where the mirror comes from and goes.
-	spec.Source = str(t.Source)
+// applyKeys validates each key of t and sets it in spec, reporting
+// problems through fail.
+func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail keyFail) {
+	p.applyEnds(spec, t, fail)
+	p.applyConnection(spec, t, fail)
+	p.applyTransfer(spec, t, fail)
+	p.applySchedule(spec, t, fail)
+	p.applyHooks(spec, t, fail)
+}
+
+func strOrEmpty(v *string) string {
+	if v == nil {
+		return ""
+	}
+	return *v
+}
+
+// durationKey sets *dst from a duration key, if set.
+func durationKey(fail keyFail, key string, v *string, dst *time.Duration) {
+	if v == nil {
+		return
+	}
+	d, err := time.ParseDuration(*v)
+	if err != nil || d < 0 {
+		fail(key, fmt.Errorf("bad duration %q: want e.g. 90s, 30m, 36h", *v))
+		return
+	}
+	*dst = d
+}
+
+// sizeKey sets *dst from a size or rate key, if set.
+func sizeKey(fail keyFail, key string, v *tomlScalar, parse func(string) (int64, error), dst *int64) {
+	if v == nil {
+		return
+	}
+	n, err := parse(string(*v))
+	if err != nil {
+		fail(key, fmt.Errorf("bad size %q: want bytes or e.g. 64k, 10M, 2G", string(*v)))
+		return
+	}
+	*dst = n
+}
+
+// applyEnds: where the mirror comes from and goes, and the login.
+func (p *jobParser) applyEnds(spec *jobSpec, t tomlJob, fail keyFail) {
+	spec.Source = strOrEmpty(t.Source)
 	if spec.Source == "" {
 		fail("source", errors.New("missing; want ftp://host/path or ftps://host/path"))
 	} else if src, err := parseSource(spec.Source); err != nil {
@@ -465,16 +480,15 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 			}
 		}
 	}
-	spec.Target = p.abs(str(t.Target))
+	spec.Target = p.abs(strOrEmpty(t.Target))
 	if spec.Target == "" {
 		fail("target", errors.New("missing; want the local directory to mirror into"))
 	}
-	spec.StatePath = p.abs(str(t.State))
+	spec.StatePath = p.abs(strOrEmpty(t.State))
 
-	// Login.
-	spec.User = str(t.User)
-	spec.PasswordEnv = str(t.PasswordEnv)
-	spec.PasswordFile = p.abs(str(t.PasswordFile))
+	spec.User = strOrEmpty(t.User)
+	spec.PasswordEnv = strOrEmpty(t.PasswordEnv)
+	spec.PasswordFile = p.abs(strOrEmpty(t.PasswordFile))
 	switch {
 	case spec.PasswordEnv != "" && spec.PasswordFile != "":
 		fail("password_env", errors.New("set password_env or password_file, not both"))
@@ -483,22 +497,24 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 			fail("password_file", err)
 		}
 	}
+}
 
-	// Connection.
-	switch m := str(t.Mode); m {
+// applyConnection: mode, TLS and timeouts.
+func (p *jobParser) applyConnection(spec *jobSpec, t tomlJob, fail keyFail) {
+	switch m := strOrEmpty(t.Mode); m {
 	case "", "passive":
 	case "active":
 		spec.Active = true
 	default:
 		fail("mode", fmt.Errorf("want passive or active, not %q", m))
 	}
-	spec.TLS = str(t.TLS)
+	spec.TLS = strOrEmpty(t.TLS)
 	switch spec.TLS {
 	case "", "none", "explicit", "implicit":
 	default:
 		fail("tls", fmt.Errorf("want none, explicit or implicit, not %q", spec.TLS))
 	}
-	spec.TLSCAFile = p.abs(str(t.TLSCAFile))
+	spec.TLSCAFile = p.abs(strOrEmpty(t.TLSCAFile))
 	if spec.TLSCAFile != "" {
 		if _, err := os.Stat(spec.TLSCAFile); err != nil {
 			fail("tls_ca_file", err)
@@ -507,12 +523,14 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 	if t.TLSInsecure != nil {
 		spec.TLSInsecure = *t.TLSInsecure
 	}
-	dur("timeout", t.Timeout, &spec.Timeout)
+	durationKey(fail, "timeout", t.Timeout, &spec.Timeout)
 	if t.Timeout != nil && spec.Timeout == 0 {
 		fail("timeout", errors.New("must be more than 0"))
 	}
+}
 
-	// What to fetch and how.
+// applyTransfer: what to fetch, and how.
+func (p *jobParser) applyTransfer(spec *jobSpec, t tomlJob, fail keyFail) {
 	if t.Parallel != nil {
 		spec.Parallel = *t.Parallel
 		if spec.Parallel < 1 || spec.Parallel > 64 {
@@ -543,16 +561,16 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 			}
 		}
 	}
-	size("max_size", t.MaxSize, parseBytes, &spec.MaxSize)
-	dur("min_file_age", t.MinFileAge, &spec.jobConfig.MinAge)
-	dur("max_file_age", t.MaxFileAge, &spec.jobConfig.MaxAge)
+	sizeKey(fail, "max_size", t.MaxSize, parseBytes, &spec.MaxSize)
+	durationKey(fail, "min_file_age", t.MinFileAge, &spec.jobConfig.MinAge)
+	durationKey(fail, "max_file_age", t.MaxFileAge, &spec.jobConfig.MaxAge)
 	if t.Symlinks != nil {
 		spec.Symlinks = *t.Symlinks
 		if _, err := mirror.ParseSymlinkMode(spec.Symlinks); err != nil {
 			fail("symlinks", fmt.Errorf("want skip, follow or keep, not %q", spec.Symlinks))
 		}
 	}
-	size("limit_rate", t.LimitRate, parseRate, &spec.LimitRate)
+	sizeKey(fail, "limit_rate", t.LimitRate, parseRate, &spec.LimitRate)
 	if t.Retries != nil {
 		spec.Retries = *t.Retries
 		if spec.Retries < 0 {
@@ -568,9 +586,11 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 	if t.DryRun != nil {
 		spec.DryRun = *t.DryRun
 	}
+}
 
-	// Scheduling and freshness.
-	spec.Schedule = strings.TrimSpace(str(t.Schedule))
+// applySchedule: schedule, jitter, catch_up and freshness.
+func (p *jobParser) applySchedule(spec *jobSpec, t tomlJob, fail keyFail) {
+	spec.Schedule = strings.TrimSpace(strOrEmpty(t.Schedule))
 	if spec.Schedule != "" {
 		sched, err := cron.ParseStandard(spec.Schedule)
 		if err != nil {
@@ -578,13 +598,15 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 		}
 		spec.schedule = sched
 	}
-	dur("jitter", t.Jitter, &spec.Jitter)
+	durationKey(fail, "jitter", t.Jitter, &spec.Jitter)
 	if t.CatchUp != nil {
 		spec.CatchUp = *t.CatchUp
 	}
-	dur("max_age", t.MaxAge, &spec.Freshness)
+	durationKey(fail, "max_age", t.MaxAge, &spec.Freshness)
+}
 
-	// Hooks.
+// applyHooks: on_success, on_failure, on_change and their timeout.
+func (p *jobParser) applyHooks(spec *jobSpec, t tomlJob, fail keyFail) {
 	for _, h := range []struct {
 		key  string
 		argv *[]string
@@ -600,7 +622,7 @@ func (p *jobParser) applyKeys(spec *jobSpec, t tomlJob, fail func(key string, er
 		}
 		*h.dst = argv
 	}
-	dur("hook_timeout", t.HookTimeout, &spec.HookTimeout)
+	durationKey(fail, "hook_timeout", t.HookTimeout, &spec.HookTimeout)
 	if t.HookTimeout != nil && spec.HookTimeout == 0 {
 		fail("hook_timeout", errors.New("must be more than 0"))
 	}
@@ -707,126 +729,4 @@ func (s *jobSpec) next(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return s.schedule.Next(t)
-}
-
-// keyLines says on which line each key of the file is. The toml decoder
-// keeps key positions to itself (and overwrites them for every element
-// of an array of tables), so the file is scanned here: table headers and
-// `key =` lines, skipping multi-line strings and arrays.
-type keyLines struct {
-	defaults map[string]int
-	jobs     []jobLines
-	tables   map[string]int // every other header's first line
-}
-
-type jobLines struct {
-	line     int
-	keys     map[string]int
-	nameText string // the job's name value, as written, if simple
-}
-
-func (jl jobLines) name(i int) string {
-	if jl.nameText != "" {
-		return jl.nameText
-	}
-	return fmt.Sprintf("#%d", i+1)
-}
-
-var (
-	headerRE = regexp.MustCompile(`^\s*(\[\[?)\s*([A-Za-z0-9_.\-"' ]+?)\s*\]\]?\s*(#.*)?$`)
-	keyRE    = regexp.MustCompile(`^\s*("[^"]*"|'[^']*'|[A-Za-z0-9_\-]+)\s*=\s*(.*)$`)
-	nameRE   = regexp.MustCompile(`^("([^"\\]*)"|'([^']*)')\s*(#.*)?$`)
-)
-
-func scanKeyLines(data []byte) keyLines {
-	kl := keyLines{defaults: map[string]int{}, tables: map[string]int{}}
-	var cur map[string]int
-	var curJob *jobLines
-	var inString string // closing delimiter of a multi-line string
-	depth := 0          // open brackets of a multi-line array or inline table
-	for n, line := range strings.Split(string(data), "\n") {
-		lineNo := n + 1
-		if inString != "" {
-			if strings.Contains(line, inString) {
-				inString = ""
-			}
-			continue
-		}
-		if depth > 0 {
-			depth, inString = bracketDepth(line, depth)
-			continue
-		}
-		if m := headerRE.FindStringSubmatch(line); m != nil {
-			name := strings.Trim(m[2], `"' `)
-			curJob = nil
-			cur = nil
-			switch {
-			case m[1] == "[[" && name == "job":
-				kl.jobs = append(kl.jobs, jobLines{line: lineNo, keys: map[string]int{}})
-				curJob = &kl.jobs[len(kl.jobs)-1]
-				cur = curJob.keys
-			case m[1] == "[" && name == "defaults":
-				cur = kl.defaults
-			default:
-				if _, ok := kl.tables[name]; !ok {
-					kl.tables[name] = lineNo
-				}
-			}
-			continue
-		}
-		m := keyRE.FindStringSubmatch(line)
-		if m == nil {
-			continue
-		}
-		key := strings.Trim(m[1], `"'`)
-		if cur != nil {
-			if _, ok := cur[key]; !ok {
-				cur[key] = lineNo
-			}
-		} else if _, ok := kl.tables[key]; !ok {
-			kl.tables[key] = lineNo
-		}
-		value := m[2]
-		if curJob != nil && key == "name" {
-			if nm := nameRE.FindStringSubmatch(strings.TrimSpace(value)); nm != nil {
-				curJob.nameText = nm[2] + nm[3]
-			}
-		}
-		depth, inString = bracketDepth(value, 0)
-	}
-	return kl
-}
-
-// bracketDepth adds the brackets opened and closed on line (outside
-// strings and comments) to depth. It also returns the closing delimiter
-// of a multi-line string left open on the line.
-func bracketDepth(line string, depth int) (int, string) {
-	for i := 0; i < len(line); i++ {
-		switch c := line[i]; c {
-		case '#':
-			return depth, ""
-		case '[', '{':
-			depth++
-		case ']', '}':
-			if depth > 0 {
-				depth--
-			}
-		case '"', '\'':
-			if strings.HasPrefix(line[i:], strings.Repeat(string(c), 3)) {
-				delim := strings.Repeat(string(c), 3)
-				end := strings.Index(line[i+3:], delim)
-				if end < 0 {
-					return depth, delim
-				}
-				i += 3 + end + 2
-				continue
-			}
-			for i++; i < len(line) && line[i] != c; i++ {
-				if c == '"' && line[i] == '\\' {
-					i++
-				}
-			}
-		}
-	}
-	return depth, ""
 }

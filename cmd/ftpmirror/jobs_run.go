@@ -20,6 +20,12 @@ import (
 // returns an *exitError with the worst job's status (see worseExit), or
 // nil if every job was ok. An interrupt stops after the current job.
 func runJobsOnce(ctx context.Context, jobsPath string, names []string, stdout, stderr io.Writer, jsonOut bool) error {
+	return runJobsOnceWith(ctx, jobsPath, names, stdout, stderr, slog.New(slog.NewTextHandler(stderr, nil)), jsonOut)
+}
+
+// runJobsOnceWith is runJobsOnce logging to logger (sync's -v and
+// -log-format), which gets the job name on every line.
+func runJobsOnceWith(ctx context.Context, jobsPath string, names []string, stdout, stderr io.Writer, logger *slog.Logger, jsonOut bool) error {
 	f, err := loadJobFile(jobsPath)
 	if err != nil {
 		return usagef("%v", err)
@@ -31,13 +37,13 @@ func runJobsOnce(ctx context.Context, jobsPath string, names []string, stdout, s
 	if err != nil {
 		return err
 	}
-	r := &jobRunner{logger: slog.New(slog.NewTextHandler(stderr, nil)), cmd: "sync"}
+	r := &jobRunner{logger: logger, cmd: "sync"}
 	worst := exitOK
 	for _, spec := range specs {
 		if ctx.Err() != nil {
 			break
 		}
-		sum, err := r.run(ctx, spec)
+		sum, err := r.runBounded(ctx, spec, defaultStopTimeout)
 		code := jobExitCode(sum, err)
 		if jsonOut {
 			printSummaryJSON(stdout, spec.Name, sum, err)
@@ -144,6 +150,9 @@ func printSummaryJSON(w io.Writer, job string, sum *mirror.Summary, err error) {
 	fmt.Fprintf(w, "%s\n", data)
 }
 
+// runJobFunc is runJob; tests replace it to make runs misbehave.
+var runJobFunc = runJob
+
 // jobRunner runs one job once with what a job from a job file has around
 // mirror.Run: the job lock, the status file, metrics and hooks. The
 // daemon and `sync -jobs` share it.
@@ -195,10 +204,12 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 
 	prog := &mirror.Progress{}
 	r.metrics.started(spec.Name, prog)
+	defer r.metrics.stopped(spec.Name) // also when the run panics
 	var sum *mirror.Summary
 	jc, err := spec.resolvePassword()
 	if err == nil {
-		sum, err = runJob(ctx, jc, logger, func(o *mirror.Options) { o.Progress = prog })
+		// mirror.Run adds the job to its lines itself.
+		sum, err = runJobFunc(ctx, jc, r.logger, func(o *mirror.Options) { o.Progress = prog })
 	}
 	r.metrics.stopped(spec.Name)
 
@@ -234,6 +245,38 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 		r.saveStatus(logger, paths.status, st)
 	}
 	return sum, err
+}
+
+// runBounded is run, but returns at most stop after ctx is cancelled,
+// so that `sync -jobs` under a scheduler exits within its grace period
+// (Kubernetes' terminationGracePeriodSeconds, systemd's TimeoutStopSec)
+// even if a run is slow to stop. The run is then left to die with the
+// process; a partial file it was writing is recorded as such before the
+// transfer starts, so the next run still resumes it.
+func (r *jobRunner) runBounded(ctx context.Context, spec *jobSpec, stop time.Duration) (*mirror.Summary, error) {
+	type result struct {
+		sum *mirror.Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := r.run(ctx, spec)
+		done <- result{sum, err}
+	}()
+	select {
+	case res := <-done:
+		return res.sum, res.err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(stop)
+	defer t.Stop()
+	select {
+	case res := <-done:
+		return res.sum, res.err
+	case <-t.C:
+		r.logger.Error("run still stopping; exiting anyway", "job", spec.Name, "timeout", stop)
+		return nil, fmt.Errorf("job %s: still stopping %v after the interrupt: %w", spec.Name, stop, ctx.Err())
+	}
 }
 
 func (r *jobRunner) saveStatus(logger *slog.Logger, path string, st jobStatus) {
