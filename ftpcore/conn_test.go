@@ -30,7 +30,7 @@ func TestLoginSequence(t *testing.T) {
 	if err := c.Login(t.Context(), "", ""); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"USER anonymous", "PASS ftpmirror@", "FEAT", "TYPE I"}
+	want := []string{"USER anonymous", "PASS ftpmirror@", "TYPE I", "FEAT"}
 	if got := f.got(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("commands %q, want %q", got, want)
 	}
@@ -90,7 +90,7 @@ func TestMultiLineReplies(t *testing.T) {
 	if !c.HasFeature("MLST") || !c.HasFeature("UTF8") {
 		t.Errorf("features %v", c.Features())
 	}
-	if got := f.got()[3]; got != "OPTS UTF8 ON" {
+	if got := f.got()[4]; got != "OPTS UTF8 ON" {
 		t.Errorf("after FEAT sent %q, want OPTS UTF8 ON", got)
 	}
 	msg, err := c.Syst(t.Context())

@@ -160,6 +160,21 @@ func checkServer(t *testing.T, tg target) {
 	if e := byName["sub dir"]; e.Type != ftpcore.TypeDir {
 		t.Errorf("sub dir: %v", e)
 	}
+	// Several directories at once (pipelined STATs where the server
+	// lists with STAT); a missing directory is an error, never empty.
+	lists, errs := c.ListMany(ctx, []string{"/sub dir", "/", "/no such dir", "/sub dir"})
+	if errs[0] != nil || len(lists[0]) != 1 || lists[0][0].Name != "inner.md" {
+		t.Errorf("ListMany /sub dir: %v %v", lists[0], errs[0])
+	}
+	if errs[1] != nil || len(lists[1]) != len(want) {
+		t.Errorf("ListMany /: %d entries, %v", len(lists[1]), errs[1])
+	}
+	if errs[2] == nil {
+		t.Errorf("ListMany of a missing directory: %v, no error", lists[2])
+	}
+	if errs[3] != nil || len(lists[3]) != 1 {
+		t.Errorf("ListMany after the missing one: %v %v", lists[3], errs[3])
+	}
 
 	n, err := c.Size(ctx, "/big.bin")
 	if err != nil || n != 1<<20 {

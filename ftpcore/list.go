@@ -56,12 +56,20 @@ func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 			return entries, nil
 		case errors.Is(err, errSTATNoListing) && c.stat == listAUnknown:
 			c.stat = listARefused
-		case !errors.Is(err, errSTATNoListing) && !isReply(err):
+		case errors.Is(err, errSTATNoListing):
+			return nil, fmt.Errorf("STAT %s: %w", dir, ErrNotListed)
+		case !isReply(err):
 			return nil, err
 		}
 	}
 	return c.ListLIST(ctx, dir)
 }
+
+// ErrNotListed: a server whose STAT lists directories, with their "."
+// entry, listed nothing for this one: it is gone or unreadable. (A LIST
+// would not tell: vsftpd answers the LIST of a missing directory with an
+// empty listing.)
+var ErrNotListed = errors.New("directory missing or unreadable")
 
 // errSTATNoListing: a STAT reply that is not a directory listing.
 var errSTATNoListing = errors.New("STAT gave no listing")
@@ -73,6 +81,58 @@ func (c *Conn) ListSTAT(ctx context.Context, dir string) ([]Entry, error) {
 	if err := c.send(ctx, "STAT -a "+dir, "NOOP"); err != nil {
 		return nil, err
 	}
+	return c.readSTAT(ctx, dir)
+}
+
+// ListMany lists several directories, like List for each. Where STAT
+// lists on this connection (a first STAT listing worked), all the STAT
+// commands go out in one write: one round trip for the lot.
+func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error) {
+	entries := make([][]Entry, len(dirs))
+	errs := make([]error, len(dirs))
+	batch := c.BatchesListings() && len(dirs) > 1
+	if batch {
+		var lines []string
+		for _, d := range dirs {
+			lines = append(lines, "STAT -a "+d, "NOOP")
+		}
+		if err := c.send(ctx, lines...); err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return entries, errs
+		}
+		var retry []int
+		for i, d := range dirs {
+			if c.broken != nil {
+				errs[i] = fmt.Errorf("STAT %s: %w: %v", d, ErrConnBroken, c.broken)
+				continue
+			}
+			entries[i], errs[i] = c.readSTAT(ctx, d)
+			if errors.Is(errs[i], errSTATNoListing) {
+				retry = append(retry, i)
+			}
+		}
+		for _, i := range retry {
+			errs[i] = fmt.Errorf("STAT %s: %w", dirs[i], ErrNotListed)
+		}
+		return entries, errs
+	}
+	for i, d := range dirs {
+		entries[i], errs[i] = c.List(ctx, d)
+	}
+	return entries, errs
+}
+
+// BatchesListings reports whether ListMany lists several directories in
+// one round trip on this connection.
+func (c *Conn) BatchesListings() bool {
+	return c.stat == listAWorks && !c.cfg.DisablePipelining && !c.cfg.DisableSTAT &&
+		!(c.mlsd && !c.cfg.DisableMLSD)
+}
+
+// readSTAT reads the replies of "STAT -a dir" and its NOOP.
+func (c *Conn) readSTAT(ctx context.Context, dir string) ([]Entry, error) {
 	lines, code, err := c.readLong(ctx, "STAT")
 	if err != nil {
 		return nil, err
@@ -151,6 +211,9 @@ func (c *Conn) readLong(ctx context.Context, verb string) ([]string, int, error)
 			line, err := c.text.ReadLine()
 			if err != nil {
 				return err
+			}
+			if c.budget.exceeded != nil {
+				return c.budget.exceeded
 			}
 			if strings.HasPrefix(line, end) {
 				lines = append(lines, line[4:])

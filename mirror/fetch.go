@@ -20,6 +20,9 @@ const partialMin = 1 << 20
 // errTooLong: the server sent more bytes than its listing announced.
 var errTooLong = errors.New("server sent more bytes than the listing announced")
 
+// errNoSpace: the target's file system has no room for a file.
+var errNoSpace = errors.New("not enough free space")
+
 // fetch downloads one file into a temporary file beside it, checks it,
 // gives it the remote modification time and renames it into place; or,
 // for an adoption that needs confirming, asks MDTM first.
@@ -98,6 +101,19 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64,
 			f.Close()
 		}
 	}()
+	// A file that cannot fit is not started: filling the disk would
+	// break more than this mirror. The size is only compared, never
+	// allocated, so a server that lies about it costs nothing.
+	if need := e.Size - offset; need > 0 {
+		if free := freeSpace(f); free >= 0 && need > free {
+			if offset == 0 {
+				f.Close()
+				f = nil
+				r.root.Remove(tmp)
+			}
+			return 0, time.Time{}, 0, permanent(fmt.Errorf("%w: %d bytes to fetch, %d free in the target", errNoSpace, need, free))
+		}
+	}
 	if offset > 0 {
 		if _, err := f.Seek(offset, io.SeekStart); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
@@ -111,7 +127,14 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64,
 		hadPartial = true
 	}
 
-	xfer, err := c.Retr(ctx, rp, offset)
+	// Where the listing's time is not exact, MDTM goes with RETR, in the
+	// same round trip on a pipelining connection.
+	retr := c.Retr
+	wantTime := e.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
+	if wantTime {
+		retr = c.RetrModTime
+	}
+	xfer, err := retr(ctx, rp, offset)
 	var fe *ftpcore.Error
 	if err != nil && offset > 0 && errors.As(err, &fe) && fe.Cmd == "REST" && fe.Code/100 == 5 {
 		// REST refused: start over.
@@ -123,9 +146,15 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64,
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
-		xfer, err = c.Retr(ctx, rp, 0)
+		xfer, err = retr(ctx, rp, 0)
 	}
 	if err != nil {
+		if offset == 0 && !hadPartial {
+			// Nothing to resume from: leave no empty temporary file.
+			f.Close()
+			f = nil
+			r.root.Remove(tmp)
+		}
 		return 0, time.Time{}, 0, err
 	}
 	if offset > 0 {
@@ -155,7 +184,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64,
 		return 0, time.Time{}, 0, fmt.Errorf("%w: got %d of %d bytes, yet the server confirmed the transfer", ftpcore.ErrShortTransfer, total, e.Size)
 	}
 
-	mtime, prec, err := r.exactTime(ctx, c, t)
+	mtime, prec, err := r.exactTime(t, xfer, wantTime)
 	if err != nil {
 		return 0, time.Time{}, 0, err
 	}
@@ -184,13 +213,16 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64,
 // exactTime returns the time the local file gets: the listing's when it
 // is exact (MLSD), else MDTM's; the listing's coarse time when the server
 // has no MDTM.
-func (r *runner) exactTime(ctx context.Context, c *ftpcore.Conn, t *task) (time.Time, ftpcore.TimePrecision, error) {
+func (r *runner) exactTime(t *task, xfer *ftpcore.Transfer, asked bool) (time.Time, ftpcore.TimePrecision, error) {
 	e := t.entry
 	if e.Precision == ftpcore.TimeExact {
 		return e.Time, ftpcore.TimeExact, nil
 	}
-	if !r.noMDTM.Load() {
-		mt, err := c.ModTime(ctx, r.remote(t.rel))
+	if asked {
+		mt, err := xfer.ModTime()
+		if _, prec := saneTime(mt, ftpcore.TimeExact, r.now); err == nil && prec == ftpcore.TimeUnknown {
+			err = fmt.Errorf("MDTM: %w: absurd time %v", ftpcore.ErrProtocol, mt)
+		}
 		if err == nil {
 			return mt, ftpcore.TimeExact, nil
 		}
@@ -222,6 +254,9 @@ func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bo
 	if !r.noMDTM.Load() {
 		mt, err := c.ModTime(ctx, r.remote(t.rel))
 		var fe *ftpcore.Error
+		if _, prec := saneTime(mt, ftpcore.TimeExact, r.now); err == nil && prec == ftpcore.TimeUnknown {
+			err = fmt.Errorf("MDTM: %w: absurd time %v", ftpcore.ErrProtocol, mt)
+		}
 		switch {
 		case err == nil:
 			if sameTime(l.mtime, mt, ftpcore.TimeExact, r.loc) {
@@ -252,7 +287,7 @@ func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want in
 		src = io.LimitReader(src, want+1)
 	}
 	buf := make([]byte, 256<<10)
-	var n int64
+	var n, mark int64
 	for {
 		chunk := buf
 		if r.limiter != nil && len(chunk) > r.limiter.Burst() {
@@ -272,6 +307,10 @@ func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want in
 				return n, permanent(fmt.Errorf("write: %w", err))
 			}
 			n += int64(m)
+			if n-mark >= progressBytes {
+				r.markProgress()
+				mark = n
+			}
 			r.bytes.Add(int64(m))
 			if p := r.opts.Progress; p != nil {
 				p.BytesDone.Add(int64(m))

@@ -51,6 +51,18 @@ func sameTime(a, b time.Time, p ftpcore.TimePrecision, loc *time.Location) bool 
 	return true
 }
 
+// saneTime returns t and p, or the zero time and TimeUnknown when t is
+// absurd: before 1970 or more than a year after now. Such times come
+// from broken servers (MDTM's "19100" year bug, an unset clock) and the
+// local file system may not even store them (year 9999 reads back as
+// 1901 on ext4), which would make the file look changed on every run.
+func saneTime(t time.Time, p ftpcore.TimePrecision, now time.Time) (time.Time, ftpcore.TimePrecision) {
+	if p == ftpcore.TimeUnknown || t.Year() < 1970 || t.After(now.AddDate(1, 0, 0)) {
+		return time.Time{}, ftpcore.TimeUnknown
+	}
+	return t, p
+}
+
 // decision is what to do with one remote file.
 type decision struct {
 	verb   Verb

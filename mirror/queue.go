@@ -93,6 +93,22 @@ func (q *queue) pop(ctx context.Context) *task {
 	}
 }
 
+// moreLists takes up to most more queued listings, without waiting, for a
+// worker that lists several directories in one round trip. It leaves a
+// share for the other workers.
+func (q *queue) moreLists(most, workers int) []*task {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	n := min(most, len(q.lists)/max(workers, 1))
+	if n <= 0 {
+		return nil
+	}
+	more := append([]*task(nil), q.lists[:n]...)
+	clear(q.lists[:n])
+	q.lists = q.lists[n:]
+	return more
+}
+
 // done marks a popped task finished.
 func (q *queue) done() {
 	q.mu.Lock()

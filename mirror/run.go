@@ -39,9 +39,14 @@ type runner struct {
 	remoteRoot string                   // absolute remote directory
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
-	noMDTM  atomic.Bool  // the server has no MDTM
-	workers atomic.Int32 // workers with a connection
-	cap     atomic.Int32 // connections the server lets us have
+	noMDTM atomic.Bool // the server has no MDTM
+	// progress is when (UnixNano) a task last succeeded or a fetch last
+	// brought progressBytes more: a server that makes none for
+	// stallLimit gets no more retries, and the run ends (see failTask).
+	progress atomic.Int64
+	abort    context.CancelCauseFunc
+	workers  atomic.Int32 // workers with a connection
+	cap      atomic.Int32 // connections the server lets us have
 
 	// counters for the Summary
 	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes atomic.Int64
@@ -203,11 +208,14 @@ func (r *runner) run(ctx context.Context) error {
 		r.batch.SetBeforeCommit(r.syncTarget)
 	}
 	r.q.push(&task{kind: taskList, rel: ""})
-	wctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	wctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r.abort = cancel
+	r.markProgress()
 	stop := context.AfterFunc(wctx, r.q.stop)
 	defer stop()
 	g, gctx := errgroup.WithContext(wctx)
+	r.workers.Store(1) // first's
 	for i := range r.parallel() {
 		var c *ftpcore.Conn
 		if i == 0 {
@@ -218,6 +226,9 @@ func (r *runner) run(ctx context.Context) error {
 	err = g.Wait()
 	if err == nil {
 		err = ctx.Err()
+	}
+	if cause := context.Cause(wctx); err == nil && errors.Is(cause, errStalled) {
+		err = cause
 	}
 	if err == nil && r.listFail && r.dirs.Load() == 0 {
 		err = fmt.Errorf("list %s: %s", r.remoteRoot, r.firstError())
@@ -275,6 +286,11 @@ func (r *runner) remote(rel string) string {
 // connect dials and logs in one connection.
 func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
 	cfg := r.opts.FTP
+	if r.opts.LimitRate > 0 && cfg.MinRate == 0 {
+		// Our own rate limit must not make a transfer "too slow": a
+		// connection may get a small share of it while others run.
+		cfg.MinRate = max(1, min(ftpcore.DefaultMinRate, r.opts.LimitRate/int64(4*r.parallel())))
+	}
 	c, err := ftpcore.Dial(ctx, r.opts.Addr, &cfg)
 	if err != nil {
 		return nil, err
@@ -311,8 +327,18 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 			r.workers.Add(-1)
 		}
 	}()
-	if c != nil {
-		r.workers.Add(1)
+	if c == nil {
+		// Connect right away, all workers at once, rather than when
+		// the first task comes: logging in takes several round trips.
+		var err error
+		if c, err = r.connect(ctx); err == nil {
+			r.workers.Add(1)
+		} else if tooManyConnections(err) && r.workers.Load() > 0 {
+			r.cap.Add(-1)
+			r.log.Warn("server refused another connection; using fewer", "connections", r.workers.Load(), "err", err)
+			return nil
+		}
+		// Other errors: the first task tries again and reports.
 	}
 	for {
 		t := r.q.pop(ctx)
@@ -336,6 +362,16 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 			}
 			r.workers.Add(1)
 		}
+		if t.kind == taskList && c.BatchesListings() {
+			batch := append([]*task{t}, r.q.moreLists(7, r.parallel())...)
+			r.listBatch(ctx, c, batch)
+			if c.Err() != nil {
+				c.Close()
+				r.workers.Add(-1)
+				c = nil
+			}
+			continue
+		}
 		err := r.do(ctx, c, t)
 		if c.Err() != nil {
 			c.Close()
@@ -346,16 +382,49 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 			r.failTask(ctx, t, err)
 			continue
 		}
+		r.markProgress()
 		r.q.done()
 	}
 }
 
+// errStalled ends a run whose server made no progress for stallLimit.
+var errStalled = errors.New("the server made no progress")
+
+// progressBytes is how much a fetch must bring to count as progress.
+const progressBytes = 64 << 10
+
+func (r *runner) markProgress() { r.progress.Store(time.Now().UnixNano()) }
+
+// stallLimit is how long a run goes on retrying without progress: two
+// timeouts, so that one slow attempt and its retry fit, and with
+// -timeout 10s a server that answers nothing, or trickles, ends the run
+// in about 20s whatever the number of files and retries.
+func (r *runner) stallLimit() time.Duration {
+	t := r.opts.FTP.Timeout
+	if t <= 0 {
+		t = ftpcore.DefaultTimeout
+	}
+	return 2 * t
+}
+
 // failTask retries t after a transient error (with exponential backoff,
 // on a new connection if the old one broke), or records the failure.
+// When nothing succeeded for stallLimit, a transient failure is not
+// retried and ends the run: retrying against a server that makes no
+// progress would only multiply the time it costs.
 func (r *runner) failTask(ctx context.Context, t *task, err error) {
 	if ctx.Err() != nil {
 		r.q.done()
 		return
+	}
+	if isTransient(err) {
+		if idle := time.Since(time.Unix(0, r.progress.Load())); idle > r.stallLimit() {
+			r.failRecord(t, err)
+			r.abort(fmt.Errorf("%w for %v (last: %s %s: %v); giving up", errStalled,
+				idle.Round(time.Second), t.kind.what(), r.remote(t.rel), err))
+			r.q.done()
+			return
+		}
 	}
 	if isTransient(err) && t.attempt < r.retries() {
 		t.attempt++
@@ -370,15 +439,25 @@ func (r *runner) failTask(ctx context.Context, t *task, err error) {
 		r.q.requeue(t)
 		return
 	}
-	what := "fetch"
+	r.failRecord(t, err)
+	r.q.done()
+}
+
+// failRecord records the failure of t.
+func (r *runner) failRecord(t *task, err error) {
 	if t.kind == taskList {
-		what = "list"
 		r.mu.Lock()
 		r.listFail = true
 		r.mu.Unlock()
 	}
-	r.fail(t.rel, what, err)
-	r.q.done()
+	r.fail(t.rel, t.kind.what(), err)
+}
+
+func (k taskKind) what() string {
+	if k == taskList {
+		return "list"
+	}
+	return "fetch"
 }
 
 // fail records one failed path.

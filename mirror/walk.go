@@ -30,6 +30,32 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	return r.compareDir(ctx, t, entries)
 }
 
+// listBatch lists several directories in one round trip (a connection
+// whose STAT listings pipeline) and finishes each task.
+func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) {
+	dirs := make([]string, len(batch))
+	for i, t := range batch {
+		dirs[i] = r.remote(t.rel)
+	}
+	lists, errs := c.ListMany(ctx, dirs)
+	for i, t := range batch {
+		err := errs[i]
+		if err == nil {
+			r.dirs.Add(1)
+			if p := r.opts.Progress; p != nil {
+				p.Listed.Add(1)
+			}
+			err = r.compareDir(ctx, t, lists[i])
+		}
+		if err != nil {
+			r.failTask(ctx, t, err)
+			continue
+		}
+		r.markProgress()
+		r.q.done()
+	}
+}
+
 // compareDir decides about the entries of directory t.rel: which to
 // fetch, which subdirectories to list, what is unchanged, and which
 // known paths are gone (deletion candidates, acted on after the walk).
@@ -52,6 +78,7 @@ func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entr
 			continue
 		}
 		seen[e.Name] = true
+		e.Time, e.Precision = saneTime(e.Time, e.Precision, r.now)
 		var rec *state.Record
 		if k, ok := known[e.Name]; ok {
 			rec = &k
@@ -384,7 +411,7 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 		e := t.entry
 		e.Type, e.Size, e.Target = ftpcore.TypeFile, size, ""
 		if mt, err := c.ModTime(ctx, p); err == nil {
-			e.Time, e.Precision = mt, ftpcore.TimeExact
+			e.Time, e.Precision = saneTime(mt, ftpcore.TimeExact, r.now)
 		}
 		r.planFile(t.rel, e, r.known(t.rel), t.links)
 		return nil
