@@ -100,12 +100,15 @@ func (q *queue) moreLists(most, workers int) []*task {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(most, len(q.lists)/max(workers, 1))
-	if n <= 0 {
-		return nil
+	var more []*task
+	for i := 0; i < len(q.lists) && len(more) < n; {
+		if q.lists[i].kind != taskList {
+			i++
+			continue
+		}
+		more = append(more, q.lists[i])
+		q.lists = append(q.lists[:i], q.lists[i+1:]...)
 	}
-	more := append([]*task(nil), q.lists[:n]...)
-	clear(q.lists[:n])
-	q.lists = q.lists[n:]
 	return more
 }
 

@@ -23,11 +23,49 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if err != nil {
 		return err
 	}
+	if err := r.linkTargets(ctx, c, t.rel, entries); err != nil {
+		return err
+	}
 	r.dirs.Add(1)
 	if p := r.opts.Progress; p != nil {
 		p.Listed.Add(1)
 	}
 	return r.compareDir(ctx, t, entries)
+}
+
+// linkTargets fills in the targets of symlinks that the listing showed
+// without one, for -symlinks=keep: proftpd's MLSD says
+// "type=OS.unix=symlink" and no more, its LIST shows "name -> target".
+func (r *runner) linkTargets(ctx context.Context, c *ftpcore.Conn, rel string, entries []ftpcore.Entry) error {
+	if r.opts.Symlinks != SymlinksKeep {
+		return nil
+	}
+	missing := false
+	for _, e := range entries {
+		if e.Type == ftpcore.TypeSymlink && e.Target == "" {
+			missing = true
+			break
+		}
+	}
+	if !missing {
+		return nil
+	}
+	long, err := c.ListLIST(ctx, r.remote(rel))
+	if err != nil {
+		return err
+	}
+	targets := make(map[string]string, len(long))
+	for _, e := range long {
+		if e.Type == ftpcore.TypeSymlink {
+			targets[e.Name] = e.Target
+		}
+	}
+	for i, e := range entries {
+		if e.Type == ftpcore.TypeSymlink && e.Target == "" {
+			entries[i].Target = targets[e.Name]
+		}
+	}
+	return nil
 }
 
 // listBatch lists several directories in one round trip (a connection
@@ -120,24 +158,32 @@ func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links i
 		r.skip(rel, "excluded")
 		return
 	}
+	if r.ensureDir(rel, rec) {
+		r.q.push(&task{kind: taskList, rel: rel, links: links})
+	}
+}
+
+// ensureDir makes the local directory for rel and records it. It
+// reports failures itself and returns whether the directory is there.
+func (r *runner) ensureDir(rel string, rec *state.Record) bool {
 	if r.root != nil {
 		l, err := lstat(r.root, rel)
 		if err != nil {
 			r.fail(rel, "mkdir", err)
-			return
+			return false
 		}
 		switch {
 		case l.isDir():
 		case l.exists && (rec == nil || rec.Kind == state.KindDir):
 			r.fail(rel, "mkdir", errors.New("a local file or link that ftpmirror did not make is in the way of a directory"))
-			return
+			return false
 		case l.exists:
 			// Type change file -> directory: the file was ours.
 			r.report(Action{Verb: VerbDelete, Path: rel, Reason: "type changed to directory"})
 			if !r.opts.DryRun {
 				if err := r.root.Remove(rel); err != nil {
 					r.fail(rel, "mkdir", err)
-					return
+					return false
 				}
 			}
 			fallthrough
@@ -146,7 +192,7 @@ func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links i
 			if !r.opts.DryRun {
 				if err := r.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 					r.fail(rel, "mkdir", err)
-					return
+					return false
 				}
 			}
 		}
@@ -154,10 +200,10 @@ func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links i
 	if !r.opts.DryRun && (rec == nil || rec.Kind != state.KindDir) {
 		if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
 			r.fail(rel, "record", err)
-			return
+			return false
 		}
 	}
-	r.q.push(&task{kind: taskList, rel: rel, links: links})
+	return true
 }
 
 // planFile decides about one remote file and queues its fetch.
@@ -420,8 +466,21 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if !errors.As(err, &fe) || fe.Code/100 != 5 {
 		return err
 	}
-	r.planDir(t.rel, ftpcore.Entry{Name: path.Base(t.rel), Type: ftpcore.TypeDir}, r.known(t.rel), t.links)
-	return nil
+	// Not a file: a directory, if it lists. A link to nothing, or to
+	// something outside what the server lets us see, is skipped.
+	entries, err := c.List(ctx, p)
+	switch {
+	case errors.Is(err, ftpcore.ErrNotListed), errors.As(err, &fe) && fe.Code/100 == 5:
+		r.skip(t.rel, fmt.Sprintf("symlink to %q: target not found (%v)", t.entry.Target, err))
+		return nil
+	case err != nil:
+		return err
+	}
+	if !r.ensureDir(t.rel, r.known(t.rel)) {
+		return nil
+	}
+	r.dirs.Add(1)
+	return r.compareDir(ctx, t, entries)
 }
 
 // known returns the state's record of rel, or nil.
