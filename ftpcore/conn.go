@@ -11,6 +11,7 @@ import (
 	"net/textproto"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -133,9 +134,10 @@ type Conn struct {
 	broken    error
 	protected bool // PROT P in force: data connections use TLS
 
-	skipEPSV bool // the server refused EPSV once
-	pipeline bool // a data transfer worked: pipeline the next ones
-	mlsd     bool // the server offers MLSD
+	raw      syscall.RawConn // the control connection's TCP socket, for quickACK
+	skipEPSV bool            // the server refused EPSV once
+	pipeline bool            // a data transfer worked: pipeline the next ones
+	mlsd     bool            // the server offers MLSD
 	listA    listAState
 	stat     listAState // whether "STAT -a dir" lists
 }
@@ -192,6 +194,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
+	c.raw = rawConn(nc)
 	if c.cfg.TLS == TLSImplicit {
 		tc := tls.Client(nc, c.tlsConf)
 		if err := tc.HandshakeContext(dctx); err != nil {
@@ -537,6 +540,7 @@ func (c *Conn) read(ctx context.Context, verb string, expect int) (int, string, 
 	err := c.io(ctx, func() error {
 		var err error
 		c.budget.reset()
+		quickACK(c.raw)
 		code, msg, err = c.text.ReadResponse(0)
 		if c.budget.exceeded != nil {
 			return c.budget.exceeded

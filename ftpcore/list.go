@@ -191,6 +191,7 @@ func (c *Conn) readLong(ctx context.Context, verb string) ([]string, int, error)
 		defer func() {
 			c.budget.maxBytes, c.budget.maxLines = c.cfg.MaxReplyBytes, c.cfg.MaxReplyLines
 		}()
+		quickACK(c.raw)
 		first, err := c.text.ReadLine()
 		if err != nil {
 			return err

@@ -175,6 +175,12 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task) (int64,
 		}
 		return 0, time.Time{}, 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
 	case copyErr != nil:
+		var pe *permanentError
+		if errors.As(copyErr, &pe) && !hadPartial {
+			// A local write failed (a full disk): no later attempt
+			// resumes this, and the space is better given back.
+			r.root.Remove(tmp)
+		}
 		return 0, time.Time{}, 0, copyErr
 	case xferErr != nil:
 		return 0, time.Time{}, 0, xferErr
