@@ -210,6 +210,34 @@ func checkServer(t *testing.T, tg target) {
 		t.Errorf("RETR big.bin from %d: %d bytes, want %d", off, len(got), len(files["big.bin"])-off)
 	}
 
+	// The next download's commands go out before this one's final reply
+	// is read (Transfer.Next), and both come out right.
+	x0, err := c.RetrModTime(ctx, "/plain.txt", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := io.ReadAll(x0); string(b) != "hello\n" {
+		t.Fatalf("plain.txt: %q", b)
+	}
+	next, err := x0.Next(ctx, "/old.txt", 3, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := x0.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x1, err := next.Start(ctx)
+	if err != nil {
+		t.Fatalf("Next: %v", err)
+	}
+	b1, _ := io.ReadAll(x1)
+	if err := x1.Close(); err != nil || string(b1) != string(files["old.txt"][3:]) {
+		t.Fatalf("Next: %q, %v", b1, err)
+	}
+	if mt, err := x1.ModTime(); err != nil || !mt.Equal(time.Date(2019, 3, 4, 5, 6, 7, 0, time.UTC)) {
+		t.Errorf("Next's MDTM: %v %v", mt, err)
+	}
+
 	// Stopping early aborts the transfer and leaves the connection usable.
 	x, err := c.Retr(ctx, "/big.bin", 0)
 	if err != nil {

@@ -99,37 +99,103 @@ func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, line string) (*
 
 // transferPipelined is transfer with every command in one write.
 func (c *Conn) transferPipelined(ctx context.Context, offset int64, mdtm, line string) (*Transfer, error) {
-	verb, _, _ := strings.Cut(line, " ")
+	p, err := c.sendTransfer(ctx, offset, mdtm, line)
+	if err != nil {
+		return nil, err
+	}
+	return p.Start(ctx)
+}
+
+// Pending is a transfer whose commands were sent ahead (Transfer.Next):
+// Start reads their replies and opens the data connection. Until then
+// the Conn must not be used for anything else; Cancel gives it up.
+type Pending struct {
+	c       *Conn
+	offset  int64
+	mdtm    string
+	verb    string
+	dataCmd string
+	ln      net.Listener
+	done    bool
+}
+
+// sendTransfer writes the commands of one transfer in one go.
+func (c *Conn) sendTransfer(ctx context.Context, offset int64, mdtm, line string) (*Pending, error) {
+	p := &Pending{c: c, offset: offset, mdtm: mdtm}
+	p.verb, _, _ = strings.Cut(line, " ")
 	var lines []string
 	if mdtm != "" {
 		lines = append(lines, "MDTM "+mdtm)
 	}
-	var ln net.Listener
-	dataVerb := "EPSV"
+	p.dataCmd = "EPSV"
 	if c.cfg.Active {
 		var portCmd string
 		var err error
-		if ln, portCmd, err = c.activeListen(ctx); err != nil {
+		if p.ln, portCmd, err = c.activeListen(ctx); err != nil {
 			return nil, err
 		}
-		dataVerb, _, _ = strings.Cut(portCmd, " ")
+		p.dataCmd, _, _ = strings.Cut(portCmd, " ")
 		lines = append(lines, portCmd)
 	} else {
 		if c.skipEPSV || c.cfg.DisableEPSV {
-			dataVerb = "PASV"
+			p.dataCmd = "PASV"
 		}
-		lines = append(lines, dataVerb)
+		lines = append(lines, p.dataCmd)
 	}
 	if offset > 0 {
 		lines = append(lines, fmt.Sprintf("REST %d", offset))
 	}
 	lines = append(lines, line)
 	if err := c.send(ctx, lines...); err != nil {
-		if ln != nil {
-			ln.Close()
+		if p.ln != nil {
+			p.ln.Close()
 		}
 		return nil, err
 	}
+	return p, nil
+}
+
+// Next sends the commands of the download that will follow t on this
+// connection (RETR path from offset, with MDTM if modTime) before t's
+// final reply is read: the server finds them waiting when it has
+// finished t, and their replies come without a round trip of ours in
+// between. t must have been read to its end. Start the returned Pending
+// after t.Close; if t.Close fails, the Pending still starts normally,
+// the conversation stays in step.
+func (t *Transfer) Next(ctx context.Context, path string, offset int64, modTime bool) (*Pending, error) {
+	c := t.c
+	if !t.eof || t.closed || !c.pipeline || c.cfg.DisablePipelining {
+		return nil, errors.New("Transfer.Next: not at the end of a transfer on a pipelining connection")
+	}
+	mdtm := ""
+	if modTime {
+		mdtm = path
+	}
+	return c.sendTransfer(ctx, offset, mdtm, "RETR "+path)
+}
+
+// Cancel gives up a Pending that will not be started. Its replies are
+// still on their way, so the connection is closed.
+func (p *Pending) Cancel() {
+	if p.done {
+		return
+	}
+	p.done = true
+	if p.ln != nil {
+		p.ln.Close()
+	}
+	p.c.broken = errors.New("a pipelined transfer was cancelled")
+	p.c.conn.Close()
+}
+
+// Start reads the replies of the pipelined commands, in order, and
+// opens the data connection.
+func (p *Pending) Start(ctx context.Context) (*Transfer, error) {
+	if p.done {
+		return nil, errors.New("Pending.Start called twice or after Cancel")
+	}
+	p.done = true
+	c, offset, mdtm, verb, dataVerb, ln := p.c, p.offset, p.mdtm, p.verb, p.dataCmd, p.ln
 	// Every reply must be read, whatever came before, to stay in step.
 	var mt time.Time
 	var mtErr error
@@ -139,6 +205,9 @@ func (c *Conn) transferPipelined(ctx context.Context, offset int64, mdtm, line s
 		case isReply(err):
 			mtErr = err
 		case err != nil:
+			if ln != nil {
+				ln.Close()
+			}
 			return nil, err
 		default:
 			if mt, mtErr = parseMDTM(msg); mtErr != nil {
@@ -268,6 +337,9 @@ func (t *Transfer) Read(p []byte) (int, error) {
 		}
 		if err == io.EOF {
 			t.eof = true
+			// Close now: vsftpd sends its final reply only once it
+			// sees our end of the data connection close.
+			t.data.Close()
 		} else if err != nil {
 			if t.ctx.Err() != nil {
 				err = t.ctx.Err()

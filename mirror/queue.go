@@ -25,6 +25,21 @@ type task struct {
 	dec     decision      // taskFetch: why
 	attempt int           // how many times it failed transiently so far
 	links   int           // symlinks followed on the way here
+
+	// queued: the fetch's commands went out already, behind the previous
+	// fetch on the same connection (ftpcore.Transfer.Next);
+	// queuedTime says whether MDTM went with them.
+	queued     *ftpcore.Pending
+	queuedTime bool
+}
+
+// unqueue gives up a queued fetch's commands (the connection with them
+// goes too) so that the task can run anew.
+func (t *task) unqueue() {
+	if t.queued != nil {
+		t.queued.Cancel()
+		t.queued = nil
+	}
 }
 
 // queue hands tasks to the workers: directory listings first, so the
@@ -110,6 +125,17 @@ func (q *queue) moreLists(most, workers int) []*task {
 		q.lists = append(q.lists[:i], q.lists[i+1:]...)
 	}
 	return more
+}
+
+// popFetchIf takes the next fetch, without waiting, if there is one and
+// ok says it will do.
+func (q *queue) popFetchIf(ok func(*task) bool) *task {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.fetches.Len() == 0 || !ok(q.fetches[0]) {
+		return nil
+	}
+	return heap.Pop(&q.fetches).(*task)
 }
 
 // done marks a popped task finished.

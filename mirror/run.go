@@ -340,12 +340,18 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 		}
 		// Other errors: the first task tries again and reports.
 	}
+	w := &workerState{}
 	for {
-		t := r.q.pop(ctx)
+		t := w.next
+		w.next = nil
+		if t == nil {
+			t = r.q.pop(ctx)
+		}
 		if t == nil {
 			return nil
 		}
 		if c == nil {
+			t.queued = nil // went with the connection
 			var err error
 			c, err = r.connect(ctx)
 			if err != nil {
@@ -372,7 +378,7 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 			}
 			continue
 		}
-		err := r.do(ctx, c, t)
+		err := r.do(ctx, c, t, w)
 		if c.Err() != nil {
 			c.Close()
 			r.workers.Add(-1)
@@ -413,6 +419,7 @@ func (r *runner) stallLimit() time.Duration {
 // retried and ends the run: retrying against a server that makes no
 // progress would only multiply the time it costs.
 func (r *runner) failTask(ctx context.Context, t *task, err error) {
+	t.unqueue()
 	if ctx.Err() != nil {
 		r.q.done()
 		return
@@ -490,14 +497,20 @@ func (r *runner) report(a Action) {
 	}
 }
 
-func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task) error {
+// workerState is what a worker carries from one task to the next: the
+// fetch whose commands went out behind the last one.
+type workerState struct {
+	next *task
+}
+
+func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
 	switch t.kind {
 	case taskList:
 		return r.listDir(ctx, c, t)
 	case taskFollow:
 		return r.follow(ctx, c, t)
 	default:
-		return r.fetch(ctx, c, t)
+		return r.fetch(ctx, c, t, w)
 	}
 }
 
