@@ -259,14 +259,67 @@ func (c *Conn) ListLIST(ctx context.Context, dir string) ([]Entry, error) {
 			if perr == nil && len(plain) > 0 {
 				c.listA = listARefused
 			}
+			if notImplemented(perr) {
+				return c.listNLST(ctx, dir)
+			}
 			return plain, perr
 		default:
 			return nil, err
 		}
 	}
-	return c.list(ctx, "LIST", dir, c.parseLIST)
+	entries, err := c.list(ctx, "LIST", dir, c.parseLIST)
+	if notImplemented(err) {
+		return c.listNLST(ctx, dir)
+	}
+	return entries, err
 }
 
+// notImplemented reports whether err is a server's "no such command".
+func notImplemented(err error) bool {
+	var fe *Error
+	return errors.As(err, &fe) && (fe.Code == 500 || fe.Code == 502)
+}
+
+// listNLST is the last resort, for servers without LIST: names from
+// NLST, then for each SIZE and MDTM (a file), or a CWD that works (a
+// directory). It costs a round trip or two per name.
+func (c *Conn) listNLST(ctx context.Context, dir string) ([]Entry, error) {
+	names, err := c.NameList(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	prefix := strings.TrimSuffix(dir, "/") + "/"
+	if dir == "" {
+		prefix = ""
+	}
+	entries := make([]Entry, 0, len(names))
+	for _, name := range names {
+		p := prefix + name
+		e := Entry{Name: name, Size: -1}
+		size, err := c.Size(ctx, p)
+		switch {
+		case err == nil:
+			e.Type, e.Size = TypeFile, size
+			if t, err := c.ModTime(ctx, p); err == nil {
+				e.Time, e.Precision = t, TimeExact
+			} else if !isReply(err) && !errors.Is(err, ErrProtocol) {
+				return nil, err
+			}
+		case isReply(err):
+			if cerr := c.Cwd(ctx, p); cerr == nil {
+				e.Type = TypeDir
+			} else if isReply(cerr) {
+				e.Type = TypeOther
+			} else {
+				return nil, cerr
+			}
+		default:
+			return nil, err
+		}
+		entries = append(entries, e)
+	}
+	return entries, nil
+}
 func (c *Conn) parseLIST(line string, now time.Time) (Entry, error) {
 	return parseListLine(line, now, c.cfg.Location)
 }

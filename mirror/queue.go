@@ -14,6 +14,7 @@ const (
 	taskList   taskKind = iota // list a directory and decide about its entries
 	taskFetch                  // download one file
 	taskFollow                 // find out what a symlink points to (-symlinks=follow)
+	taskSegment                // download one segment of a large file
 )
 
 // task is one unit of work for a connection.
@@ -31,6 +32,11 @@ type task struct {
 	// queuedTime says whether MDTM went with them.
 	queued     *ftpcore.Pending
 	queuedTime bool
+
+	// taskSegment: the file being fetched in segments, and this
+	// segment's byte range [segStart, segEnd).
+	seg              *segFile
+	segStart, segEnd int64
 }
 
 // unqueue gives up a queued fetch's commands (the connection with them
@@ -41,6 +47,10 @@ func (t *task) unqueue() {
 		t.queued = nil
 	}
 }
+
+// maxFetchBacklog bounds the fetches waiting in a queue before listings
+// yield to them. A queued fetch costs a few hundred bytes.
+const maxFetchBacklog = 20000
 
 // queue hands tasks to the workers: directory listings first, so the
 // tree is known early and connections are not idle, then fetches, the
@@ -63,7 +73,7 @@ func newQueue() *queue {
 
 func (q *queue) push(t *task) {
 	q.mu.Lock()
-	if t.kind == taskFetch {
+	if t.kind == taskFetch || t.kind == taskSegment {
 		heap.Push(&q.fetches, t)
 	} else {
 		q.lists = append(q.lists, t)
@@ -89,6 +99,11 @@ func (q *queue) pop(ctx context.Context) *task {
 	for {
 		if q.closed || ctx.Err() != nil {
 			return nil
+		}
+		if q.fetches.Len() > maxFetchBacklog {
+			// Enough known work: fetch before listing more, so memory
+			// grows with the backlog, not with the tree.
+			return heap.Pop(&q.fetches).(*task)
 		}
 		if n := len(q.lists); n > 0 {
 			t := q.lists[0]
@@ -125,6 +140,13 @@ func (q *queue) moreLists(most, workers int) []*task {
 		q.lists = append(q.lists[:i], q.lists[i+1:]...)
 	}
 	return more
+}
+
+// idle reports whether nothing is queued (tasks may still be running).
+func (q *queue) idle() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.lists) == 0 && q.fetches.Len() == 0
 }
 
 // popFetchIf takes the next fetch, without waiting, if there is one and

@@ -350,6 +350,9 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 		if t == nil {
 			return nil
 		}
+		if t.kind == taskFetch && c != nil {
+			t = r.splitFetch(t)
+		}
 		if c == nil {
 			t.queued = nil // went with the connection
 			var err error
@@ -421,6 +424,11 @@ func (r *runner) stallLimit() time.Duration {
 func (r *runner) failTask(ctx context.Context, t *task, err error) {
 	t.unqueue()
 	if ctx.Err() != nil {
+		if t.seg != nil {
+			// Segments leave holes: nothing to resume from.
+			t.seg.bad.Store(true)
+			r.segmentDone(t.seg)
+		}
 		r.q.done()
 		return
 	}
@@ -452,6 +460,10 @@ func (r *runner) failTask(ctx context.Context, t *task, err error) {
 
 // failRecord records the failure of t.
 func (r *runner) failRecord(t *task, err error) {
+	if t.seg != nil {
+		r.segmentFailed(t, err)
+		return
+	}
 	if t.kind == taskList {
 		r.mu.Lock()
 		r.listFail = true
@@ -509,6 +521,8 @@ func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task, w *workerStat
 		return r.listDir(ctx, c, t)
 	case taskFollow:
 		return r.follow(ctx, c, t)
+	case taskSegment:
+		return r.fetchSegment(ctx, c, t)
 	default:
 		return r.fetch(ctx, c, t, w)
 	}
