@@ -11,10 +11,10 @@ import (
 type taskKind uint8
 
 const (
-	taskList   taskKind = iota // list a directory and decide about its entries
-	taskFetch                  // download one file
-	taskFollow                 // find out what a symlink points to (-symlinks=follow)
-	taskSegment                // download one segment of a large file
+	taskList    taskKind = iota // list a directory and decide about its entries
+	taskFetch                   // download one file
+	taskFollow                  // find out what a symlink points to (-symlinks=follow)
+	taskSegment                 // download one segment of a large file
 )
 
 // task is one unit of work for a connection.
