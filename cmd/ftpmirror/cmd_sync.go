@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -38,7 +39,7 @@ func addSyncFlags(fs *flag.FlagSet, jc *jobConfig) {
 	fs.DurationVar(&jc.MaxAge, "max-age", jc.MaxAge, "skip files modified longer ago than this")
 	fs.StringVar(&jc.Symlinks, "symlinks", jc.Symlinks, "remote symlinks: skip, follow (fetch what they point to) or keep (local links inside the mirror)")
 	fs.Var(bytesFlag{&jc.LimitRate}, "limit-rate", "cap the total download rate, bytes per second (e.g. 10M)")
-	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file when it is the last left")
+	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
 	fs.StringVar(&jc.StatePath, "state", jc.StatePath, "state database (default $XDG_STATE_HOME/ftpmirror/JOB.db)")
 	fs.BoolVar(&jc.DryRun, "dry-run", jc.DryRun, "print the plan (fetch/delete/skip with reasons) and change nothing, state included")
 }
@@ -52,9 +53,21 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	addSyncFlags(fs, &jc)
 	fs.StringVar(&sf.jobs, "jobs", "", "run these jobs from a job file (all if none named) once, and exit with the worst status")
 	fs.BoolVar(&sf.jsonOut, "json", false, "print the summary as JSON on stdout")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
 	sf.log.add(fs)
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if sf.jobs != "" {
 		logger, err := sf.log.logger(stderr)
