@@ -293,6 +293,7 @@ func (c *Conn) listNLST(ctx context.Context, dir string) ([]Entry, error) {
 		prefix = ""
 	}
 	entries := make([]Entry, 0, len(names))
+	home := "" // where a CWD probe must come back to
 	for _, name := range names {
 		p := prefix + name
 		e := Entry{Name: name, Size: -1}
@@ -306,8 +307,16 @@ func (c *Conn) listNLST(ctx context.Context, dir string) ([]Entry, error) {
 				return nil, err
 			}
 		case isReply(err):
+			if home == "" {
+				if home, err = c.Pwd(ctx); err != nil {
+					return nil, err
+				}
+			}
 			if cerr := c.Cwd(ctx, p); cerr == nil {
 				e.Type = TypeDir
+				if err := c.Cwd(ctx, home); err != nil {
+					return nil, err
+				}
 			} else if isReply(cerr) {
 				e.Type = TypeOther
 			} else {

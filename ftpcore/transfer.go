@@ -250,11 +250,17 @@ func (p *Pending) Start(ctx context.Context) (*Transfer, error) {
 	}
 	if setupErr != nil {
 		pd.close()
-		if code/100 == 1 {
+		switch code / 100 {
+		case 1:
 			// The server accepted the command and waits for a data
 			// connection that will not come.
 			c.broken = setupErr
 			c.conn.Close()
+		case 4, 5:
+			// The command's own refusal says more than the data
+			// connection that failed because of it (a server closes
+			// its passive port when it refuses RETR).
+			return nil, &Error{Cmd: verb, Code: code, Msg: msg}
 		}
 		return nil, setupErr
 	}

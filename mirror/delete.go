@@ -39,6 +39,9 @@ func (r *runner) deletePhase(ctx context.Context) error {
 	}
 	if len(dirs) > 0 {
 		err := r.db.Walk(r.opts.Job, func(p string, rec state.Record) error {
+			if r.filter.excluded(p) || (rec.Kind != state.KindDir && !r.filter.file(p)) {
+				return nil // filtered out: never deleted
+			}
 			for dir := parentOf(p); dir != ""; dir = parentOf(dir) {
 				if dirs[dir] {
 					paths = append(paths, deletion{rel: p, kind: rec.Kind})
@@ -135,6 +138,7 @@ func (r *runner) remove(d deletion) {
 // directory or link: known entries below it go, then it. Anything the
 // user put there stops it with an error.
 func (r *runner) removeKnownTree(rel string) error {
+	r.dc.forget(rel)
 	var below []string
 	err := r.db.Walk(r.opts.Job, func(p string, _ state.Record) error {
 		if strings.HasPrefix(p, rel+"/") {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
@@ -81,13 +82,19 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	// Commands sent ahead for this fetch but not started (a local error
 	// came first) leave the connection out of step: it goes.
 	defer t.unqueue()
-	tmp := tempPath(rel)
 	rp := r.remote(rel)
+	// Local work happens in the file's directory: one name to resolve.
+	dr, name, release, err := r.dc.at(rel)
+	if err != nil {
+		return 0, time.Time{}, 0, permanent(err)
+	}
+	defer release()
+	tmp := path.Base(tempPath(rel))
 
 	var offset int64
 	_, hadPartial := r.partials[rel]
 	if (t.verb == VerbResume || t.attempt > 0) && e.Size > 0 {
-		if fi, err := r.root.Lstat(tmp); err == nil && fi.Mode().IsRegular() && fi.Size() < e.Size {
+		if fi, err := dr.Lstat(tmp); err == nil && fi.Mode().IsRegular() && fi.Size() < e.Size {
 			offset = fi.Size()
 		}
 	}
@@ -95,7 +102,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	if offset == 0 {
 		flag |= os.O_TRUNC
 	}
-	f, err := r.root.OpenFile(tmp, flag, 0o644)
+	f, err := dr.OpenFile(tmp, flag, 0o644)
 	if err != nil {
 		return 0, time.Time{}, 0, permanent(err)
 	}
@@ -112,7 +119,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 			if offset == 0 {
 				f.Close()
 				f = nil
-				r.root.Remove(tmp)
+				dr.Remove(tmp)
 			}
 			return 0, time.Time{}, 0, permanent(fmt.Errorf("%w: %d bytes to fetch, %d free in the target", errNoSpace, need, free))
 		}
@@ -123,7 +130,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		}
 	}
 	if offset == 0 && e.Size >= partialMin && !hadPartial && !r.opts.DryRun {
-		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tmp, Started: r.clock()}
+		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(rel), Started: r.clock()}
 		if err := r.db.PutPartial(r.opts.Job, rel, p); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
@@ -163,7 +170,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 			// Nothing to resume from: leave no empty temporary file.
 			f.Close()
 			f = nil
-			r.root.Remove(tmp)
+			dr.Remove(tmp)
 		}
 		return 0, time.Time{}, 0, err
 	}
@@ -182,7 +189,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	case errors.Is(copyErr, errTooLong):
 		// Whatever the server is sending, it is not the file it listed:
 		// keep none of it.
-		r.root.Remove(tmp)
+		dr.Remove(tmp)
 		if hadPartial {
 			r.db.DeletePartial(r.opts.Job, rel)
 		}
@@ -192,7 +199,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		if errors.As(copyErr, &pe) && !hadPartial {
 			// A local write failed (a full disk): no later attempt
 			// resumes this, and the space is better given back.
-			r.root.Remove(tmp)
+			dr.Remove(tmp)
 		}
 		return 0, time.Time{}, 0, copyErr
 	case xferErr != nil:
@@ -208,16 +215,16 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		return 0, time.Time{}, 0, err
 	}
 	if prec != ftpcore.TimeUnknown {
-		if err := r.root.Chtimes(tmp, mtime, mtime); err != nil {
+		if err := dr.Chtimes(tmp, mtime, mtime); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 	}
-	if err := r.root.Rename(tmp, rel); err != nil {
+	if err := dr.Rename(tmp, name); err != nil {
 		return 0, time.Time{}, 0, permanent(err)
 	}
 	if prec == ftpcore.TimeUnknown {
 		mtime, prec = r.clock(), ftpcore.TimeUnknown
-		if fi, err := r.root.Lstat(rel); err == nil {
+		if fi, err := dr.Lstat(name); err == nil {
 			mtime = fi.ModTime()
 		}
 	}

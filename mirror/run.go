@@ -35,6 +35,7 @@ type runner struct {
 	loc     *time.Location
 	now     time.Time
 	q       *queue
+	dc      *dirCache // Roots on the target's directories
 
 	remoteRoot string                   // absolute remote directory
 	partials   map[string]state.Partial // interrupted downloads, from the last run
@@ -187,6 +188,10 @@ func (r *runner) run(ctx context.Context) error {
 		defer root.Close()
 	}
 	r.root = root
+	if root != nil {
+		r.dc = newDirCache(root, 64)
+		defer r.dc.close()
+	}
 	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
 		return err
 	}

@@ -229,8 +229,12 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 	}
 	var l local
 	if r.root != nil {
-		var err error
-		if l, err = lstat(r.root, rel); err != nil {
+		dr, name, release, err := r.dc.at(rel)
+		if err == nil {
+			l, err = lstat(dr, name)
+			release()
+		}
+		if err != nil {
 			r.fail(rel, "fetch", err)
 			return
 		}
@@ -355,6 +359,7 @@ func (r *runner) keepLink(rel string, e ftpcore.Entry, rec *state.Record) {
 	}
 	if l.exists {
 		if l.isDir() {
+			r.dc.forget(rel)
 			err = r.root.RemoveAll(rel)
 		} else {
 			err = r.root.Remove(rel)

@@ -110,6 +110,14 @@ type Options struct {
 	Telnet bool
 	// Greeting replaces "220 hostileftp ready".
 	Greeting string
+	// Connect, if set, is called when a client connects, before the
+	// greeting. Returning false ends the session there, without the
+	// greeting: Connect may have replied itself, as vsftpd does with
+	// "421 There are too many connected users" over its connection limit.
+	Connect func(s *Session) bool
+	// Disconnect, if set, is called once a session has ended and its
+	// control connection is closed, whether or not Connect let it start.
+	Disconnect func(s *Session)
 }
 
 // Server is a running server. Its methods are safe for concurrent use.
@@ -219,8 +227,14 @@ func (s *Server) serve() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
+			if f := s.opts.Disconnect; f != nil {
+				defer f(sess)
+			}
 			defer s.untrack(c)
 			defer sess.closeData()
+			if f := s.opts.Connect; f != nil && !f(sess) {
+				return
+			}
 			sess.run()
 		}()
 	}
