@@ -81,7 +81,11 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("sync takes a URL and a target directory (or -jobs FILE)")
 	}
 	jc.Source, jc.Target = fs.Arg(0), fs.Arg(1)
-	logger, err := sf.log.logger(stderr)
+	logOut := stderr
+	if isTerminal(stderr) {
+		logOut = clearLine{stderr}
+	}
+	logger, err := sf.log.logger(logOut)
 	if err != nil {
 		return err
 	}
@@ -216,4 +220,15 @@ func startProgress(p *mirror.Progress, w io.Writer) *progressDisplay {
 func (d *progressDisplay) stop() {
 	close(d.done)
 	d.wg.Wait()
+}
+
+// clearLine clears the terminal line before each log line, so that log
+// lines do not run into the progress bar, which redraws itself below.
+type clearLine struct{ w io.Writer }
+
+func (c clearLine) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(c.w, "\r\x1b[K"); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
