@@ -270,28 +270,33 @@ func (db *DB) wrap(job string, err error) error {
 
 // Get returns the record at path.
 func (db *DB) Get(job, path string) (Record, bool, error) {
+	return get(db, job, path, bucketFiles, "path", decodeRecord)
+}
+
+// get reads and decodes the value at path in one of job's buckets.
+func get[T any](db *DB, job, path string, bucket []byte, what string, decode func([]byte) (T, error)) (T, bool, error) {
+	var v T
 	if err := errors.Join(checkJob(job), checkPath(path)); err != nil {
-		return Record{}, false, db.wrap(job, err)
+		return v, false, db.wrap(job, err)
 	}
-	var r Record
 	var ok bool
 	err := db.view(job, func(tx *bolt.Tx) error {
-		b := sub(tx, job, bucketFiles)
+		b := sub(tx, job, bucket)
 		if b == nil {
 			return nil
 		}
-		v := b.Get(pathKey(path))
-		if v == nil {
+		raw := b.Get(pathKey(path))
+		if raw == nil {
 			return nil
 		}
 		var err error
-		if r, err = decodeRecord(v); err != nil {
-			return fmt.Errorf("path %q: %w", path, err)
+		if v, err = decode(raw); err != nil {
+			return fmt.Errorf("%s %q: %w", what, path, err)
 		}
 		ok = true
 		return nil
 	})
-	return r, ok, err
+	return v, ok, err
 }
 
 // Children returns the records of the direct children of dir, keyed by
@@ -460,28 +465,7 @@ func (db *DB) PutPartial(job, path string, p Partial) error {
 
 // GetPartial returns the interrupted download of path.
 func (db *DB) GetPartial(job, path string) (Partial, bool, error) {
-	if err := errors.Join(checkJob(job), checkPath(path)); err != nil {
-		return Partial{}, false, db.wrap(job, err)
-	}
-	var p Partial
-	var ok bool
-	err := db.view(job, func(tx *bolt.Tx) error {
-		b := sub(tx, job, bucketPartial)
-		if b == nil {
-			return nil
-		}
-		v := b.Get(pathKey(path))
-		if v == nil {
-			return nil
-		}
-		var err error
-		if p, err = decodePartial(v); err != nil {
-			return fmt.Errorf("partial %q: %w", path, err)
-		}
-		ok = true
-		return nil
-	})
-	return p, ok, err
+	return get(db, job, path, bucketPartial, "partial", decodePartial)
 }
 
 // DeletePartial forgets the interrupted download of path, if any.
