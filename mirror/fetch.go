@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"sync"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
@@ -339,7 +340,9 @@ func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want in
 	if want >= 0 {
 		src = io.LimitReader(src, want+1)
 	}
-	buf := make([]byte, 256<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	var n, mark int64
 	for {
 		chunk := buf
@@ -377,6 +380,13 @@ func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want in
 		}
 	}
 }
+
+// copyBufs holds the buffers of copy: one per transfer in flight rather
+// than a new 256 KiB per file (1.25 GiB of garbage for 5,000 small files).
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 256<<10)
+	return &b
+}}
 
 // permanentError marks a failure that retrying cannot fix (a local disk
 // error, a server that lies).
