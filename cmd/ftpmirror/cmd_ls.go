@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"text/tabwriter"
 	"time"
 
@@ -89,5 +88,3 @@ func formatTime(t time.Time, p ftpcore.TimePrecision) string {
 	}
 	return "?                  "
 }
-
-var _ = os.Stdout

@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"strings"
-	"time"
 )
 
 // addConnFlags binds the connection flags that ls and sync share to jc.
@@ -95,5 +94,3 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	}
 	return nil
 }
-
-var _ = time.Second
