@@ -274,24 +274,37 @@ func (r *runner) exactTime(t *task, xfer *ftpcore.Transfer, asked bool) (time.Ti
 	}
 	if asked {
 		mt, err := xfer.ModTime()
-		if _, prec := saneTime(mt, ftpcore.TimeExact, r.now); err == nil && prec == ftpcore.TimeUnknown {
-			err = fmt.Errorf("MDTM: %w: absurd time %v", ftpcore.ErrProtocol, mt)
-		}
-		if err == nil {
-			return mt, ftpcore.TimeExact, nil
-		}
-		var fe *ftpcore.Error
-		switch {
-		case errors.As(err, &fe) && (fe.Code == 500 || fe.Code == 502):
-			r.noMDTM.Store(true)
-		case errors.As(err, &fe), errors.Is(err, ftpcore.ErrProtocol):
-			// 550 or an absurd time for this file only: use the listing's.
-			r.log.Debug("no usable MDTM", "path", "/"+t.rel, "err", err)
-		default:
+		mt, ok, err := r.mdtm(t.rel, mt, err)
+		if err != nil {
 			return time.Time{}, 0, err
+		}
+		if ok {
+			return mt, ftpcore.TimeExact, nil
 		}
 	}
 	return e.Time, e.Precision, nil
+}
+
+// mdtm judges an MDTM answer: ok with a sane time; not ok, without an
+// error, when the server has no MDTM (remembered: not asked again) or
+// has no usable time for this file (550, an absurd time); an error when
+// the connection failed.
+func (r *runner) mdtm(rel string, mt time.Time, err error) (time.Time, bool, error) {
+	if _, prec := saneTime(mt, ftpcore.TimeExact, r.now); err == nil && prec == ftpcore.TimeUnknown {
+		err = fmt.Errorf("MDTM: %w: absurd time %v", ftpcore.ErrProtocol, mt)
+	}
+	var fe *ftpcore.Error
+	switch {
+	case err == nil:
+		return mt, true, nil
+	case errors.As(err, &fe) && (fe.Code == 500 || fe.Code == 502):
+		r.noMDTM.Store(true)
+	case errors.As(err, &fe), errors.Is(err, ftpcore.ErrProtocol):
+		r.log.Debug("no usable MDTM", "path", "/"+rel, "err", err)
+	default:
+		return time.Time{}, false, err
+	}
+	return time.Time{}, false, nil
 }
 
 // confirmAdopt checks with MDTM that a local file whose size matches has
@@ -307,23 +320,16 @@ func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bo
 	}
 	if !r.noMDTM.Load() {
 		mt, err := c.ModTime(ctx, r.remote(t.rel))
-		var fe *ftpcore.Error
-		if _, prec := saneTime(mt, ftpcore.TimeExact, r.now); err == nil && prec == ftpcore.TimeUnknown {
-			err = fmt.Errorf("MDTM: %w: absurd time %v", ftpcore.ErrProtocol, mt)
-		}
+		mt, ok, err := r.mdtm(t.rel, mt, err)
 		switch {
-		case err == nil:
-			if sameTime(l.mtime, mt, ftpcore.TimeExact, r.loc) {
-				r.adopt(t.rel, e, mt, ftpcore.TimeExact, "size and MDTM time match")
-				return true, nil
-			}
-			return false, nil
-		case errors.As(err, &fe) && (fe.Code == 500 || fe.Code == 502):
-			r.noMDTM.Store(true)
-		case errors.As(err, &fe), errors.Is(err, ftpcore.ErrProtocol):
-			return false, nil
-		default:
+		case err != nil:
 			return false, err
+		case ok && sameTime(l.mtime, mt, ftpcore.TimeExact, r.loc):
+			r.adopt(t.rel, e, mt, ftpcore.TimeExact, "size and MDTM time match")
+			return true, nil
+		case ok, !r.noMDTM.Load():
+			// A different time, or none for this file: fetch it.
+			return false, nil
 		}
 	}
 	if t.dec.listMatch {
