@@ -100,8 +100,10 @@ func (r *runner) checkGuard(n, known int) error {
 // remove deletes one known path, if it is still what the mirror made.
 func (r *runner) remove(d deletion) {
 	r.report(Action{Verb: VerbDelete, Path: d.rel, Reason: "gone remotely"})
-	if r.opts.DryRun {
-		r.deleted.Add(1)
+	if r.dryRun() {
+		if d.kind != state.KindDir {
+			r.deleted.Add(1)
+		}
 		return
 	}
 	l, err := lstat(r.root, d.rel)

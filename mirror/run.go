@@ -25,8 +25,12 @@ const maxErrors = 20
 
 // runner is the state of one Run.
 type runner struct {
-	opts    *Options
-	log     *slog.Logger
+	opts *Options
+	log  *slog.Logger
+	// view is how planning reads the target. root, dc and batch write
+	// the target and the state: a dry run never opens them (they stay
+	// nil), so it cannot write by construction; see apply.go.
+	view    localView
 	root    *os.Root
 	db      *state.DB
 	batch   *state.Batcher
@@ -38,6 +42,8 @@ type runner struct {
 	dc      *dirCache // Roots on the target's directories
 
 	remoteRoot string                   // absolute remote directory
+	made       dirSet                   // local directories known to exist or planned
+	mkdirMu    sync.Mutex               // needDir
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
@@ -171,27 +177,12 @@ func (r *runner) retries() int {
 
 // run is Run without the bookkeeping.
 func (r *runner) run(ctx context.Context) error {
-	if !r.opts.DryRun {
-		if err := os.MkdirAll(r.opts.Target, 0o755); err != nil {
-			return fmt.Errorf("target: %w", err)
-		}
-	}
-	root, err := os.OpenRoot(r.opts.Target)
+	view, err := openView(r.opts.Target)
 	if err != nil {
-		if r.opts.DryRun && errors.Is(err, os.ErrNotExist) {
-			root = nil
-		} else {
-			return fmt.Errorf("target: %w", err)
-		}
+		return fmt.Errorf("target: %w", err)
 	}
-	if root != nil {
-		defer root.Close()
-	}
-	r.root = root
-	if root != nil {
-		r.dc = newDirCache(root, 64)
-		defer r.dc.close()
-	}
+	r.view = view
+	defer func() { r.view.close() }()
 	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
 		return err
 	}
@@ -209,8 +200,12 @@ func (r *runner) run(ctx context.Context) error {
 	r.cap.Store(int32(r.parallel()))
 
 	if !r.opts.DryRun {
-		r.batch = r.db.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
-		r.batch.SetBeforeCommit(r.syncTarget)
+		// Only now that the server answered: a run that cannot connect
+		// leaves no empty target behind.
+		if err := r.openWriter(); err != nil {
+			first.Close()
+			return err
+		}
 	}
 	r.q.push(&task{kind: taskList, rel: ""})
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -528,6 +523,8 @@ func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task, w *workerStat
 		return r.follow(ctx, c, t)
 	case taskSegment:
 		return r.fetchSegment(ctx, c, t)
+	case taskConfirm:
+		return r.confirm(ctx, c, t)
 	default:
 		return r.fetch(ctx, c, t, w)
 	}

@@ -43,7 +43,7 @@ func (r *runner) splitFetch(t *task) *task {
 	e := t.entry
 	_, partial := r.partials[t.rel]
 	if n < 2 || t.kind != taskFetch || t.verb != VerbFetch || t.attempt > 0 || t.queued != nil ||
-		t.dec.replace || partial || e.Size < segmentMin || r.opts.DryRun || !r.q.idle() {
+		t.dec.replace || partial || e.Size < segmentMin || !r.q.idle() {
 		return t
 	}
 	tmp := tempPath(t.rel)
