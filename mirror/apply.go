@@ -97,8 +97,8 @@ func (r *runner) openWriter() error {
 		}
 		r.view = v
 	}
-	r.root, r.dc = r.view.dc.root, r.view.dc
-	r.batch = r.db.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
+	r.root, r.dc, r.store = r.view.dc.root, r.view.dc, r.opts.State
+	r.batch = r.store.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
 	r.batch.SetBeforeCommit(r.syncTarget)
 	return nil
 }
@@ -301,3 +301,33 @@ func (r *runner) emptyDirWanted(rel string) bool {
 	}
 	return len(r.opts.Include) == 0 || r.filter.file(rel)
 }
+
+// stateReader is what planning reads of the state.
+type stateReader interface {
+	Get(job, path string) (state.Record, bool, error)
+	Children(job, dir string) (map[string]state.Record, error)
+	Walk(job string, fn func(path string, r state.Record) error) error
+	Count(job string) (int, error)
+	Partials(job string) (map[string]state.Partial, error)
+}
+
+var _ stateReader = (*state.DB)(nil)
+
+// stateOrEmpty returns db, or an empty state for a dry run that has no
+// state database yet: it plans a first run.
+func stateOrEmpty(db *state.DB) stateReader {
+	if db == nil {
+		return emptyState{}
+	}
+	return db
+}
+
+type emptyState struct{}
+
+func (emptyState) Get(string, string) (state.Record, bool, error) { return state.Record{}, false, nil }
+func (emptyState) Children(string, string) (map[string]state.Record, error) {
+	return nil, nil
+}
+func (emptyState) Walk(string, func(string, state.Record) error) error { return nil }
+func (emptyState) Count(string) (int, error)                           { return 0, nil }
+func (emptyState) Partials(string) (map[string]state.Partial, error)   { return nil, nil }

@@ -119,7 +119,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	}
 	if offset == 0 && e.Size >= partialMin && !hadPartial {
 		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(rel), Started: r.clock()}
-		if err := r.db.PutPartial(r.opts.Job, rel, p); err != nil {
+		if err := r.store.PutPartial(r.opts.Job, rel, p); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 		hadPartial = true
@@ -179,7 +179,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		// keep none of it.
 		dr.Remove(tmp)
 		if hadPartial {
-			r.db.DeletePartial(r.opts.Job, rel)
+			r.store.DeletePartial(r.opts.Job, rel)
 		}
 		return 0, time.Time{}, 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
 	case copyErr != nil:
@@ -217,7 +217,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		}
 	}
 	if hadPartial {
-		if err := r.db.DeletePartial(r.opts.Job, rel); err != nil {
+		if err := r.store.DeletePartial(r.opts.Job, rel); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 	}

@@ -42,6 +42,7 @@ type hostile struct {
 	db       *state.DB
 	before   string // snapshot of everything outside the target
 	temps    int    // temporary files seen by the last files()
+	noPlan   bool   // run without a dry run first (see dryrun_test.go)
 }
 
 func newHostile(t *testing.T, root *hostileftp.Node, opts *hostileftp.Options) *hostile {
@@ -129,8 +130,18 @@ func (h *hostile) run(o *mirror.Options, limit time.Duration) (*mirror.Summary, 
 	}
 	ctx, cancel := context.WithTimeout(h.t.Context(), limit+5*time.Second)
 	defer cancel()
+	var p *planned
+	if !h.noPlan {
+		p = dryRunFirst(h.t, ctx, o, h.dir)
+	}
 	start := time.Now()
-	sum, err := mirror.Run(ctx, o)
+	var sum *mirror.Summary
+	var err error
+	if p != nil {
+		sum, err = p.runReal(ctx, o)
+	} else {
+		sum, err = mirror.Run(ctx, o)
+	}
 	d := time.Since(start)
 	if d > limit {
 		h.t.Errorf("run took %v, want at most %v", d.Round(time.Millisecond), limit)

@@ -75,8 +75,8 @@ type Options struct {
 	// Target is the local directory that becomes the copy; it is created
 	// if missing.
 	Target string
-	// State records what was fetched. Required, also for a dry run
-	// (which only reads it).
+	// State records what was fetched. Required, but for a dry run, which
+	// only reads it: nil plans against an empty state (a first run).
 	State *state.DB
 
 	// Parallel is the number of connections. Zero means 4.
@@ -114,7 +114,9 @@ type Options struct {
 	// when it is the last thing left. Zero or one means no segmenting.
 	Segments int
 
-	// DryRun decides and reports but changes nothing, state included.
+	// DryRun decides and reports but changes nothing, state included:
+	// it never opens the target or the state for writing (see apply.go).
+	// Its report is the plan that a real run would carry out.
 	DryRun bool
 	// Report, if set, is called for every decision (from several
 	// goroutines at once), as the plan of a dry run or a log of a real one.

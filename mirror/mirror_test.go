@@ -67,7 +67,7 @@ func (e *env) run(o *mirror.Options) *mirror.Summary {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.t.Context(), 2*time.Minute)
 	defer cancel()
-	sum, err := mirror.Run(ctx, o)
+	sum, err := runPlanned(e.t, ctx, o, filepath.Dir(e.target))
 	if err != nil {
 		e.t.Fatalf("run: %v", err)
 	}

@@ -32,7 +32,8 @@ type runner struct {
 	// nil), so it cannot write by construction; see apply.go.
 	view    localView
 	root    *os.Root
-	db      *state.DB
+	db      stateReader // what planning reads of the state
+	store   *state.DB   // what the writer records in
 	batch   *state.Batcher
 	filter  *filter
 	limiter *rate.Limiter
@@ -95,7 +96,7 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 		sum.Errors = append([]string{err.Error()}, sum.Errors...)
 	}
 	if !opts.DryRun {
-		if _, herr := r.db.AddRun(opts.Job, state.Run{
+		if _, herr := opts.State.AddRun(opts.Job, state.Run{
 			Start: sum.Start, End: sum.End, Result: sum.Result,
 			Listed: sum.Listed, Fetched: sum.Fetched, Adopted: sum.Adopted,
 			Deleted: sum.Deleted, Skipped: sum.Skipped, Failed: sum.Failed,
@@ -115,7 +116,7 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 }
 
 func newRunner(opts *Options) (*runner, error) {
-	if opts.State == nil {
+	if opts.State == nil && !opts.DryRun {
 		return nil, errors.New("mirror: Options.State is required")
 	}
 	if opts.Target == "" {
@@ -135,7 +136,7 @@ func newRunner(opts *Options) (*runner, error) {
 	r := &runner{
 		opts:   opts,
 		log:    logger.With("job", opts.Job, "server", opts.Addr),
-		db:     opts.State,
+		db:     stateOrEmpty(opts.State),
 		filter: f,
 		loc:    opts.FTP.Location,
 		q:      newQueue(),
