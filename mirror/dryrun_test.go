@@ -25,6 +25,9 @@ import (
 // them), then runs it for real and checks that the real run did exactly
 // what the dry run planned.
 
+// defaultMaxDelete is the command line's default -max-delete.
+var defaultMaxDelete = mirror.DeleteLimit{N: 50, Percent: true}
+
 // plan is the set of actions a run reported, "verb path" each.
 type plan []string
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
+	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // writeFiles writes each file (a '/'-separated path) under root with its
@@ -187,7 +188,7 @@ func TestMirrorFilteredNeverDeleted(t *testing.T) {
 				}
 			}
 			o = e.opts()
-			o.Delete, o.MaxDeletePercent = true, -1
+			o.Delete, o.MaxDelete = true, mirror.DeleteLimit{None: true}
 			o.Include, o.Exclude = tc.include, tc.exclude
 			sum := e.run(o)
 			if got := slashFiles(t, e.target); !slices.Equal(got, tc.kept) {

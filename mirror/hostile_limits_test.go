@@ -578,7 +578,7 @@ func TestHostileTypeChange(t *testing.T) {
 		h.srv.SetTree(st.tree)
 		o := h.opts()
 		o.Delete = true
-		o.MaxDeletePercent = -1
+		o.MaxDelete = mirror.DeleteLimit{None: true}
 		sum, err, _ := h.run(o, 10*time.Second)
 		if err != nil || sum.Failed != 0 {
 			t.Fatalf("step %d: %v %+v", i, err, sum)

@@ -119,6 +119,7 @@ func (h *hostile) opts() *mirror.Options {
 	return &mirror.Options{
 		Job: "hostile", Addr: h.srv.Addr(), Root: "/", Target: h.target, State: h.db,
 		Parallel: 2, FTP: ftpcore.Config{Timeout: 2 * time.Second},
+		Retries: 3, MaxDelete: defaultMaxDelete,
 	}
 }
 
@@ -436,7 +437,7 @@ func TestHostilePassiveAddress(t *testing.T) {
 			})
 			o := h.opts()
 			o.FTP.DisableEPSV = tc.verb == "PASV"
-			o.Retries = -1
+			o.Retries = 0
 			sum, err, _ := h.run(o, 10*time.Second)
 			if tc.wantErr == "" {
 				if err != nil {

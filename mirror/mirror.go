@@ -82,18 +82,15 @@ type Options struct {
 	// Parallel is the number of connections. Zero means 4.
 	Parallel int
 	// Retries is how often a file or directory is tried again after a
-	// transient failure. Zero means 3; negative means none.
+	// transient failure. Zero means none.
 	Retries int
 	// Delete removes local files and directories that are gone remotely,
 	// but only those the state says this mirror created.
 	Delete bool
-	// MaxDelete and MaxDeletePercent bound the deletions of one run; over
-	// either bound the delete phase is skipped and Run returns an error
-	// wrapping ErrSafetyGuard. Zero MaxDelete means no count limit; zero
-	// MaxDeletePercent means 50 (percent of the files the state knows).
-	// A negative MaxDeletePercent means no percentage limit.
-	MaxDelete        int
-	MaxDeletePercent float64
+	// MaxDelete bounds the deletions of one run; over it the delete
+	// phase is skipped and Run returns an error wrapping ErrSafetyGuard.
+	// The zero value allows no deletion at all.
+	MaxDelete DeleteLimit
 
 	// Include and Exclude are globs on the path relative to Root ("**"
 	// matches across directories). A file is mirrored if it matches an

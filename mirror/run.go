@@ -166,15 +166,7 @@ func (r *runner) parallel() int {
 	return 4
 }
 
-func (r *runner) retries() int {
-	switch {
-	case r.opts.Retries < 0:
-		return 0
-	case r.opts.Retries == 0:
-		return 3
-	}
-	return r.opts.Retries
-}
+func (r *runner) retries() int { return max(r.opts.Retries, 0) }
 
 // run is Run without the bookkeeping.
 func (r *runner) run(ctx context.Context) error {

@@ -34,7 +34,7 @@ type jobConfig struct {
 	TLSInsecure bool
 	Parallel    int
 	Delete      bool
-	MaxDelete   string // "N" or "P%"; "" means 50%
+	MaxDelete   string // "N", "P%" or "none" (mirror.ParseDeleteLimit)
 	Include     []string
 	Exclude     []string
 	MaxSize     int64
@@ -105,27 +105,6 @@ func stateFileName(job string) string {
 	return "adhoc-" + hex.EncodeToString(sum[:8]) + ".db"
 }
 
-// parseMaxDelete parses "N" (a count) or "P%" (a percentage).
-func parseMaxDelete(s string) (count int, percent float64, err error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, 50, nil
-	}
-	if p, ok := strings.CutSuffix(s, "%"); ok {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 0 || v > 100 {
-			return 0, 0, fmt.Errorf("max-delete %q: want N or P%% with P in 0..100", s)
-		}
-		return 0, v, nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		return 0, 0, fmt.Errorf("max-delete %q: want N or P%%", s)
-	}
-	// A count replaces the percentage.
-	return v, -1, nil
-}
-
 // parseRate parses a byte rate: "500k", "10M", "1.5G" (powers of 1024),
 // or a plain number of bytes per second. "" and "0" mean no limit.
 func parseRate(s string) (int64, error) {
@@ -153,7 +132,7 @@ func parseBytes(s string) (int64, error) {
 		s = s[:len(s)-1]
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 || v*mult > 1<<62 {
+	if err != nil || !(v >= 0 && v*mult <= 1<<62) { // NaN fails too
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return int64(v * mult), nil
@@ -198,7 +177,7 @@ func (jc *jobConfig) syncOptions() (*mirror.Options, error) {
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
-	maxCount, maxPct, err := parseMaxDelete(jc.MaxDelete)
+	maxDelete, err := mirror.ParseDeleteLimit(jc.MaxDelete)
 	if err != nil {
 		return nil, usagef("%v", err)
 	}
@@ -218,32 +197,27 @@ func (jc *jobConfig) syncOptions() (*mirror.Options, error) {
 	if name == "" {
 		name = adhocJobName(src, jc.Target)
 	}
-	retries := jc.Retries
-	if retries == 0 {
-		retries = -1 // mirror: zero means the default, negative none
-	}
 	return &mirror.Options{
-		Job:              name,
-		Addr:             src.Addr,
-		User:             user,
-		Password:         pass,
-		FTP:              cfg,
-		Root:             src.Path,
-		Target:           jc.Target,
-		Parallel:         jc.Parallel,
-		Retries:          retries,
-		Delete:           jc.Delete,
-		MaxDelete:        maxCount,
-		MaxDeletePercent: maxPct,
-		Include:          jc.Include,
-		Exclude:          jc.Exclude,
-		MaxSize:          jc.MaxSize,
-		MinAge:           jc.MinAge,
-		MaxAge:           jc.MaxAge,
-		Symlinks:         symlinks,
-		LimitRate:        jc.LimitRate,
-		Segments:         jc.Segments,
-		DryRun:           jc.DryRun,
+		Job:       name,
+		Addr:      src.Addr,
+		User:      user,
+		Password:  pass,
+		FTP:       cfg,
+		Root:      src.Path,
+		Target:    jc.Target,
+		Parallel:  jc.Parallel,
+		Retries:   jc.Retries,
+		Delete:    jc.Delete,
+		MaxDelete: maxDelete,
+		Include:   jc.Include,
+		Exclude:   jc.Exclude,
+		MaxSize:   jc.MaxSize,
+		MinAge:    jc.MinAge,
+		MaxAge:    jc.MaxAge,
+		Symlinks:  symlinks,
+		LimitRate: jc.LimitRate,
+		Segments:  jc.Segments,
+		DryRun:    jc.DryRun,
 	}, nil
 }
 

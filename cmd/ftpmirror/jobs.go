@@ -542,7 +542,7 @@ func (p *jobParser) applyTransfer(spec *jobSpec, t tomlJob, fail keyFail) {
 	}
 	if t.MaxDelete != nil {
 		spec.MaxDelete = string(*t.MaxDelete)
-		if _, _, err := parseMaxDelete(spec.MaxDelete); err != nil {
+		if _, err := mirror.ParseDeleteLimit(spec.MaxDelete); err != nil {
 			fail("max_delete", err)
 		}
 	}

@@ -183,16 +183,10 @@ func TestNetrc(t *testing.T) {
 	}
 }
 
-func TestParseMaxDeleteAndSizes(t *testing.T) {
-	if c, p, err := parseMaxDelete("50%"); err != nil || c != 0 || p != 50 {
-		t.Errorf("50%%: %d %v %v", c, p, err)
-	}
-	if c, p, err := parseMaxDelete("100"); err != nil || c != 100 || p != -1 {
-		t.Errorf("100: %d %v %v", c, p, err)
-	}
-	for _, bad := range []string{"x", "-1", "101%"} {
-		if _, _, err := parseMaxDelete(bad); err == nil {
-			t.Errorf("%q accepted", bad)
+func TestParseSizes(t *testing.T) {
+	for _, bad := range []string{"NaN", "-1", "1e400", "x", "Inf"} {
+		if _, err := parseBytes(bad); err == nil {
+			t.Errorf("parseBytes(%q) accepted", bad)
 		}
 	}
 	for in, want := range map[string]int64{"10M": 10 << 20, "512k": 512 << 10, "1.5G": 3 << 29, "100": 100, "": 0} {
