@@ -82,8 +82,8 @@ func (v localView) readlink(rel string) (string, error) {
 	return dr.Readlink(name)
 }
 
-// openWriter creates the target if need be and opens what a real run
-// writes with. The writer and the view share one directory cache, so
+// openWriter creates the target if need be, locks it against any other
+// run (lockTarget), and opens what a real run writes with. The writer and the view share one directory cache, so
 // that a directory the writer replaces is not seen stale by planning.
 // The view's close closes both.
 func (r *runner) openWriter() error {
@@ -97,6 +97,11 @@ func (r *runner) openWriter() error {
 		}
 		r.view = v
 	}
+	release, err := lockTarget(r.view.dc.root, r.opts.Target)
+	if err != nil {
+		return err
+	}
+	r.unlock = release
 	r.root, r.dc, r.store = r.view.dc.root, r.view.dc, r.opts.State
 	r.batch = r.store.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
 	r.batch.SetBeforeCommit(r.syncTarget)

@@ -221,7 +221,7 @@ func wantErrors(t *testing.T, sum *mirror.Summary, want ...string) {
 
 func wantCounts(t *testing.T, sum *mirror.Summary, fetched, failed int64, result string) {
 	t.Helper()
-	if sum.Fetched != fetched || sum.Failed != failed || sum.Result != result {
+	if sum.Fetched != fetched || sum.Failed != failed || sum.Result != mirror.Result(result) {
 		t.Errorf("fetched %d, failed %d, result %s; want %d, %d, %s (errors: %q)",
 			sum.Fetched, sum.Failed, sum.Result, fetched, failed, result, sum.Errors)
 	}

@@ -26,6 +26,23 @@ import (
 // would have emptied the mirror. Nothing was deleted.
 var ErrSafetyGuard = errors.New("safety guard")
 
+// ErrNotStarted is wrapped by the error of a run that could do nothing:
+// connecting, TLS, logging in or listing the remote root failed. Nothing
+// was changed (the target is not even created).
+var ErrNotStarted = errors.New("nothing could be done")
+
+// Result is how a run ended.
+type Result string
+
+const (
+	ResultOK          Result = "ok"          // everything done
+	ResultPartial     Result = "partial"     // some files failed; the rest was committed
+	ResultFailed      Result = "failed"      // the run as a whole failed (see the error)
+	ResultGuard       Result = "guard"       // a safety guard stopped the delete phase
+	ResultDryRun      Result = "dry-run"     // planned only
+	ResultInterrupted Result = "interrupted" // cancelled (a signal, a shutdown); partial downloads kept
+)
+
 // SymlinkMode says what to do with remote symbolic links.
 type SymlinkMode uint8
 
@@ -165,7 +182,7 @@ type Summary struct {
 	Job        string    `json:"job"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
-	Result     string    `json:"result"` // ok, partial (some files failed), failed, guard, dry-run
+	Result     Result    `json:"result"`
 	Dirs       int64     `json:"dirs"`
 	Listed     int64     `json:"listed"` // files and links seen in listings
 	Fetched    int64     `json:"fetched"`

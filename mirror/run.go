@@ -45,6 +45,7 @@ type runner struct {
 	remoteRoot string                   // absolute remote directory
 	made       dirSet                   // local directories known to exist or planned
 	mkdirMu    sync.Mutex               // needDir
+	unlock     func()                   // releases the target lock; nil in a dry run
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
@@ -80,24 +81,13 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 	err = r.run(ctx)
 	sum.End = r.clock()
 	r.fill(sum)
-	switch {
-	case errors.Is(err, ErrSafetyGuard):
-		sum.Result = "guard"
-	case err != nil:
-		sum.Result = "failed"
-	case opts.DryRun:
-		sum.Result = "dry-run"
-	case sum.Failed > 0:
-		sum.Result = "partial"
-	default:
-		sum.Result = "ok"
-	}
+	sum.Result = result(ctx, err, opts.DryRun, sum.Failed)
 	if err != nil {
 		sum.Errors = append([]string{err.Error()}, sum.Errors...)
 	}
 	if !opts.DryRun {
 		if _, herr := opts.State.AddRun(opts.Job, state.Run{
-			Start: sum.Start, End: sum.End, Result: sum.Result,
+			Start: sum.Start, End: sum.End, Result: string(sum.Result),
 			Listed: sum.Listed, Fetched: sum.Fetched, Adopted: sum.Adopted,
 			Deleted: sum.Deleted, Skipped: sum.Skipped, Failed: sum.Failed,
 			Bytes: sum.Bytes, Errors: sum.Errors,
@@ -113,6 +103,23 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 		r.log.Info("run end", attrs...)
 	}
 	return sum, err
+}
+
+// result is how a run with this outcome ended.
+func result(ctx context.Context, err error, dryRun bool, failed int64) Result {
+	switch {
+	case ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return ResultInterrupted
+	case errors.Is(err, ErrSafetyGuard):
+		return ResultGuard
+	case err != nil:
+		return ResultFailed
+	case dryRun:
+		return ResultDryRun
+	case failed > 0:
+		return ResultPartial
+	}
+	return ResultOK
 }
 
 func newRunner(opts *Options) (*runner, error) {
@@ -175,7 +182,12 @@ func (r *runner) run(ctx context.Context) error {
 		return fmt.Errorf("target: %w", err)
 	}
 	r.view = view
-	defer func() { r.view.close() }()
+	defer func() {
+		if r.unlock != nil {
+			r.unlock()
+		}
+		r.view.close()
+	}()
 	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
 		return err
 	}
@@ -184,11 +196,14 @@ func (r *runner) run(ctx context.Context) error {
 	// the server is there at all, before any worker starts.
 	first, err := r.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", r.opts.Addr, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
 	}
 	if r.remoteRoot, err = r.resolveRoot(ctx, first); err != nil {
 		first.Close()
-		return err
+		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
 	r.cap.Store(int32(r.parallel()))
 
@@ -224,7 +239,7 @@ func (r *runner) run(ctx context.Context) error {
 		err = cause
 	}
 	if err == nil && r.listFail && r.dirs.Load() == 0 {
-		err = fmt.Errorf("list %s: %s", r.remoteRoot, r.firstError())
+		err = fmt.Errorf("%w: list %s: %s", ErrNotStarted, r.remoteRoot, r.firstError())
 	}
 	if err == nil && r.batch != nil {
 		// The delete phase counts and walks what the state knows,

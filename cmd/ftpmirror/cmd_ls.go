@@ -14,17 +14,27 @@ import (
 // to end: ftpmirror ls [flags] URL.
 func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	jc := defaultJob()
-	fs := newFlagSet("ls", "ls [flags] URL", stderr)
+	fs := newFlagSet("ls", `ls [flags] URL
+
+Lists the remote directory URL, one entry per line: type, size, time (at
+the precision the server gives) and name. A directory that does not exist
+or cannot be read is an error, never an empty listing.
+
+Examples:
+  ftpmirror ls ftp://ftp.example.org/pub
+  ftpmirror ls -trace -tls explicit ftp://user@host.example.org/data
+
+`+exitStatusHelp)
 	addConnFlags(fs, &jc)
 	trace := fs.Bool("trace", false, "print the control connection's conversation to stderr (PASS redacted)")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := fs.parseArgs(args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("ls takes one URL")
+	if len(pos) != 1 {
+		return usagef("ls takes one URL (run \"ftpmirror help ls\")")
 	}
-	src, err := parseSource(fs.Arg(0))
+	src, err := parseSource(pos[0])
 	if err != nil {
 		return err
 	}
@@ -35,7 +45,11 @@ func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *trace {
 		cfg.Trace = stderr
 	}
-	user, pass := src.credentials(jc.User)
+	cred := src.credentials(jc.User)
+	for _, w := range cred.Warnings {
+		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
+	}
+	user, pass := cred.User, cred.Password
 	c, err := ftpcore.Dial(ctx, src.Addr, &cfg)
 	if err != nil {
 		return err

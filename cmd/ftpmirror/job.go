@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -47,6 +46,7 @@ type jobConfig struct {
 	Segments    int
 	StatePath   string // "" means the default path for this job
 	DryRun      bool
+	Quiet       bool // print nothing on success
 }
 
 // defaultJob returns a jobConfig with every default filled in: the flags'
@@ -160,38 +160,38 @@ func (jc *jobConfig) ftpConfig(src *source) (ftpcore.Config, error) {
 }
 
 // syncOptions turns the job into mirror.Options (without State and
-// Logger, which the caller opens and sets).
-func (jc *jobConfig) syncOptions() (*mirror.Options, error) {
+// Logger, which the caller opens and sets), and says who it logs in as.
+func (jc *jobConfig) syncOptions() (*mirror.Options, login, error) {
 	src, err := parseSource(jc.Source)
 	if err != nil {
-		return nil, err
+		return nil, login{}, err
 	}
 	if jc.Target == "" {
-		return nil, usagef("no target directory")
+		return nil, login{}, usagef("no target directory")
 	}
 	cfg, err := jc.ftpConfig(src)
 	if err != nil {
-		return nil, err
+		return nil, login{}, err
 	}
 	symlinks, err := mirror.ParseSymlinkMode(jc.Symlinks)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, login{}, usagef("%v", err)
 	}
 	maxDelete, err := mirror.ParseDeleteLimit(jc.MaxDelete)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, login{}, usagef("%v", err)
 	}
 	if jc.Parallel < 1 || jc.Parallel > 64 {
-		return nil, usagef("parallel %d: want 1 to 64", jc.Parallel)
+		return nil, login{}, usagef("parallel %d: want 1 to 64", jc.Parallel)
 	}
 	for _, g := range append(append([]string{}, jc.Include...), jc.Exclude...) {
 		if err := mirror.ValidateGlob(g); err != nil {
-			return nil, usagef("%v", err)
+			return nil, login{}, usagef("%v", err)
 		}
 	}
-	user, pass := src.credentials(jc.User)
+	cred := src.credentials(jc.User)
 	if jc.Password != "" {
-		pass = jc.Password
+		cred.Password, cred.From = jc.Password, "the job's password_env or password_file"
 	}
 	name := jc.Name
 	if name == "" {
@@ -200,8 +200,8 @@ func (jc *jobConfig) syncOptions() (*mirror.Options, error) {
 	return &mirror.Options{
 		Job:       name,
 		Addr:      src.Addr,
-		User:      user,
-		Password:  pass,
+		User:      cred.User,
+		Password:  cred.Password,
 		FTP:       cfg,
 		Root:      src.Path,
 		Target:    jc.Target,
@@ -218,7 +218,7 @@ func (jc *jobConfig) syncOptions() (*mirror.Options, error) {
 		LimitRate: jc.LimitRate,
 		Segments:  jc.Segments,
 		DryRun:    jc.DryRun,
-	}, nil
+	}, cred, nil
 }
 
 // statePath returns the job's state database path.
@@ -231,41 +231,43 @@ func (jc *jobConfig) statePath(job string) (string, error) {
 
 // runJob runs one job once: it opens the state database, runs the
 // mirror and records the run. It is the one path that sync, the demo
-// and the daemon share. opts may carry Report and Progress; the state is
-// opened here (read-only for a dry run) and closed before it returns.
+// and the daemon share. hook may set Report and Progress. A dry run
+// opens the state read-only, or plans against none when there is no
+// state file yet: it writes nothing, not even an empty database.
 func runJob(ctx context.Context, jc *jobConfig, logger *slog.Logger, hook func(*mirror.Options)) (*mirror.Summary, error) {
-	opts, err := jc.syncOptions()
+	opts, cred, err := jc.syncOptions()
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range cred.Warnings {
+		logger.Warn("credentials: "+w, "job", opts.Job)
 	}
 	path, err := jc.statePath(opts.Job)
 	if err != nil {
 		return nil, err
 	}
-	if jc.DryRun && !fileExists(path) {
-		// A dry run writes nothing, not even an empty state file: it
-		// plans against an empty state in a scratch file.
-		dir, err := os.MkdirTemp("", "ftpmirror-dry-run-")
+	if !jc.DryRun || fileExists(path) {
+		db, err := state.Open(path, &state.Options{Timeout: 2 * time.Second, ReadOnly: jc.DryRun})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("job %s: %w", opts.Job, err)
 		}
-		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, "state.db")
+		defer db.Close()
+		opts.State = db
 	}
-	db, err := state.Open(path, &state.Options{Timeout: 2 * time.Second, ReadOnly: jc.DryRun && fileExists(path)})
-	if err != nil {
-		if errors.Is(err, state.ErrLocked) {
-			return nil, &exitError{code: exitLocked, err: fmt.Errorf("job %s: %w", opts.Job, err)}
-		}
-		return nil, err
-	}
-	defer db.Close()
-	opts.State = db
 	opts.Logger = logger
 	if hook != nil {
 		hook(opts)
 	}
-	return mirror.Run(ctx, opts)
+	sum, err := mirror.Run(ctx, opts)
+	if err != nil {
+		if step := nextStep(err, opts, cred); step != "" {
+			err = &hintError{err: err, hint: step}
+		}
+		if sum != nil && len(sum.Errors) > 0 && ctx.Err() == nil {
+			sum.Errors[0] = err.Error()
+		}
+	}
+	return sum, err
 }
 
 func fileExists(path string) bool {

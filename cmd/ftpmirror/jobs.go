@@ -102,6 +102,7 @@ type tomlJob struct {
 	Segments     *int        `toml:"segments"`
 	State        *string     `toml:"state"`
 	DryRun       *bool       `toml:"dry_run"`
+	Quiet        *bool       `toml:"quiet"`
 	Jitter       *string     `toml:"jitter"`
 	CatchUp      *bool       `toml:"catch_up"`
 	MaxAge       *string     `toml:"max_age"`
@@ -585,6 +586,9 @@ func (p *jobParser) applyTransfer(spec *jobSpec, t tomlJob, fail keyFail) {
 	}
 	if t.DryRun != nil {
 		spec.DryRun = *t.DryRun
+	}
+	if t.Quiet != nil {
+		spec.Quiet = *t.Quiet
 	}
 }
 
