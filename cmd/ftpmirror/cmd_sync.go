@@ -236,6 +236,9 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 		return
 	}
 	fmt.Fprintln(o.stdout, summaryLine(sum))
+	if err != nil {
+		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
+	}
 }
 
 // syncOnce runs one job with the terminal's progress display, prints the

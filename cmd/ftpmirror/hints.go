@@ -48,12 +48,10 @@ func nextStep(err error, o *mirror.Options, cred login) string {
 		return "wait for that run to end; two runs must not write one target at once"
 	case errors.Is(err, state.ErrLocked):
 		return "another run uses this state database; wait for it, or give this job its own -state"
-	case errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &invalid):
-		return "the server's certificate is not trusted here: give the CA that signed it with -tls-ca-file FILE (job key tls_ca_file), or, knowing the risk, skip the check with -tls-insecure (tls_insecure = true)"
 	case errors.As(err, &fe) && fe.Code == 530 && mentionsTLS(fe.Msg),
 		errors.As(err, &fe) && fe.Code == 421 && mentionsTLS(fe.Msg):
 		return `the server wants TLS: add -tls explicit (job key tls = "explicit"), or use an ftps:// URL for implicit TLS`
-	case errors.As(err, &fe) && (fe.Cmd == "PASS" || fe.Cmd == "USER") && fe.Code == 530:
+	case errors.As(err, &fe) && (fe.Cmd == "PASS" || fe.Cmd == "USER") && fe.Code/100 == 5:
 		user := orAnonymous(cred.User)
 		if cred.From == "" && user != "anonymous" && user != "ftp" {
 			host, _, _ := net.SplitHostPort(o.Addr)
@@ -64,6 +62,8 @@ func nextStep(err error, o *mirror.Options, cred login) string {
 			return "the server refused an anonymous login: give -user (or user@ in the URL) and a password"
 		}
 		return fmt.Sprintf("the server refused the login as %s (password from %s): check the user and the password", user, cred.From)
+	case errors.As(err, &unknownCA), errors.As(err, &badHost), errors.As(err, &invalid):
+		return "the server's certificate is not trusted here: give the CA that signed it with -tls-ca-file FILE (job key tls_ca_file), or, knowing the risk, skip the check with -tls-insecure (tls_insecure = true)"
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return fmt.Sprintf("nothing answers on %s: check the URL's host and port, and that the server runs", o.Addr)
 	case errors.As(err, &dnsErr):

@@ -225,6 +225,7 @@ func parseJobFile(path string, data []byte) (*jobFile, error) {
 	}
 	f := &jobFile{Path: path}
 	seen := map[string]int{}
+	targets := map[string]*jobSpec{}
 	for i := range doc.Job {
 		spec := p.job(i, &doc.Defaults, &doc.Job[i])
 		if spec == nil {
@@ -235,6 +236,14 @@ func parseJobFile(path string, data []byte) (*jobFile, error) {
 			continue
 		}
 		seen[spec.Name] = spec.Line
+		// Two jobs mirroring into one directory would delete each
+		// other's files, and could never run at the same time.
+		target := filepath.Clean(spec.Target)
+		if other, dup := targets[target]; dup {
+			p.errorf(p.jobLine(i, "target"), spec.Name, "target", "%s is also the target of job %q (line %d); each job needs its own directory", spec.Target, other.Name, other.Line)
+			continue
+		}
+		targets[target] = spec
 		f.Jobs = append(f.Jobs, spec)
 	}
 	if len(doc.Job) == 0 && len(p.errs) == 0 {

@@ -147,7 +147,7 @@ func (s *source) credentials(userFlag string) login {
 		l.Password, l.From = s.Password, "the URL"
 		return l
 	}
-	if p, ok := os.LookupEnv("FTPMIRROR_PASSWORD"); ok {
+	if p := os.Getenv("FTPMIRROR_PASSWORD"); p != "" {
 		l.Password, l.From = p, "$FTPMIRROR_PASSWORD"
 		return l
 	}
