@@ -41,6 +41,7 @@ const (
 	ResultGuard       Result = "guard"       // a safety guard stopped the delete phase
 	ResultDryRun      Result = "dry-run"     // planned only
 	ResultInterrupted Result = "interrupted" // cancelled (a signal, a shutdown); partial downloads kept
+	ResultLocked      Result = "locked"      // another run writes the target; nothing done
 )
 
 // SymlinkMode says what to do with remote symbolic links.

@@ -112,6 +112,8 @@ func result(ctx context.Context, err error, dryRun bool, failed int64) Result {
 		return ResultInterrupted
 	case errors.Is(err, ErrSafetyGuard):
 		return ResultGuard
+	case errors.As(err, new(*TargetLockedError)):
+		return ResultLocked
 	case err != nil:
 		return ResultFailed
 	case dryRun:

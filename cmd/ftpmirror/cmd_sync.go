@@ -205,12 +205,13 @@ func (o *runOutput) planReporter() func(mirror.Action) {
 // summary prints how a job's run ended: with -q, only if it did not
 // succeed.
 func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bool) {
+	if exitCode(context.Background(), err) == exitLocked {
+		sum = nil // not a run: another one has the job or the target
+	}
 	if sum == nil {
 		result := mirror.ResultFailed
-		var le *lockedError
-		var tle *mirror.TargetLockedError
-		if errors.As(err, &le) || errors.As(err, &tle) {
-			result = "locked"
+		if exitCode(context.Background(), err) == exitLocked {
+			result = mirror.ResultLocked
 		}
 		sum = &mirror.Summary{Job: job, Result: result}
 		if err != nil {
@@ -231,7 +232,16 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 		enc.Encode(sum)
 		return
 	}
-	if sum.End.IsZero() {
+	var le *lockedError
+	var tle *mirror.TargetLockedError
+	switch {
+	case errors.As(err, &le):
+		fmt.Fprintf(o.stdout, "%s: locked, skipped: running in %v\n", job, le.Holder)
+		return
+	case errors.As(err, &tle):
+		fmt.Fprintf(o.stdout, "%s: locked, skipped: target %s is being written by %v\n", job, tle.Target, tle.Holder)
+		return
+	case sum.End.IsZero():
 		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
 		return
 	}
@@ -258,7 +268,7 @@ func syncOnce(ctx context.Context, jc *jobConfig, logger *slog.Logger, out *runO
 	if disp != nil {
 		disp.stop()
 	}
-	if sum != nil {
+	if sum != nil && exitCode(ctx, err) != exitLocked {
 		out.summary(jc.Name, sum, nil, jc.Quiet)
 	}
 	return sum, err

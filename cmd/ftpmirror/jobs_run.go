@@ -162,7 +162,7 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 	}
 	r.metrics.stopped(spec.Name)
 
-	if sum == nil && exitCode(ctx, err) == exitLocked {
+	if exitCode(ctx, err) == exitLocked {
 		// The database is locked by someone outside the job lock (a
 		// shared state file, an ad-hoc sync): not a run of this job.
 		r.saveStatus(logger, paths.status, prev)

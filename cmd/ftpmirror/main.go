@@ -208,6 +208,7 @@ func exitCode(ctx context.Context, err error) int {
 	var ue *usageError
 	var ee *exitError
 	var le *lockedError
+	var tle *mirror.TargetLockedError
 	var se *signalError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -221,7 +222,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitSIGINT
 	case errors.As(err, &ue):
 		return exitUsage
-	case errors.As(err, &le), errors.Is(err, state.ErrLocked):
+	case errors.As(err, &le), errors.As(err, &tle), errors.Is(err, state.ErrLocked):
 		return exitLocked
 	case errors.Is(err, mirror.ErrSafetyGuard):
 		return exitGuard
