@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/embedftp"
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
@@ -250,4 +251,33 @@ func waitForFile(t *testing.T, path string, d time.Duration) {
 		_, err := os.Stat(path)
 		return err == nil
 	})
+}
+
+// TestTLSHints: against vsftpd with mandatory FTPS, a run without TLS is
+// told to use -tls explicit; one with TLS but without the server's CA is
+// told about -tls-ca-file and -tls-insecure, once ("tls: tls:" no more);
+// with the CA file it mirrors.
+func TestTLSHints(t *testing.T) {
+	src := t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "a.txt"), []byte("a"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := ftpservers.Start(t, "vsftpd", src, &ftpservers.Options{TLS: true})
+	ca := writeFile(t, filepath.Join(t.TempDir(), "ca.pem"), string(srv.CACert))
+	dir := t.TempDir()
+	url := "ftp://" + srv.Addr + "/"
+
+	code, _, errOut := runCLI(t, "sync", "-state", filepath.Join(dir, "s.db"), url, filepath.Join(dir, "m"))
+	if code != exitNotStarted || !strings.Contains(errOut, "encryption") || !strings.Contains(errOut, "next: the server wants TLS: add -tls explicit") {
+		t.Errorf("without TLS: exit %d, %s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "sync", "-tls", "explicit", "-state", filepath.Join(dir, "s.db"), url, filepath.Join(dir, "m"))
+	if code != exitNotStarted || !strings.Contains(errOut, "-tls-ca-file") || !strings.Contains(errOut, "-tls-insecure") || strings.Contains(errOut, "tls: tls:") {
+		t.Errorf("unknown CA: exit %d, %s", code, errOut)
+	}
+	code, _, errOut = runCLI(t, "sync", "-tls", "explicit", "-tls-ca-file", ca, "-state", filepath.Join(dir, "s.db"), url, filepath.Join(dir, "m"))
+	if code != 0 {
+		t.Errorf("with the CA: exit %d, %s", code, errOut)
+	}
+	treetest.Equal(t, src, filepath.Join(dir, "m"), true)
 }
