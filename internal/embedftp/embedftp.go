@@ -80,6 +80,9 @@ func (s *Server) Addr() string { return s.ln.Addr().String() }
 // Close stops the server and waits for its accept loop to end.
 func (s *Server) Close() error {
 	err := s.srv.Shutdown()
+	// Shutdown does nothing if Serve has not yet taken the listener (a
+	// test that never connected): closing it ends Serve either way.
+	s.ln.Close()
 	if serr := <-s.done; serr != nil && !errors.Is(serr, server.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) && err == nil {
 		err = serr
 	}
