@@ -107,11 +107,7 @@ func syncOnce(ctx context.Context, jc *jobConfig, logger *slog.Logger, stdout, s
 				}
 				mu.Lock()
 				defer mu.Unlock()
-				if a.Reason != "" {
-					fmt.Fprintf(stdout, "%-6s %s (%s)\n", a.Verb, a.Path, a.Reason)
-				} else {
-					fmt.Fprintf(stdout, "%-6s %s\n", a.Verb, a.Path)
-				}
+				fmt.Fprintln(stdout, a) // paths quoted where they need it
 			}
 		}
 		if !jsonOut && !jc.DryRun && isTerminal(stderr) {
