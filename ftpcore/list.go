@@ -130,7 +130,7 @@ func (c *Conn) readSTAT(ctx context.Context, dir string) ([]Entry, error) {
 		if line == "" || notListing != "" {
 			return nil
 		}
-		e, perr := parseListLine(line, l.now, c.cfg.Location)
+		e, perr := l.parseLine(line)
 		switch {
 		case perr == nil:
 			return l.addEntry(e)

@@ -118,16 +118,37 @@ type listing struct {
 	held     int64       // bytes the entries and bad lines cost
 	reserved int64       // bytes taken from mem
 	perms    map[string]string
+
+	joinVMS  bool   // LIST and STAT: a VMS name alone goes on in the next line
+	pending  string // such a name, waiting for its line
+	versions bool   // some entry had a VMS version: keep the newest
 }
 
 func (c *Conn) newListing(cmd, dir string, parse func(string, time.Time) (Entry, error)) *listing {
-	return &listing{cmd: cmd, dir: dir, now: c.cfg.Now(), parse: parse, mem: c.cfg.ListMemory, limit: c.cfg.MaxListBytes}
+	return &listing{cmd: cmd, dir: dir, now: c.cfg.Now(), parse: parse, mem: c.cfg.ListMemory, limit: c.cfg.MaxListBytes,
+		joinVMS: cmd == "LIST" || cmd == "STAT"}
+}
+
+// parseLine parses one line. A VMS name alone on its line is kept (the
+// line says errSkipLine) and parsed with the next line.
+func (l *listing) parseLine(line string) (Entry, error) {
+	if !l.joinVMS {
+		return l.parse(line, l.now)
+	}
+	if l.pending != "" {
+		line = l.pending + " " + line
+		l.pending = ""
+	} else if vmsNameOnly(line) {
+		l.pending = strings.Clone(line)
+		return Entry{}, errSkipLine
+	}
+	return l.parse(line, l.now)
 }
 
 // add parses one line and keeps what it gives. It returns an error only
 // when the budget is exhausted; then the listing is over.
 func (l *listing) add(line string) error {
-	e, err := l.parse(line, l.now)
+	e, err := l.parseLine(line)
 	switch {
 	case err == nil:
 		return l.addEntry(e)
@@ -143,6 +164,7 @@ func (l *listing) addEntry(e Entry) error {
 	e.Target = strings.Clone(e.Target)
 	e.Unique = strings.Clone(e.Unique)
 	e.Perm = l.perm(e.Perm)
+	l.versions = l.versions || e.version != 0
 	grow := int64(len(e.Name) + len(e.Target) + len(e.Unique))
 	if len(l.entries) == cap(l.entries) {
 		// append's growth, charged before it happens.
@@ -228,6 +250,12 @@ func (l *listing) release() {
 // result returns the entries and, if some lines gave none, a *ListError.
 func (l *listing) result() ([]Entry, error) {
 	l.release()
+	if l.pending != "" {
+		l.addBad(l.pending, errUnsupportedListLine)
+	}
+	if l.versions {
+		l.entries = newestVersions(l.entries)
+	}
 	if l.bad != nil {
 		return l.entries, l.bad
 	}

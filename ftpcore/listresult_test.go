@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -180,4 +183,53 @@ func TestListMemoryAlone(t *testing.T) {
 	if !errors.Is(err, ErrListMemory) || int64(cap(l.entries))*entrySize > 1<<20 {
 		t.Errorf("err %v with room for %d entries", err, cap(l.entries))
 	}
+}
+
+// A VMS listing (Apache commons-net's VMSFTPEntryParserTest) keeps the
+// newest version of each file, under its name without the version, and
+// joins a name too long for its column with the line after it.
+func TestListingVMS(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "listings", "commons-net-vms-list.txt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := testListing(1 << 30)
+	for line := range strings.Lines(string(raw)) {
+		if line = strings.TrimRight(line, "\r\n"); line != "" {
+			if err := l.add(line); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	entries, err := l.result()
+	var le *ListError
+	if !errors.As(err, &le) || le.Count != 1 || !strings.HasPrefix(le.Lines[0].Line, "AA.;2") {
+		t.Errorf("err %v, want the one line with month FED", err)
+	}
+	var got []string
+	for _, e := range entries {
+		got = append(got, fmt.Sprintf("%s %s %s", e.Type, e.Name, e.Time.Format("2006-01-02")))
+	}
+	want := []string{
+		"file 1-JUN.LIS 1998-06-02", "file 2-JUN.LIS 1998-06-02", "file 3-JUN.LIS 1998-06-07",
+		"dir DATA 1998-06-02", "file 120196.TXT 1997-04-14", "file A. 1998-07-01",
+		"file UCX$REXECD_STARTUP.LOG 2003-02-24", "dir FREEWARE40 1999-02-16", "file ALLOCMISS.COM 1996-08-15",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("entries\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// A name alone at the end of a listing is a bad line.
+	l = testListing(1 << 30)
+	l.add("UNZIP_AND_ATTACH_FILES.SAV;1")
+	if _, err := l.result(); !errors.As(err, &le) || le.Lines[0].Line != "UNZIP_AND_ATTACH_FILES.SAV;1" {
+		t.Errorf("a name alone at the end: %v", err)
+	}
+}
+
+// testListing is a LIST listing as Conn.list makes it, parsing with
+// parseNow and UTC, holding at most limit bytes.
+func testListing(limit int64) *listing {
+	return &listing{cmd: "LIST", dir: "/", now: parseNow, joinVMS: true, limit: limit,
+		parse: func(line string, now time.Time) (Entry, error) { return parseListLine(line, now, time.UTC) }}
 }

@@ -1,0 +1,43 @@
+package mirror_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
+)
+
+// An OpenVMS server's listing (lines in the layout of Apache
+// commons-net's VMSFTPEntryParserTest) mirrors the newest version of
+// each file under its name without ";N", and NAME.DIR as directory
+// NAME; a second run fetches nothing.
+func TestHostileVMS(t *testing.T) {
+	root := hostileftp.Dir("",
+		hostileftp.File("A.TXT", []byte("version 2"), t0),
+		hostileftp.Dir("SUB", hostileftp.File("B.TXT", []byte("b"), t0)),
+	)
+	vms := map[string]string{
+		"/": "Directory USER1:[TEMP]\r\n\r\n" +
+			"A.TXT;1                  1/9           2-JUN-1998 07:32:04  [GROUP,OWNER]    (RWED,RWED,RWED,RE)\r\n" +
+			"A.TXT;2                  1/9           3-JUN-1998 07:32:04  [GROUP,OWNER]    (RWED,RWED,RWED,RE)\r\n" +
+			"SUB.DIR;1                1/9           2-JUN-1998 07:32:04  [GROUP,OWNER]    (RWED,RWED,RWED,RE)\r\n" +
+			"\r\nTotal of 3 files, 3/27 blocks.\r\n",
+		"/SUB": "B.TXT;1\r\n                         1/15         24-FEB-2003 13:17:24  [POSTWARE,LP]    (RWED,RWED,RE,)\r\n",
+	}
+	h := newHostile(t, root, &hostileftp.Options{Style: hostileftp.StyleUnix, Listing: func(verb, dir, text string) string {
+		if v, ok := vms[dir]; ok && verb == "LIST" {
+			return v
+		}
+		return text
+	}})
+	sum, err, _ := h.run(nil, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, sum, 2, 0, "ok")
+	h.wantFiles(map[string]string{"A.TXT": "version 2", "SUB/": "", "SUB/B.TXT": "b"})
+	sum, err, _ = h.run(nil, 10*time.Second)
+	if err != nil || sum.Fetched != 0 || sum.Failed != 0 {
+		t.Errorf("second run: %v %+v", err, sum)
+	}
+}
