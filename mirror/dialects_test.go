@@ -41,3 +41,44 @@ func TestHostileVMS(t *testing.T) {
 		t.Errorf("second run: %v %+v", err, sum)
 	}
 }
+
+// IBM i (lines in the layout of Apache commons-net's
+// OS400FTPEntryParserTest): stream files and directories are mirrored,
+// other objects skipped; z/OS dataset listings are refused line by line
+// with a message that says why.
+func TestHostileIBM(t *testing.T) {
+	root := hostileftp.Dir("",
+		hostileftp.File("einladung.zip", []byte("zip"), t0),
+		hostileftp.Dir("dir1", hostileftp.File("readme", []byte("r"), t0)),
+		hostileftp.Dir("mvs"),
+	)
+	listings := map[string]string{
+		"/": "PEP                 3 04/03/18 18:58:16 *STMF      einladung.zip\r\n" +
+			"PEP             36864 04/03/24 14:06:34 *DIR       dir1/\r\n" +
+			"PEP             77824 04/03/24 14:06:34 *FILE      QSYS.FILE\r\n" +
+			"PEP             36864 04/03/24 14:06:34 *DIR       mvs/\r\n",
+		"/dir1": "PEP                 1 04/03/18 18:58:16 *STMF      readme\r\n",
+		"/mvs": "Volume Unit    Referred Ext Used Recfm Lrecl BlkSz Dsorg Dsname\r\n" +
+			"SAVE00 3390   2004/06/23  1    1  FB     128  6144  PS    INCOMING.RPTBM023.D061704\r\n",
+	}
+	h := newHostile(t, root, &hostileftp.Options{Style: hostileftp.StyleUnix, Listing: func(verb, dir, text string) string {
+		if v, ok := listings[dir]; ok && verb == "LIST" {
+			return v
+		}
+		return text
+	}})
+	sum, err, _ := h.run(nil, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantCounts(t, sum, 2, 2, "partial")
+	wantErrors(t, sum, `list /mvs: LIST /mvs: unsupported LIST line: a z/OS (MVS) dataset listing: datasets and PDS members are records, not files, and are not mirrored in line "SAVE00 3390`)
+	if sum.Skipped != 1 {
+		t.Errorf("skipped %d, want 1 (the *FILE)", sum.Skipped)
+	}
+	h.wantFiles(map[string]string{"einladung.zip": "zip", "dir1/": "", "dir1/readme": "r", "mvs/": ""})
+	sum, err, _ = h.run(nil, 10*time.Second)
+	if err != nil || sum.Fetched != 0 {
+		t.Errorf("second run: %v %+v", err, sum)
+	}
+}
