@@ -80,8 +80,12 @@ func NewListMemory(limit int64) *ListMemory {
 
 // ErrListMemory is wrapped by the error of a listing that would hold
 // more memory than its Config.ListMemory (or, without one,
-// Config.MaxListBytes) allows.
+// Config.MaxListBytes) allows. Where the budget is shared, the listing
+// may fit once the others are done: IsTransient says so.
 var ErrListMemory = errors.New("listing memory budget exhausted")
+
+// errListsInProgress: a shared ListMemory ran out.
+var errListsInProgress = fmt.Errorf("%w by the listings in progress", ErrListMemory)
 
 // take reserves n bytes, if that stays within the limit.
 func (m *ListMemory) take(n int64) bool {
@@ -231,7 +235,7 @@ func (l *listing) charge(n int64) error {
 	}
 	for l.held > l.reserved {
 		if !l.mem.take(memoryChunk) {
-			return fmt.Errorf("%s %s: %w: listings in progress would take more than %d bytes", l.cmd, l.dir, ErrListMemory, l.mem.limit)
+			return fmt.Errorf("%s %s: %w: together more than %d bytes", l.cmd, l.dir, errListsInProgress, l.mem.limit)
 		}
 		l.reserved += memoryChunk
 	}
