@@ -46,7 +46,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d problem%s", *jobsPath, n, plural(n))}
 	}
 	if err != nil {
-		return usagef("%v", err)
+		return usagef("%w", err)
 	}
 	for _, w := range f.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)

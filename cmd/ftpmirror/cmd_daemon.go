@@ -163,7 +163,7 @@ func runDaemon(ctx context.Context, opts *daemonOptions) error {
 	}
 	f, err := loadJobFile(opts.JobsPath)
 	if err != nil {
-		return usagef("%v", err)
+		return usagef("%w", err)
 	}
 	d := &daemon{
 		opts:    opts,

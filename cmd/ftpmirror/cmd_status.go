@@ -238,7 +238,7 @@ func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	f, err := loadJobFile(*jobsPath)
 	if err != nil {
-		return usagef("%v", err)
+		return usagef("%w", err)
 	}
 	specs, err := selectJobs(f, names)
 	if err != nil {

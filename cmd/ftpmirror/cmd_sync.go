@@ -128,7 +128,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func jobsToSync(path string, names, args []string, stderr io.Writer) ([]*jobSpec, error) {
 	f, err := loadJobFile(path)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, usagef("%w", err)
 	}
 	for _, w := range f.Warnings {
 		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)

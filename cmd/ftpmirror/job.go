@@ -88,17 +88,10 @@ func defaultStatePath(job string) (string, error) {
 	return filepath.Join(dir, "ftpmirror", stateFileName(job)), nil
 }
 
-// stateFileName maps a job name to a file name: names made of letters,
-// digits, '-', '_' and '.' are kept; others (ad-hoc jobs) are hashed.
+// stateFileName maps a job name to a file name: a job file's names
+// (validJobName) are kept; others (ad-hoc jobs) are hashed.
 func stateFileName(job string) string {
-	ok := job != "" && len(job) <= 100 && job[0] != '.'
-	for _, r := range job {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			ok = false
-			break
-		}
-	}
-	if ok {
+	if validJobName(job) == nil {
 		return job + ".db"
 	}
 	sum := sha256.Sum256([]byte(job))
@@ -175,18 +168,18 @@ func (jc *jobConfig) syncOptions() (*mirror.Options, login, error) {
 	}
 	symlinks, err := mirror.ParseSymlinkMode(jc.Symlinks)
 	if err != nil {
-		return nil, login{}, usagef("%v", err)
+		return nil, login{}, usagef("%w", err)
 	}
 	maxDelete, err := mirror.ParseDeleteLimit(jc.MaxDelete)
 	if err != nil {
-		return nil, login{}, usagef("%v", err)
+		return nil, login{}, usagef("%w", err)
 	}
 	if jc.Parallel < 1 || jc.Parallel > 64 {
 		return nil, login{}, usagef("parallel %d: want 1 to 64", jc.Parallel)
 	}
 	for _, g := range append(append([]string{}, jc.Include...), jc.Exclude...) {
 		if err := mirror.ValidateGlob(g); err != nil {
-			return nil, login{}, usagef("%v", err)
+			return nil, login{}, usagef("%w", err)
 		}
 	}
 	cred := src.credentials(jc.User)

@@ -254,7 +254,7 @@ func TestJobFileErrors(t *testing.T) {
 					t.Errorf("errors:\n%v\nwant one containing %q", err, w)
 				}
 			}
-			if exitCode(t.Context(), usagef("%v", err)) != exitUsage {
+			if exitCode(t.Context(), usagef("%w", err)) != exitUsage {
 				t.Error("not a usage error")
 			}
 		})

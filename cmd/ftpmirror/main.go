@@ -54,12 +54,14 @@ const exitStatusHelp = `Exit status:
 `
 
 // usageError is a mistake on the command line or in a job file.
-type usageError struct{ msg string }
+type usageError struct{ err error }
 
-func (e *usageError) Error() string { return e.msg }
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
 
+// usagef is fmt.Errorf for usage errors: %w keeps the chain.
 func usagef(format string, args ...any) error {
-	return &usageError{msg: fmt.Sprintf(format, args...)}
+	return &usageError{err: fmt.Errorf(format, args...)}
 }
 
 // exitError carries an exit status decided below main, with or without a
