@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/state"
 )
 
 type taskKind uint8
@@ -26,6 +27,11 @@ type task struct {
 	dec     decision      // taskFetch: why
 	attempt int           // how many times it failed transiently so far
 	links   int           // symlinks followed on the way here
+	// taskList: the subdirectory is made locally (ensureDir) only once
+	// its listing worked, so that a directory that cannot be listed
+	// leaves none behind; dirRec is the state's record of it.
+	mkdir  bool
+	dirRec *state.Record
 
 	// queued: the fetch's commands went out already, behind the previous
 	// fetch on the same connection (ftpcore.Transfer.Next);

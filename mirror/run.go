@@ -56,6 +56,7 @@ type runner struct {
 	errs     []string
 	deletes  []deletion // candidates, decided during the walk, done after it
 	listFail bool       // some directory could not be listed
+	rootErr  error      // why the root could not be listed
 }
 
 // Run mirrors opts.Root into opts.Target once. It returns a Summary
@@ -234,6 +235,9 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if cause := context.Cause(wctx); err == nil && errors.Is(cause, errStalled) {
 		err = cause
+	}
+	if err == nil && r.rootErr != nil {
+		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
 	}
 	if err == nil && r.listFail && r.dirs.Load() == 0 {
 		err = fmt.Errorf("list %s: %s", r.remoteRoot, r.firstError())
@@ -472,6 +476,9 @@ func (r *runner) failRecord(t *task, err error) {
 	if t.kind == taskList {
 		r.mu.Lock()
 		r.listFail = true
+		if t.rel == "" {
+			r.rootErr = err
+		}
 		r.mu.Unlock()
 	}
 	r.fail(t.rel, t.kind.what(), err)

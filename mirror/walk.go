@@ -26,6 +26,9 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if err := r.linkTargets(ctx, c, t.rel, entries); err != nil {
 		return err
 	}
+	if t.mkdir && !r.ensureDir(t.rel, t.dirRec) {
+		return nil
+	}
 	r.dirs.Add(1)
 	if p := r.opts.Progress; p != nil {
 		p.Listed.Add(1)
@@ -78,6 +81,11 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 	lists, errs := c.ListMany(ctx, dirs)
 	for i, t := range batch {
 		err := errs[i]
+		if err == nil && t.mkdir && !r.ensureDir(t.rel, t.dirRec) {
+			r.markProgress()
+			r.q.done()
+			continue
+		}
 		if err == nil {
 			r.dirs.Add(1)
 			if p := r.opts.Progress; p != nil {
@@ -152,15 +160,14 @@ func (r *runner) skip(rel, reason string) {
 	r.report(Action{Verb: VerbSkip, Path: rel, Reason: reason})
 }
 
-// planDir makes sure the local directory exists and queues its listing.
+// planDir queues the listing of a directory; the local directory is
+// made once the listing worked (see task.mkdir).
 func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links int) {
 	if r.filter.excluded(rel) {
 		r.skip(rel, "excluded")
 		return
 	}
-	if r.ensureDir(rel, rec) {
-		r.q.push(&task{kind: taskList, rel: rel, links: links})
-	}
+	r.q.push(&task{kind: taskList, rel: rel, links: links, mkdir: true, dirRec: rec})
 }
 
 // ensureDir makes the local directory for rel and records it. It

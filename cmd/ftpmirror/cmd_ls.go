@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // cmdLs lists a remote directory, to exercise a server (and ftpcore) end
@@ -50,9 +51,12 @@ func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	// List changes into an absolute dir first: a missing or unreadable
+	// directory is an error naming the server's reply, never an empty
+	// listing (vsftpd lists a missing directory as empty).
 	entries, err := c.List(ctx, dir)
 	if err != nil {
-		return err
+		return &mirror.RootError{Path: dir, Err: err}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', tabwriter.AlignRight)
 	for _, e := range entries {

@@ -267,6 +267,9 @@ func (s *Session) Raw(b []byte) { s.conn.Write(b) }
 // Conn returns the control connection.
 func (s *Session) Conn() net.Conn { return s.conn }
 
+// Dir returns the session's current directory (CWD).
+func (s *Session) Dir() string { return s.cwd }
+
 // Wait blocks until the client closes the control connection or the
 // server stops: a server that never answers.
 func (s *Session) Wait() {
