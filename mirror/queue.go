@@ -32,6 +32,9 @@ type task struct {
 	// leaves none behind; dirRec is the state's record of it.
 	mkdir  bool
 	dirRec *state.Record
+	// reordered: the task failed once on replies out of order, and
+	// runs again without pipelining (runner.outOfOrder).
+	reordered bool
 
 	// queued: the fetch's commands went out already, behind the previous
 	// fetch on the same connection (ftpcore.Transfer.Next);

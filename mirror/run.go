@@ -41,6 +41,7 @@ type runner struct {
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
+	srv    serverFacts // quirks learned by this run and earlier ones
 	// progress is when (UnixNano) a task last succeeded or a fetch last
 	// brought progressBytes more: a server that makes none for
 	// stallLimit gets no more retries, and the run ends (see failTask).
@@ -171,7 +172,7 @@ func (r *runner) retries() int {
 }
 
 // run is Run without the bookkeeping.
-func (r *runner) run(ctx context.Context) error {
+func (r *runner) run(ctx context.Context) (err error) {
 	if !r.opts.DryRun {
 		if err := os.MkdirAll(r.opts.Target, 0o755); err != nil {
 			return fmt.Errorf("target: %w", err)
@@ -196,6 +197,14 @@ func (r *runner) run(ctx context.Context) error {
 	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
 		return err
 	}
+	if err := r.loadServer(); err != nil {
+		return err
+	}
+	defer func() {
+		if serr := r.saveServer(); err == nil {
+			err = serr
+		}
+	}()
 
 	// The first connection tells where the remote root is, and whether
 	// the server is there at all, before any worker starts.
@@ -294,7 +303,7 @@ func (r *runner) remote(rel string) string {
 
 // connect dials and logs in one connection.
 func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
-	cfg := r.opts.FTP
+	cfg := r.ftpConfig()
 	if r.opts.LimitRate > 0 && cfg.MinRate == 0 {
 		// Our own rate limit must not make a transfer "too slow": a
 		// connection may get a small share of it while others run.
@@ -432,6 +441,9 @@ func (r *runner) stallLimit() time.Duration {
 // progress would only multiply the time it costs.
 func (r *runner) failTask(ctx context.Context, t *task, err error) {
 	t.unqueue()
+	if r.outOfOrder(ctx, t, err) {
+		return
+	}
 	if ctx.Err() != nil {
 		if t.seg != nil {
 			// Segments leave holes: nothing to resume from.

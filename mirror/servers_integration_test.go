@@ -1,14 +1,18 @@
 package mirror_test
 
 import (
+	"bytes"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
+	"github.com/ftpmirror/ftpmirror/state"
 )
 
 // writeFile writes a file (and its directory) under root, readable by
@@ -67,5 +71,54 @@ func TestRealServersGlobNames(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRealServerOutOfOrder: pyftpdlib 1.5.7 in active mode answers a
+// pipelined PORT's 200 after the next command's 150. The first run finds
+// out, mirrors everything one command at a time and records it; the next
+// run starts that way. Pipelining off by hand (Config.DisablePipelining)
+// never meets the problem.
+func TestRealServerOutOfOrder(t *testing.T) {
+	e, _ := newReal(t, "pyftpdlib", true)
+	e.parallel = 4 // see newReal
+	e.ftp.Timeout = 5 * time.Second
+	treetest.Make(t, e.src, 60, 512, 5)
+	key := state.ServerKey(e.addr, "anonymous")
+	var log bytes.Buffer
+	o := e.opts()
+	o.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	sum := e.run(o)
+	if sum.Fetched != 60 {
+		t.Fatalf("first run fetched %d of 60", sum.Fetched)
+	}
+	treetest.Equal(t, e.src, e.target, true)
+	if rec, ok, err := e.db.Server(key); !ok || err != nil || !rec.NoPipelining {
+		t.Fatalf("state: %+v %v %v, want NoPipelining", rec, ok, err)
+	}
+	if !strings.Contains(log.String(), "out of order") {
+		t.Errorf("first run did not say why it stopped pipelining:\n%s", log.String())
+	}
+
+	log.Reset()
+	treetest.Mutate(t, e.src, 3, 6)
+	o.Delete = true
+	e.run(o)
+	treetest.Equal(t, e.src, e.target, true)
+	if strings.Contains(log.String(), "level=WARN") || !strings.Contains(log.String(), "known to answer pipelined commands out of order") {
+		t.Errorf("second run:\n%s", log.String())
+	}
+
+	// By hand, with a fresh state: no warning, nothing recorded.
+	e2, _ := newReal(t, "pyftpdlib", true)
+	treetest.Make(t, e2.src, 20, 512, 7)
+	log.Reset()
+	o = e2.opts()
+	o.FTP.DisablePipelining = true
+	o.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	e2.run(o)
+	treetest.Equal(t, e2.src, e2.target, true)
+	if _, ok, _ := e2.db.Server(state.ServerKey(e2.addr, "anonymous")); ok || strings.Contains(log.String(), "level=WARN") {
+		t.Errorf("pipelining off by hand: record %v, log:\n%s", ok, log.String())
 	}
 }
