@@ -1,7 +1,6 @@
 package mirror_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -122,17 +121,7 @@ func TestRealServersResume(t *testing.T) {
 			}
 			o := e.opts()
 			o.LimitRate = 4 << 20
-			o.Progress = &mirror.Progress{}
-			ctx, cancel := context.WithCancel(t.Context())
-			go func() {
-				for o.Progress.BytesDone.Load() < 2<<20 && ctx.Err() == nil {
-					time.Sleep(5 * time.Millisecond)
-				}
-				cancel()
-			}()
-			if _, err := mirror.Run(ctx, o); !errors.Is(err, context.Canceled) {
-				t.Fatalf("interrupted run: %v", err)
-			}
+			runInterrupted(t, o, 2<<20)
 			parts, _ := e.db.Partials("test")
 			p, ok := parts["big image.iso"]
 			if !ok {

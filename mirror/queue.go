@@ -46,6 +46,7 @@ type task struct {
 	// segment's byte range [segStart, segEnd).
 	seg              *segFile
 	segStart, segEnd int64
+	segIdx           int // the segment's index in seg.segs
 }
 
 // unqueue gives up a queued fetch's commands (the connection with them

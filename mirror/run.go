@@ -446,8 +446,12 @@ func (r *runner) failTask(ctx context.Context, t *task, err error) {
 	}
 	if ctx.Err() != nil {
 		if t.seg != nil {
-			// Segments leave holes: nothing to resume from.
-			t.seg.bad.Store(true)
+			// Interrupted: the next run fetches the holes. Segments
+			// that never started do not come here: save now.
+			t.seg.keep.Store(true)
+			if err := r.saveSegments(t.seg); err != nil {
+				r.log.Warn("saving the progress of segments failed", "path", "/"+t.rel, "err", err)
+			}
 			r.segmentDone(t.seg)
 		}
 		r.q.done()
