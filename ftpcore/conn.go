@@ -199,7 +199,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 		tc := tls.Client(nc, c.tlsConf)
 		if err := tc.HandshakeContext(dctx); err != nil {
 			nc.Close()
-			return nil, fmt.Errorf("dial %s: tls: %w", addr, err)
+			return nil, fmt.Errorf("dial %s: TLS handshake: %w", addr, err)
 		}
 		nc = tc
 		c.protected = true
@@ -252,7 +252,7 @@ func (c *Conn) authTLS(ctx context.Context) error {
 	hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
-		return fmt.Errorf("tls: %w", err)
+		return fmt.Errorf("TLS handshake: %w", err)
 	}
 	c.setConn(tc)
 	return nil

@@ -196,7 +196,7 @@ func (p *pendingData) open(ctx context.Context, c *Conn) (net.Conn, error) {
 	defer cancel()
 	if err := tc.HandshakeContext(hctx); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("data connection: tls: %w", err)
+		return nil, fmt.Errorf("data connection: TLS handshake: %w", err)
 	}
 	return tc, nil
 }

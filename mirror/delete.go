@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/ftpmirror/ftpmirror/state"
@@ -82,26 +83,74 @@ func (r *runner) deletePhase(ctx context.Context) error {
 // mirror: the sign of a server glitch (an empty or truncated listing),
 // not of a real change.
 func (r *runner) checkGuard(n, known int) error {
-	if max := r.opts.MaxDelete; max > 0 && n > max {
-		return fmt.Errorf("%w: job %s: would delete %d paths, more than -max-delete %d; nothing deleted (is the listing of %s complete?)",
-			ErrSafetyGuard, r.opts.Job, n, max, r.remoteRoot)
+	if r.opts.MaxDelete.allows(n, known) {
+		return nil
 	}
-	pct := r.opts.MaxDeletePercent
-	if pct == 0 {
-		pct = 50
+	what := fmt.Sprintf("%d paths", n)
+	if known > 0 {
+		what = fmt.Sprintf("%d of %d known paths (%.0f%%)", n, known, float64(n)*100/float64(known))
 	}
-	if pct > 0 && known > 0 && float64(n)*100 > pct*float64(known) {
-		return fmt.Errorf("%w: job %s: would delete %d of %d known paths (%.0f%%), more than -max-delete %g%%; nothing deleted (is the listing of %s complete?)",
-			ErrSafetyGuard, r.opts.Job, n, known, float64(n)*100/float64(known), pct, r.remoteRoot)
+	return fmt.Errorf("%w: job %s: would delete %s, more than -max-delete %s allows; nothing deleted (is the listing of %s complete? if the deletions are meant, run once with -max-delete none)",
+		ErrSafetyGuard, r.opts.Job, what, r.opts.MaxDelete, r.remoteRoot)
+}
+
+// DeleteLimit bounds the deletions of one run: a number of paths, or a
+// percentage of the paths the state knows. The zero value allows none.
+type DeleteLimit struct {
+	N       float64 // paths, or percent with Percent
+	Percent bool
+	None    bool // no limit at all
+}
+
+// ParseDeleteLimit parses "N" (paths), "P%" (percent of the known
+// paths, P from 0 to 100) or "none" (no limit). 0 and 0% allow none.
+func ParseDeleteLimit(s string) (DeleteLimit, error) {
+	s = strings.TrimSpace(s)
+	if s == "none" {
+		return DeleteLimit{None: true}, nil
 	}
-	return nil
+	if p, ok := strings.CutSuffix(s, "%"); ok {
+		v, err := strconv.ParseFloat(p, 64)
+		if err != nil || !(v >= 0 && v <= 100) {
+			return DeleteLimit{}, fmt.Errorf("max-delete %q: want N, P%% with P from 0 to 100, or none", s)
+		}
+		return DeleteLimit{N: v, Percent: true}, nil
+	}
+	v, err := strconv.ParseUint(s, 10, 31)
+	if err != nil {
+		return DeleteLimit{}, fmt.Errorf("max-delete %q: want N, P%% or none", s)
+	}
+	return DeleteLimit{N: float64(v)}, nil
+}
+
+func (l DeleteLimit) String() string {
+	switch {
+	case l.None:
+		return "none"
+	case l.Percent:
+		return strconv.FormatFloat(l.N, 'f', -1, 64) + "%"
+	}
+	return strconv.FormatFloat(l.N, 'f', -1, 64)
+}
+
+// allows reports whether n deletions out of known paths are within l.
+func (l DeleteLimit) allows(n, known int) bool {
+	switch {
+	case l.None || n == 0:
+		return true
+	case l.Percent:
+		return known > 0 && float64(n)*100 <= l.N*float64(known)
+	}
+	return float64(n) <= l.N
 }
 
 // remove deletes one known path, if it is still what the mirror made.
 func (r *runner) remove(d deletion) {
 	r.report(Action{Verb: VerbDelete, Path: d.rel, Reason: "gone remotely"})
-	if r.opts.DryRun {
-		r.deleted.Add(1)
+	if r.dryRun() {
+		if d.kind != state.KindDir {
+			r.deleted.Add(1)
+		}
 		return
 	}
 	l, err := lstat(r.root, d.rel)

@@ -325,7 +325,7 @@ func TestFaultResumeNextRun(t *testing.T) {
 	})
 	o := e.opts()
 	o.Addr = p.addr()
-	o.Retries = -1
+	o.Retries = 0
 	o.FTP.Timeout = time.Second
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()

@@ -26,22 +26,9 @@ var errTooLong = errors.New("server sent more bytes than the listing announced")
 var errNoSpace = errors.New("not enough free space")
 
 // fetch downloads one file into a temporary file beside it, checks it,
-// gives it the remote modification time and renames it into place; or,
-// for an adoption that needs confirming, asks MDTM first.
+// gives it the remote modification time and renames it into place.
 func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
 	e := t.entry
-	if t.verb == VerbAdopt {
-		adopted, err := r.confirmAdopt(ctx, c, t)
-		if err != nil || adopted {
-			return err
-		}
-		t.verb, t.dec.reason = VerbFetch, "local file differs"
-		r.report(Action{Verb: VerbFetch, Path: t.rel, Size: e.Size, Reason: t.dec.reason})
-		if p := r.opts.Progress; p != nil {
-			p.FilesTotal.Add(1)
-			p.BytesTotal.Add(max(e.Size, 0))
-		}
-	}
 	if p := r.opts.Progress; p != nil {
 		p.InFlight.Add(1)
 		defer p.InFlight.Add(-1)
@@ -133,9 +120,9 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 			return 0, time.Time{}, 0, permanent(err)
 		}
 	}
-	if offset == 0 && e.Size >= partialMin && !hadPartial && !r.opts.DryRun {
+	if offset == 0 && e.Size >= partialMin && !hadPartial {
 		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(rel), Started: r.clock()}
-		if err := r.db.PutPartial(r.opts.Job, rel, p); err != nil {
+		if err := r.store.PutPartial(r.opts.Job, rel, p); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 		hadPartial = true
@@ -194,7 +181,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		// keep none of it.
 		dr.Remove(tmp)
 		if hadPartial {
-			r.db.DeletePartial(r.opts.Job, rel)
+			r.store.DeletePartial(r.opts.Job, rel)
 		}
 		return 0, time.Time{}, 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
 	case copyErr != nil:
@@ -232,7 +219,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		}
 	}
 	if hadPartial {
-		if err := r.db.DeletePartial(r.opts.Job, rel); err != nil {
+		if err := r.store.DeletePartial(r.opts.Job, rel); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 	}
@@ -309,11 +296,24 @@ func (r *runner) mdtm(rel string, mt time.Time, err error) (time.Time, bool, err
 	return time.Time{}, false, nil
 }
 
+// confirm settles an adoption that the listing's coarse time cannot:
+// the file is adopted if MDTM gives the local file's time, else fetched.
+func (r *runner) confirm(ctx context.Context, c *ftpcore.Conn, t *task) error {
+	adopted, err := r.confirmAdopt(ctx, c, t)
+	if err != nil || adopted {
+		return err
+	}
+	d := t.dec
+	d.verb, d.reason, d.confirm = VerbFetch, "local file differs", false
+	r.planFetch(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: d, links: t.links})
+	return nil
+}
+
 // confirmAdopt checks with MDTM that a local file whose size matches has
 // the remote time too, and adopts it if so.
 func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bool, error) {
 	e := t.entry
-	l, err := lstat(r.root, t.rel)
+	l, err := r.view.lstat(t.rel)
 	if err != nil {
 		return false, permanent(err)
 	}
@@ -327,7 +327,7 @@ func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bo
 		case err != nil:
 			return false, err
 		case ok && sameTime(l.mtime, mt, ftpcore.TimeExact, r.loc):
-			r.adopt(t.rel, e, mt, ftpcore.TimeExact, "size and MDTM time match")
+			r.adopt(t.rel, adoptRecord(e, mt, ftpcore.TimeExact, r.now), "size and MDTM time match")
 			return true, nil
 		case ok, !r.noMDTM.Load():
 			// A different time, or none for this file: fetch it.
@@ -335,7 +335,7 @@ func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bo
 		}
 	}
 	if t.dec.listMatch {
-		r.adopt(t.rel, e, l.mtime, e.Precision, "size and listing time match")
+		r.adopt(t.rel, adoptRecord(e, l.mtime, e.Precision, r.now), "size and listing time match")
 		return true, nil
 	}
 	return false, nil

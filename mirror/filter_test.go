@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
+	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // writeFiles writes each file (a '/'-separated path) under root with its
@@ -187,7 +188,7 @@ func TestMirrorFilteredNeverDeleted(t *testing.T) {
 				}
 			}
 			o = e.opts()
-			o.Delete, o.MaxDeletePercent = true, -1
+			o.Delete, o.MaxDelete = true, mirror.DeleteLimit{None: true}
 			o.Include, o.Exclude = tc.include, tc.exclude
 			sum := e.run(o)
 			if got := slashFiles(t, e.target); !slices.Equal(got, tc.kept) {
@@ -203,4 +204,48 @@ func TestMirrorFilteredNeverDeleted(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestIncludeMakesNoEmptyDirectories: with -include "big/**" only the
+// directories that hold something mirrored are made (and big/empty,
+// which the pattern takes in and which is empty remotely too), not every
+// directory of the remote tree. Without filters every directory, empty
+// ones included, is made.
+func TestIncludeMakesNoEmptyDirectories(t *testing.T) {
+	e := newEmbedded(t)
+	writeFiles(t, e.src, time.Time{}, "big/a.bin", "big/sub/b.bin", "small/x.txt", "small/deep/y.txt")
+	for _, d := range []string{"empty", "big/empty", "small/deep/empty"} {
+		if err := os.MkdirAll(filepath.Join(e.src, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o := e.opts()
+	o.Include = []string{"big/**"}
+	e.run(o)
+	if got, want := dirsUnder(t, e.target), []string{"big", "big/empty", "big/sub"}; !slices.Equal(got, want) {
+		t.Errorf("with -include big/**: directories %q, want %q", got, want)
+	}
+
+	o = e.opts()
+	o.Job, o.Target = "all", filepath.Join(t.TempDir(), "all")
+	e.run(o)
+	want := []string{"big", "big/empty", "big/sub", "empty", "small", "small/deep", "small/deep/empty"}
+	if got := dirsUnder(t, o.Target); !slices.Equal(got, want) {
+		t.Errorf("without filters: directories %q, want %q", got, want)
+	}
+}
+
+// dirsUnder lists the directories below root, '/'-separated, sorted.
+func dirsUnder(t *testing.T, root string) []string {
+	t.Helper()
+	var dirs []string
+	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() && p != root {
+			rel, _ := filepath.Rel(root, p)
+			dirs = append(dirs, filepath.ToSlash(rel))
+		}
+		return nil
+	})
+	slices.Sort(dirs)
+	return dirs
 }

@@ -182,6 +182,7 @@ func TestHostileEndless(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHostile(t, hostileftp.Dir("", ok("a")), &hostileftp.Options{Hook: tc.hook})
+			h.noPlan = true // the allocation measured is one run's
 			o := h.opts()
 			o.FTP.MaxListBytes = 4 << 20
 			var ms0, ms1 runtime.MemStats
@@ -577,7 +578,7 @@ func TestHostileTypeChange(t *testing.T) {
 		h.srv.SetTree(st.tree)
 		o := h.opts()
 		o.Delete = true
-		o.MaxDeletePercent = -1
+		o.MaxDelete = mirror.DeleteLimit{None: true}
 		sum, err, _ := h.run(o, 10*time.Second)
 		if err != nil || sum.Failed != 0 {
 			t.Fatalf("step %d: %v %+v", i, err, sum)

@@ -42,6 +42,7 @@ type hostile struct {
 	db       *state.DB
 	before   string // snapshot of everything outside the target
 	temps    int    // temporary files seen by the last files()
+	noPlan   bool   // run without a dry run first (see dryrun_test.go)
 }
 
 func newHostile(t *testing.T, root *hostileftp.Node, opts *hostileftp.Options) *hostile {
@@ -118,6 +119,7 @@ func (h *hostile) opts() *mirror.Options {
 	return &mirror.Options{
 		Job: "hostile", Addr: h.srv.Addr(), Root: "/", Target: h.target, State: h.db,
 		Parallel: 2, FTP: ftpcore.Config{Timeout: 2 * time.Second},
+		Retries: 3, MaxDelete: defaultMaxDelete,
 	}
 }
 
@@ -129,8 +131,18 @@ func (h *hostile) run(o *mirror.Options, limit time.Duration) (*mirror.Summary, 
 	}
 	ctx, cancel := context.WithTimeout(h.t.Context(), limit+5*time.Second)
 	defer cancel()
+	var p *planned
+	if !h.noPlan {
+		p = dryRunFirst(h.t, ctx, o, h.dir)
+	}
 	start := time.Now()
-	sum, err := mirror.Run(ctx, o)
+	var sum *mirror.Summary
+	var err error
+	if p != nil {
+		sum, err = p.runReal(ctx, o)
+	} else {
+		sum, err = mirror.Run(ctx, o)
+	}
 	d := time.Since(start)
 	if d > limit {
 		h.t.Errorf("run took %v, want at most %v", d.Round(time.Millisecond), limit)
@@ -209,7 +221,7 @@ func wantErrors(t *testing.T, sum *mirror.Summary, want ...string) {
 
 func wantCounts(t *testing.T, sum *mirror.Summary, fetched, failed int64, result string) {
 	t.Helper()
-	if sum.Fetched != fetched || sum.Failed != failed || sum.Result != result {
+	if sum.Fetched != fetched || sum.Failed != failed || sum.Result != mirror.Result(result) {
 		t.Errorf("fetched %d, failed %d, result %s; want %d, %d, %s (errors: %q)",
 			sum.Fetched, sum.Failed, sum.Result, fetched, failed, result, sum.Errors)
 	}
@@ -425,7 +437,7 @@ func TestHostilePassiveAddress(t *testing.T) {
 			})
 			o := h.opts()
 			o.FTP.DisableEPSV = tc.verb == "PASV"
-			o.Retries = -1
+			o.Retries = 0
 			sum, err, _ := h.run(o, 10*time.Second)
 			if tc.wantErr == "" {
 				if err != nil {

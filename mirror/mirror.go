@@ -43,6 +43,27 @@ func (e *RootError) Error() string {
 
 func (e *RootError) Unwrap() error { return e.Err }
 
+// Is makes a RootError match ErrNotStarted: nothing could be done.
+func (e *RootError) Is(target error) bool { return target == ErrNotStarted }
+
+// ErrNotStarted is wrapped by the error of a run that could do nothing:
+// connecting, TLS, logging in or listing the remote root failed. Nothing
+// was changed (the target is not even created).
+var ErrNotStarted = errors.New("nothing could be done")
+
+// Result is how a run ended.
+type Result string
+
+const (
+	ResultOK          Result = "ok"          // everything done
+	ResultPartial     Result = "partial"     // some files failed; the rest was committed
+	ResultFailed      Result = "failed"      // the run as a whole failed (see the error)
+	ResultGuard       Result = "guard"       // a safety guard stopped the delete phase
+	ResultDryRun      Result = "dry-run"     // planned only
+	ResultInterrupted Result = "interrupted" // cancelled (a signal, a shutdown); partial downloads kept
+	ResultLocked      Result = "locked"      // another run writes the target; nothing done
+)
+
 // SymlinkMode says what to do with remote symbolic links.
 type SymlinkMode uint8
 
@@ -92,25 +113,22 @@ type Options struct {
 	// Target is the local directory that becomes the copy; it is created
 	// if missing.
 	Target string
-	// State records what was fetched. Required, also for a dry run
-	// (which only reads it).
+	// State records what was fetched. Required, but for a dry run, which
+	// only reads it: nil plans against an empty state (a first run).
 	State *state.DB
 
 	// Parallel is the number of connections. Zero means 4.
 	Parallel int
 	// Retries is how often a file or directory is tried again after a
-	// transient failure. Zero means 3; negative means none.
+	// transient failure. Zero means none.
 	Retries int
 	// Delete removes local files and directories that are gone remotely,
 	// but only those the state says this mirror created.
 	Delete bool
-	// MaxDelete and MaxDeletePercent bound the deletions of one run; over
-	// either bound the delete phase is skipped and Run returns an error
-	// wrapping ErrSafetyGuard. Zero MaxDelete means no count limit; zero
-	// MaxDeletePercent means 50 (percent of the files the state knows).
-	// A negative MaxDeletePercent means no percentage limit.
-	MaxDelete        int
-	MaxDeletePercent float64
+	// MaxDelete bounds the deletions of one run; over it the delete
+	// phase is skipped and Run returns an error wrapping ErrSafetyGuard.
+	// The zero value allows no deletion at all.
+	MaxDelete DeleteLimit
 
 	// Include and Exclude are globs on the path relative to Root ("**"
 	// matches across directories). A file is mirrored if it matches an
@@ -131,7 +149,9 @@ type Options struct {
 	// when it is the last thing left. Zero or one means no segmenting.
 	Segments int
 
-	// DryRun decides and reports but changes nothing, state included.
+	// DryRun decides and reports but changes nothing, state included:
+	// it never opens the target or the state for writing (see apply.go).
+	// Its report is the plan that a real run would carry out.
 	DryRun bool
 	// Report, if set, is called for every decision (from several
 	// goroutines at once), as the plan of a dry run or a log of a real one.
@@ -183,7 +203,7 @@ type Summary struct {
 	Job        string    `json:"job"`
 	Start      time.Time `json:"start"`
 	End        time.Time `json:"end"`
-	Result     string    `json:"result"` // ok, partial (some files failed), failed, guard, dry-run
+	Result     Result    `json:"result"`
 	Dirs       int64     `json:"dirs"`
 	Listed     int64     `json:"listed"` // files and links seen in listings
 	Fetched    int64     `json:"fetched"`

@@ -62,6 +62,7 @@ func (e *env) opts() *mirror.Options {
 	return &mirror.Options{
 		Job: "test", Addr: e.addr, User: e.user, Password: e.pass, FTP: e.ftp,
 		Root: "/", Target: e.target, State: e.db, Parallel: cmp.Or(e.parallel, 4),
+		Retries: 3, MaxDelete: defaultMaxDelete, // as the command line's defaults
 	}
 }
 
@@ -70,7 +71,7 @@ func (e *env) run(o *mirror.Options) *mirror.Summary {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.t.Context(), 2*time.Minute)
 	defer cancel()
-	sum, err := mirror.Run(ctx, o)
+	sum, err := runPlanned(e.t, ctx, o, filepath.Dir(e.target))
 	if err != nil {
 		e.t.Fatalf("run: %v", err)
 	}
@@ -188,7 +189,7 @@ func TestMirrorMaxDeleteGuard(t *testing.T) {
 		t.Fatalf("mirror lost files: %d before, %d after", len(before), len(after))
 	}
 	// With a count limit high enough, the same run goes through.
-	o.MaxDelete, o.MaxDeletePercent = 1000, -1
+	o.MaxDelete = mirror.DeleteLimit{N: 1000}
 	sum = e.run(o)
 	if sum.Deleted != int64(len(before)) {
 		t.Fatalf("deleted %d, want %d", sum.Deleted, len(before))

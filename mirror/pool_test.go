@@ -129,7 +129,7 @@ func TestPoolShrinksOnTooManyConnections(t *testing.T) {
 			target := filepath.Join(dir, "target")
 
 			sum, err := mirror.Run(t.Context(), &mirror.Options{
-				Job: "pool", Addr: srv.Addr(), Root: "/", Target: target, State: db, Parallel: parallel,
+				Job: "pool", Addr: srv.Addr(), Root: "/", Target: target, State: db, Parallel: parallel, Retries: 3,
 			})
 			if err != nil {
 				t.Fatalf("Run: %v", err)

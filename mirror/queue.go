@@ -6,7 +6,6 @@ import (
 	"sync"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
-	"github.com/ftpmirror/ftpmirror/state"
 )
 
 type taskKind uint8
@@ -16,6 +15,7 @@ const (
 	taskFetch                   // download one file
 	taskFollow                  // find out what a symlink points to (-symlinks=follow)
 	taskSegment                 // download one segment of a large file
+	taskConfirm                 // adopt a local file if MDTM confirms its time, else fetch it
 )
 
 // task is one unit of work for a connection.
@@ -23,15 +23,10 @@ type task struct {
 	kind    taskKind
 	rel     string        // path relative to the root
 	entry   ftpcore.Entry // taskFetch, taskFollow: the listing's entry
-	verb    Verb          // taskFetch: VerbFetch, VerbResume or VerbAdopt (confirm by MDTM)
+	verb    Verb          // taskFetch: VerbFetch or VerbResume; taskConfirm: VerbAdopt
 	dec     decision      // taskFetch: why
 	attempt int           // how many times it failed transiently so far
 	links   int           // symlinks followed on the way here
-	// taskList: the subdirectory is made locally (ensureDir) only once
-	// its listing worked, so that a directory that cannot be listed
-	// leaves none behind; dirRec is the state's record of it.
-	mkdir  bool
-	dirRec *state.Record
 	// reordered: the task failed once on replies out of order, and
 	// runs again without pipelining (runner.outOfOrder).
 	reordered bool
@@ -83,7 +78,7 @@ func newQueue() *queue {
 
 func (q *queue) push(t *task) {
 	q.mu.Lock()
-	if t.kind == taskFetch || t.kind == taskSegment {
+	if t.kind == taskFetch || t.kind == taskSegment || t.kind == taskConfirm {
 		heap.Push(&q.fetches, t)
 	} else {
 		q.lists = append(q.lists, t)

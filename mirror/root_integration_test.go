@@ -56,7 +56,7 @@ func TestRealServersRootMissing(t *testing.T) {
 				o := e.opts()
 				o.Root = tc.root
 				o.Delete = true
-				o.MaxDeletePercent = -1
+				o.MaxDelete = mirror.DeleteLimit{None: true}
 				sum, err := mirror.Run(t.Context(), o)
 				var re *mirror.RootError
 				var fe *ftpcore.Error

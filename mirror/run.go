@@ -25,10 +25,15 @@ const maxErrors = 20
 
 // runner is the state of one Run.
 type runner struct {
-	opts    *Options
-	log     *slog.Logger
+	opts *Options
+	log  *slog.Logger
+	// view is how planning reads the target. root, dc and batch write
+	// the target and the state: a dry run never opens them (they stay
+	// nil), so it cannot write by construction; see apply.go.
+	view    localView
 	root    *os.Root
-	db      *state.DB
+	db      stateReader // what planning reads of the state
+	store   *state.DB   // what the writer records in
 	batch   *state.Batcher
 	filter  *filter
 	limiter *rate.Limiter
@@ -38,6 +43,9 @@ type runner struct {
 	dc      *dirCache // Roots on the target's directories
 
 	remoteRoot string                   // absolute remote directory
+	made       dirSet                   // local directories known to exist or planned
+	mkdirMu    sync.Mutex               // needDir
+	unlock     func()                   // releases the target lock; nil in a dry run
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
@@ -75,24 +83,13 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 	err = r.run(ctx)
 	sum.End = r.clock()
 	r.fill(sum)
-	switch {
-	case errors.Is(err, ErrSafetyGuard):
-		sum.Result = "guard"
-	case err != nil:
-		sum.Result = "failed"
-	case opts.DryRun:
-		sum.Result = "dry-run"
-	case sum.Failed > 0:
-		sum.Result = "partial"
-	default:
-		sum.Result = "ok"
-	}
+	sum.Result = result(ctx, err, opts.DryRun, sum.Failed)
 	if err != nil {
 		sum.Errors = append([]string{err.Error()}, sum.Errors...)
 	}
 	if !opts.DryRun {
-		if _, herr := r.db.AddRun(opts.Job, state.Run{
-			Start: sum.Start, End: sum.End, Result: sum.Result,
+		if _, herr := opts.State.AddRun(opts.Job, state.Run{
+			Start: sum.Start, End: sum.End, Result: string(sum.Result),
 			Listed: sum.Listed, Fetched: sum.Fetched, Adopted: sum.Adopted,
 			Deleted: sum.Deleted, Skipped: sum.Skipped, Failed: sum.Failed,
 			Bytes: sum.Bytes, Errors: sum.Errors,
@@ -110,8 +107,27 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 	return sum, err
 }
 
+// result is how a run with this outcome ended.
+func result(ctx context.Context, err error, dryRun bool, failed int64) Result {
+	switch {
+	case ctx.Err() != nil && (err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+		return ResultInterrupted
+	case errors.Is(err, ErrSafetyGuard):
+		return ResultGuard
+	case errors.As(err, new(*TargetLockedError)):
+		return ResultLocked
+	case err != nil:
+		return ResultFailed
+	case dryRun:
+		return ResultDryRun
+	case failed > 0:
+		return ResultPartial
+	}
+	return ResultOK
+}
+
 func newRunner(opts *Options) (*runner, error) {
-	if opts.State == nil {
+	if opts.State == nil && !opts.DryRun {
 		return nil, errors.New("mirror: Options.State is required")
 	}
 	if opts.Target == "" {
@@ -131,7 +147,7 @@ func newRunner(opts *Options) (*runner, error) {
 	r := &runner{
 		opts:   opts,
 		log:    logger.With("job", opts.Job, "server", opts.Addr),
-		db:     opts.State,
+		db:     stateOrEmpty(opts.State),
 		filter: f,
 		loc:    opts.FTP.Location,
 		q:      newQueue(),
@@ -161,39 +177,21 @@ func (r *runner) parallel() int {
 	return 4
 }
 
-func (r *runner) retries() int {
-	switch {
-	case r.opts.Retries < 0:
-		return 0
-	case r.opts.Retries == 0:
-		return 3
-	}
-	return r.opts.Retries
-}
+func (r *runner) retries() int { return max(r.opts.Retries, 0) }
 
 // run is Run without the bookkeeping.
 func (r *runner) run(ctx context.Context) (err error) {
-	if !r.opts.DryRun {
-		if err := os.MkdirAll(r.opts.Target, 0o755); err != nil {
-			return fmt.Errorf("target: %w", err)
-		}
-	}
-	root, err := os.OpenRoot(r.opts.Target)
+	view, err := openView(r.opts.Target)
 	if err != nil {
-		if r.opts.DryRun && errors.Is(err, os.ErrNotExist) {
-			root = nil
-		} else {
-			return fmt.Errorf("target: %w", err)
+		return fmt.Errorf("target: %w", err)
+	}
+	r.view = view
+	defer func() {
+		if r.unlock != nil {
+			r.unlock()
 		}
-	}
-	if root != nil {
-		defer root.Close()
-	}
-	r.root = root
-	if root != nil {
-		r.dc = newDirCache(root, 64)
-		defer r.dc.close()
-	}
+		r.view.close()
+	}()
 	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
 		return err
 	}
@@ -210,17 +208,24 @@ func (r *runner) run(ctx context.Context) (err error) {
 	// the server is there at all, before any worker starts.
 	first, err := r.connect(ctx)
 	if err != nil {
-		return fmt.Errorf("connect to %s: %w", r.opts.Addr, err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
 	}
 	if r.remoteRoot, err = r.resolveRoot(ctx, first); err != nil {
 		first.Close()
-		return err
+		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
 	r.cap.Store(int32(r.parallel()))
 
 	if !r.opts.DryRun {
-		r.batch = r.db.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
-		r.batch.SetBeforeCommit(r.syncTarget)
+		// Only now that the server answered: a run that cannot connect
+		// leaves no empty target behind.
+		if err := r.openWriter(); err != nil {
+			first.Close()
+			return err
+		}
 	}
 	r.q.push(&task{kind: taskList, rel: ""})
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -249,7 +254,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
 	}
 	if err == nil && r.listFail && r.dirs.Load() == 0 {
-		err = fmt.Errorf("list %s: %s", r.remoteRoot, r.firstError())
+		err = fmt.Errorf("%w: list %s: %s", ErrNotStarted, r.remoteRoot, r.firstError())
 	}
 	if err == nil && r.batch != nil {
 		// The delete phase counts and walks what the state knows,
@@ -551,6 +556,8 @@ func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task, w *workerStat
 		return r.follow(ctx, c, t)
 	case taskSegment:
 		return r.fetchSegment(ctx, c, t)
+	case taskConfirm:
+		return r.confirm(ctx, c, t)
 	default:
 		return r.fetch(ctx, c, t, w)
 	}

@@ -26,7 +26,10 @@ func (r *runner) loadServer() error {
 		user = "anonymous"
 	}
 	r.srv.key = state.ServerKey(r.opts.Addr, user)
-	rec, ok, err := r.db.Server(r.srv.key)
+	if r.opts.State == nil { // a dry run without a state yet
+		return nil
+	}
+	rec, ok, err := r.opts.State.Server(r.srv.key)
 	if err != nil || !ok {
 		return err
 	}
@@ -43,13 +46,13 @@ func (r *runner) loadServer() error {
 }
 
 // saveServer records what this run learned, if anything. A dry run
-// records nothing.
+// (which has no r.store) records nothing.
 func (r *runner) saveServer() error {
 	rec := state.Server{NoPipelining: r.srv.noPipe.Load(), NoREST: r.srv.noREST.Load(), Updated: r.now}
-	if r.opts.DryRun || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST) {
+	if r.store == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST) {
 		return nil
 	}
-	return r.db.PutServer(r.srv.key, rec)
+	return r.store.PutServer(r.srv.key, rec)
 }
 
 // ftpConfig returns the configuration of a new connection: the options',

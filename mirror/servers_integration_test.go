@@ -12,6 +12,7 @@ import (
 
 	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
+	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
@@ -55,7 +56,7 @@ func TestRealServersGlobNames(t *testing.T) {
 			}
 			o := e.opts()
 			o.Delete = true
-			o.MaxDeletePercent = -1
+			o.MaxDelete = mirror.DeleteLimit{None: true}
 			sum = e.run(o)
 			if sum.Deleted != 0 {
 				t.Errorf("second run deleted %d paths, want none: %+v", sum.Deleted, sum)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"path"
 	"strings"
 	"time"
@@ -25,9 +24,6 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	}
 	if err := r.linkTargets(ctx, c, t.rel, entries); err != nil {
 		return err
-	}
-	if t.mkdir && !r.ensureDir(t.rel, t.dirRec) {
-		return nil
 	}
 	r.dirs.Add(1)
 	if p := r.opts.Progress; p != nil {
@@ -81,11 +77,6 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 	lists, errs := c.ListMany(ctx, dirs)
 	for i, t := range batch {
 		err := errs[i]
-		if err == nil && t.mkdir && !r.ensureDir(t.rel, t.dirRec) {
-			r.markProgress()
-			r.q.done()
-			continue
-		}
 		if err == nil {
 			r.dirs.Add(1)
 			if p := r.opts.Progress; p != nil {
@@ -111,6 +102,9 @@ func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entr
 		return err
 	}
 	r.removeStaleTemps(t.rel)
+	if len(entries) == 0 && r.emptyDirWanted(t.rel) {
+		r.needDir(t.rel)
+	}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		rel := joinRel(t.rel, e.Name)
@@ -160,55 +154,39 @@ func (r *runner) skip(rel, reason string) {
 	r.report(Action{Verb: VerbSkip, Path: rel, Reason: reason})
 }
 
-// planDir queues the listing of a directory; the local directory is
-// made once the listing worked (see task.mkdir).
+// planDir checks that nothing foreign is in the way of the local
+// directory and queues its listing. The directory itself is made only
+// when something is mirrored into it (needDir), or when it is empty
+// remotely too (listDir).
 func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links int) {
 	if r.filter.excluded(rel) {
 		r.skip(rel, "excluded")
 		return
 	}
-	r.q.push(&task{kind: taskList, rel: rel, links: links, mkdir: true, dirRec: rec})
+	if r.checkDir(rel, rec) {
+		r.q.push(&task{kind: taskList, rel: rel, links: links})
+	}
 }
 
-// ensureDir makes the local directory for rel and records it. It
-// reports failures itself and returns whether the directory is there.
-func (r *runner) ensureDir(rel string, rec *state.Record) bool {
-	if r.root != nil {
-		l, err := lstat(r.root, rel)
-		if err != nil {
-			r.fail(rel, "mkdir", err)
-			return false
+// checkDir looks at what the target holds where the remote tree has the
+// directory rel. An existing directory is recorded as the mirror's; a
+// file or link that the mirror made will be replaced (needDir); one it
+// did not make fails the directory.
+func (r *runner) checkDir(rel string, rec *state.Record) bool {
+	l, err := r.view.lstat(rel)
+	switch {
+	case err != nil:
+		r.fail(rel, "mkdir", err)
+		return false
+	case l.isDir():
+		if rec == nil || rec.Kind != state.KindDir {
+			r.recordDir(rel)
+		} else {
+			r.made.add(rel)
 		}
-		switch {
-		case l.isDir():
-		case l.exists && (rec == nil || rec.Kind == state.KindDir):
-			r.fail(rel, "mkdir", errors.New("a local file or link that ftpmirror did not make is in the way of a directory"))
-			return false
-		case l.exists:
-			// Type change file -> directory: the file was ours.
-			r.report(Action{Verb: VerbDelete, Path: rel, Reason: "type changed to directory"})
-			if !r.opts.DryRun {
-				if err := r.root.Remove(rel); err != nil {
-					r.fail(rel, "mkdir", err)
-					return false
-				}
-			}
-			fallthrough
-		default:
-			r.report(Action{Verb: VerbMkdir, Path: rel})
-			if !r.opts.DryRun {
-				if err := r.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-					r.fail(rel, "mkdir", err)
-					return false
-				}
-			}
-		}
-	}
-	if !r.opts.DryRun && (rec == nil || rec.Kind != state.KindDir) {
-		if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
-			r.fail(rel, "record", err)
-			return false
-		}
+	case l.exists && (rec == nil || rec.Kind == state.KindDir):
+		r.fail(rel, "mkdir", errors.New("a local file or link that ftpmirror did not make is in the way of a directory"))
+		return false
 	}
 	return true
 }
@@ -234,17 +212,10 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 			return
 		}
 	}
-	var l local
-	if r.root != nil {
-		dr, name, release, err := r.dc.at(rel)
-		if err == nil {
-			l, err = lstat(dr, name)
-			release()
-		}
-		if err != nil {
-			r.fail(rel, "fetch", err)
-			return
-		}
+	l, err := r.view.lstat(rel)
+	if err != nil {
+		r.fail(rel, "fetch", err)
+		return
 	}
 	d := decideFile(e, rec, l, r.loc)
 	switch d.verb {
@@ -257,9 +228,13 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 		return
 	case VerbAdopt:
 		if !d.confirm {
-			r.adopt(rel, e, e.Time, e.Precision, d.reason)
+			r.adopt(rel, adoptRecord(e, e.Time, e.Precision, r.now), d.reason)
 			return
 		}
+		// The listing's time is too coarse to tell: MDTM decides, in
+		// a dry run too, so that its plan is the real run's.
+		r.q.push(&task{kind: taskConfirm, rel: rel, entry: e, verb: VerbAdopt, dec: d, links: links})
+		return
 	}
 	verb := d.verb
 	if verb == VerbFetch {
@@ -268,18 +243,7 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 			d.reason = "resume interrupted download"
 		}
 	}
-	if verb != VerbAdopt {
-		r.report(Action{Verb: verb, Path: rel, Size: e.Size, Reason: d.reason})
-		if r.opts.DryRun {
-			r.fetched.Add(1)
-			return
-		}
-		if p := r.opts.Progress; p != nil {
-			p.FilesTotal.Add(1)
-			p.BytesTotal.Add(max(e.Size, 0))
-		}
-	}
-	r.q.push(&task{kind: taskFetch, rel: rel, entry: e, verb: verb, dec: d, links: links})
+	r.planFetch(&task{kind: taskFetch, rel: rel, entry: e, verb: verb, dec: d, links: links})
 }
 
 // canResume reports whether an interrupted download was of the same
@@ -292,19 +256,11 @@ func (r *runner) canResume(p state.Partial, e ftpcore.Entry) bool {
 	return sameTime(p.ModTime, e.Time, prec, r.loc)
 }
 
-// adopt records a local file that already matches the remote one.
-func (r *runner) adopt(rel string, e ftpcore.Entry, mtime time.Time, prec ftpcore.TimePrecision, reason string) {
-	r.report(Action{Verb: VerbAdopt, Path: rel, Size: e.Size, Reason: reason})
-	r.adopted.Add(1)
-	if r.opts.DryRun {
-		return
-	}
-	rec := state.Record{
+// adoptRecord is the state record of an adopted file.
+func adoptRecord(e ftpcore.Entry, mtime time.Time, prec ftpcore.TimePrecision, now time.Time) state.Record {
+	return state.Record{
 		Kind: state.KindFile, Size: e.Size, ModTime: mtime, Precision: uint8(prec),
-		ListTime: e.Time, ListPrecision: uint8(e.Precision), Fetched: r.now,
-	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: rec}); err != nil {
-		r.fail(rel, "record", err)
+		ListTime: e.Time, ListPrecision: uint8(e.Precision), Fetched: now,
 	}
 }
 
@@ -341,17 +297,13 @@ func (r *runner) keepLink(rel string, e ftpcore.Entry, rec *state.Record) {
 		r.skip(rel, fmt.Sprintf("symlink target %q is outside the mirror", e.Target))
 		return
 	}
-	if r.root == nil {
-		r.report(Action{Verb: VerbLink, Path: rel, Reason: target})
-		return
-	}
-	l, err := lstat(r.root, rel)
+	l, err := r.view.lstat(rel)
 	if err != nil {
 		r.fail(rel, "link", err)
 		return
 	}
 	if l.isLink() {
-		if cur, err := r.root.Readlink(rel); err == nil && cur == target && rec != nil && rec.Kind == state.KindSymlink {
+		if cur, err := r.view.readlink(rel); err == nil && cur == target && rec != nil && rec.Kind == state.KindSymlink {
 			r.unchanged.Add(1)
 			return
 		}
@@ -360,30 +312,7 @@ func (r *runner) keepLink(rel string, e ftpcore.Entry, rec *state.Record) {
 		r.fail(rel, "link", errors.New("a local file that ftpmirror did not make is in the way of a link"))
 		return
 	}
-	r.report(Action{Verb: VerbLink, Path: rel, Reason: target})
-	if r.opts.DryRun {
-		return
-	}
-	if l.exists {
-		if l.isDir() {
-			r.dc.forget(rel)
-			err = r.root.RemoveAll(rel)
-		} else {
-			err = r.root.Remove(rel)
-		}
-		if err != nil {
-			r.fail(rel, "link", err)
-			return
-		}
-	}
-	if err := r.root.Symlink(target, rel); err != nil {
-		r.fail(rel, "link", err)
-		return
-	}
-	r.fetched.Add(1)
-	if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindSymlink, Target: target, Fetched: r.now}}); err != nil {
-		r.fail(rel, "record", err)
-	}
+	r.makeLink(rel, target, l)
 }
 
 // linkTarget returns the local form of a remote link target, relative
@@ -490,7 +419,7 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	case err != nil:
 		return err
 	}
-	if !r.ensureDir(t.rel, r.known(t.rel)) {
+	if !r.checkDir(t.rel, r.known(t.rel)) {
 		return nil
 	}
 	r.dirs.Add(1)
@@ -504,34 +433,4 @@ func (r *runner) known(rel string) *state.Record {
 		return nil
 	}
 	return &rec
-}
-
-// removeStaleTemps deletes temporary files in dir that no interrupted
-// download of this run will resume: left over by a crash of a run whose
-// state record did not survive, or of files that are gone remotely.
-func (r *runner) removeStaleTemps(dir string) {
-	if r.root == nil || r.opts.DryRun {
-		return
-	}
-	f, err := r.root.Open(localPath(dir))
-	if err != nil {
-		return
-	}
-	names, _ := f.Readdirnames(-1)
-	f.Close()
-	for _, name := range names {
-		if !isTempName(name) {
-			continue
-		}
-		keep := false
-		for _, p := range r.partials {
-			if p.Temp == joinRel(dir, name) {
-				keep = true
-				break
-			}
-		}
-		if !keep {
-			r.root.Remove(joinRel(dir, name))
-		}
-	}
 }

@@ -71,7 +71,7 @@ type Segment struct {
 type Run struct {
 	ID         uint64 // assigned by [DB.AddRun], increasing per job
 	Start, End time.Time
-	Result     string // "ok", "partial", "failed", "aborted", "guard"...
+	Result     string // the run's result, as mirror.Result names it
 
 	Listed, Fetched, Adopted, Deleted, Skipped, Failed int64
 	Bytes                                              int64

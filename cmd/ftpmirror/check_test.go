@@ -71,8 +71,8 @@ func TestCheckUsage(t *testing.T) {
 	if code := run(t.Context(), []string{"check", "-h"}, &stdout, &stderr); code != exitOK {
 		t.Errorf("-h: exit %d", code)
 	}
-	if !strings.Contains(stderr.String(), "FILE:LINE") || !strings.Contains(stderr.String(), "-jobs") {
-		t.Errorf("-h: %s", stderr.String())
+	if !strings.Contains(stdout.String(), "FILE:LINE") || !strings.Contains(stdout.String(), "-jobs") || stderr.Len() > 0 {
+		t.Errorf("-h: stdout %q, stderr %q", stdout.String(), stderr.String())
 	}
 }
 

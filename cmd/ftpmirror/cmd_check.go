@@ -10,13 +10,7 @@ import (
 	"time"
 )
 
-// cmdCheck is `ftpmirror check`.
-func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("check", "check -jobs FILE [-v]", stderr)
-	jobsPath := fs.String("jobs", "", "job file (required)")
-	verbose := fs.Bool("v", false, "print every setting of every job, defaults included")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: ftpmirror check -jobs FILE [-v]
+const checkHelp = `check -jobs FILE [-v]
 
 Validates a job file without connecting anywhere: TOML syntax, unknown
 keys, missing or duplicate job names, cron schedules, source URLs,
@@ -29,17 +23,18 @@ others can read) do not fail the check.
 On success it prints each job with its schedule and next run time.
 
 Exit status: 0 if the file is valid; 2 if not.
+`
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
+// cmdCheck is `ftpmirror check`.
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("check", checkHelp)
+	jobsPath := fs.String("jobs", "", "job file (required)")
+	verbose := fs.Bool("v", false, "print every setting of every job, defaults included")
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	if *jobsPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return usagef("check: -jobs FILE is required, and takes no arguments")
+	if *jobsPath == "" {
+		return usagef("check: -jobs FILE is required (run \"ftpmirror help check\")")
 	}
 	f, err := loadJobFile(*jobsPath)
 	var fe *jobFileError
@@ -138,6 +133,7 @@ func printJobSettings(w io.Writer, j *jobSpec) {
 		{"limit_rate", sizeOrNone(j.LimitRate)},
 		{"state", state},
 		{"dry_run", fmt.Sprint(j.DryRun)},
+		{"quiet", fmt.Sprint(j.Quiet)},
 		{"jitter", orNone(j.Jitter)},
 		{"catch_up", fmt.Sprint(j.CatchUp)},
 		{"max_age", orNone(j.Freshness)},

@@ -24,17 +24,7 @@ import (
 // TimeoutStopSec and Kubernetes' terminationGracePeriodSeconds above it.
 const defaultStopTimeout = 30 * time.Second
 
-// cmdDaemon is `ftpmirror daemon`.
-func cmdDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("daemon", "daemon -jobs FILE [flags]", stderr)
-	opts := daemonOptions{}
-	fs.StringVar(&opts.JobsPath, "jobs", "", "job file (required)")
-	fs.StringVar(&opts.Listen, "listen", "", "serve /metrics, /healthz and /status on `ADDR` (host:port; a bare port means 127.0.0.1); default off")
-	fs.DurationVar(&opts.StopTimeout, "stop-timeout", defaultStopTimeout, "on SIGTERM or SIGINT, how long running jobs get to stop before the daemon exits anyway")
-	var lf logFlags
-	lf.add(fs)
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: ftpmirror daemon -jobs FILE [flags]
+const daemonHelp = `daemon -jobs FILE [flags]
 
 Runs every job of the job file that has a schedule, on that schedule
 (robfig/cron: five fields "m h dom mon dow", @hourly, @daily, @every 30m,
@@ -64,19 +54,24 @@ success is older than its max_age) and /status (JSON, as status -json).
 
 Exit status: 0 after a clean stop; 1 if jobs were still running at the
 stop timeout; 2 for a bad job file or flag.
+`
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
+// cmdDaemon is `ftpmirror daemon`.
+func cmdDaemon(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("daemon", daemonHelp)
+	opts := daemonOptions{}
+	fs.StringVar(&opts.JobsPath, "jobs", "", "job file (required)")
+	fs.StringVar(&opts.Listen, "listen", "", "serve /metrics, /healthz and /status on `ADDR` (host:port; a bare port means 127.0.0.1); default off")
+	fs.DurationVar(&opts.StopTimeout, "stop-timeout", defaultStopTimeout, "on SIGTERM or SIGINT, how long running jobs get to stop before the daemon exits anyway")
+	var lf logFlags
+	lf.add(fs)
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	if opts.JobsPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return usagef("daemon: -jobs FILE is required, and takes no arguments")
+	if opts.JobsPath == "" {
+		return usagef("daemon: -jobs FILE is required (run \"ftpmirror help daemon\")")
 	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.logger(stderr, false)
 	if err != nil {
 		return err
 	}

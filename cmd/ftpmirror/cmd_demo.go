@@ -19,15 +19,20 @@ import (
 // remote files, mirrors again, and checks that the copy is exact. Both
 // runs go through runJob, exactly as `ftpmirror sync` does.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "demo [-dir DIR]", stderr)
+	fs := newFlagSet("demo", `demo [-dir DIR] [-files N]
+
+Serves a generated sample tree from an embedded read-only FTP server on a
+loopback port, mirrors it into DIR/mirror with "sync -delete", changes a
+few remote files, mirrors again, and checks that the copy is exact. Both
+runs go through the code path of "ftpmirror sync".`)
 	dir := fs.String("dir", "ftpmirror-demo", "where the sample tree (remote/), the mirror (mirror/) and the state (state.db) go")
 	files := fs.Int("files", 300, "files in the sample tree")
 	var lf logFlags
 	lf.add(fs)
-	if err := parseFlags(fs, args); err != nil {
+	if err := fs.parse(args, stdout); err != nil {
 		return err
 	}
-	logger, err := lf.logger(stderr)
+	logger, err := lf.logger(stderr, false)
 	if err != nil {
 		return err
 	}
@@ -45,6 +50,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer srv.Close()
 	fmt.Fprintf(stdout, "serving %s on ftp://%s/ (embedded read-only server)\n", remote, srv.Addr())
 
+	out := &runOutput{stdout: stdout, stderr: stderr}
 	jc := defaultJob()
 	jc.Name = "demo"
 	jc.Source = "ftp://" + srv.Addr() + "/"
@@ -52,7 +58,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	jc.StatePath = filepath.Join(*dir, "state.db")
 	jc.Delete = true
 	fmt.Fprintf(stdout, "\n$ ftpmirror sync -delete -state %s %s %s\n", jc.StatePath, jc.Source, jc.Target)
-	if sum, err := syncOnce(ctx, &jc, logger, stdout, stderr, false); err != nil {
+	if sum, err := syncOnce(ctx, &jc, logger, out); err != nil {
 		return err
 	} else if sum.Failed > 0 {
 		return &exitError{code: exitPartial, err: fmt.Errorf("demo: first sync: %d failed", sum.Failed)}
@@ -64,7 +70,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintf(stdout, "\nchanged the remote tree: %s\n", changed)
 	fmt.Fprintf(stdout, "\n$ ftpmirror sync -delete -state %s %s %s\n", jc.StatePath, jc.Source, jc.Target)
-	sum, err := syncOnce(ctx, &jc, logger, stdout, stderr, false)
+	sum, err := syncOnce(ctx, &jc, logger, out)
 	if err != nil {
 		return err
 	}

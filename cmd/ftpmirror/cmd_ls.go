@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -15,17 +17,27 @@ import (
 // to end: ftpmirror ls [flags] URL.
 func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	jc := defaultJob()
-	fs := newFlagSet("ls", "ls [flags] URL", stderr)
+	fs := newFlagSet("ls", `ls [flags] URL
+
+Lists the remote directory URL, one entry per line: type, size, time (at
+the precision the server gives) and name. A directory that does not exist
+or cannot be read is an error, never an empty listing.
+
+Examples:
+  ftpmirror ls ftp://ftp.example.org/pub
+  ftpmirror ls -trace -tls explicit ftp://user@host.example.org/data
+
+`+exitStatusHelp)
 	addConnFlags(fs, &jc)
 	trace := fs.Bool("trace", false, "print the control connection's conversation to stderr (PASS redacted)")
-	if err := parseFlags(fs, args); err != nil {
+	pos, err := fs.parseArgs(args, stdout)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() != 1 {
-		fs.Usage()
-		return usagef("ls takes one URL")
+	if len(pos) != 1 {
+		return usagef("ls takes one URL (run \"ftpmirror help ls\")")
 	}
-	src, err := parseSource(fs.Arg(0))
+	src, err := parseSource(pos[0])
 	if err != nil {
 		return err
 	}
@@ -36,7 +48,11 @@ func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *trace {
 		cfg.Trace = stderr
 	}
-	user, pass := src.credentials(jc.User)
+	cred := src.credentials(jc.User)
+	for _, w := range cred.Warnings {
+		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
+	}
+	user, pass := cred.User, cred.Password
 	c, err := ftpcore.Dial(ctx, src.Addr, &cfg)
 	if err != nil {
 		return err
@@ -45,15 +61,23 @@ func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := c.Login(ctx, user, pass); err != nil {
 		return fmt.Errorf("login to %s as %s: %w", src.Addr, orAnonymous(user), err)
 	}
+	// List changes into an absolute dir first: a missing or unreadable
+	// directory is an error naming the server's reply, never an empty
+	// listing (vsftpd lists a missing directory as empty), and no server
+	// globs its name. A relative path (RFC 1738) is made absolute with
+	// the login directory, where the server has Unix paths.
 	dir := src.Path
-	if dir == "" {
-		if dir, err = c.Pwd(ctx); err != nil {
+	if !strings.HasPrefix(dir, "/") {
+		pwd, err := c.Pwd(ctx)
+		switch {
+		case err == nil && strings.HasPrefix(pwd, "/"):
+			dir = path.Join(pwd, dir)
+		case dir == "" && err == nil:
+			dir = pwd
+		case dir == "":
 			return err
 		}
 	}
-	// List changes into an absolute dir first: a missing or unreadable
-	// directory is an error naming the server's reply, never an empty
-	// listing (vsftpd lists a missing directory as empty).
 	entries, err := c.List(ctx, dir)
 	if err != nil {
 		return &mirror.RootError{Path: dir, Err: err}

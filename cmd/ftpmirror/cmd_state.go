@@ -11,36 +11,46 @@ import (
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
-// cmdState: ftpmirror state show|rebuild -state PATH.
-func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("state", `state show -state PATH
-       ftpmirror state rebuild -state PATH
+const stateHelp = `state show|rebuild -state PATH
 
 show lists the jobs in a state database with their file counts and last runs.
 rebuild moves a corrupt or unreadable database aside (PATH.corrupt-TIME) and
 starts an empty one. The next sync of each job then adopts the files already
 in its target whose size and time match the server (one MDTM per file where
 the listing's time is not exact) and fetches only the rest: nothing in the
-mirror is deleted or fetched again wholesale.`, stderr)
+mirror is deleted or fetched again wholesale.
+
+Examples:
+  ftpmirror state show -state ~/.local/state/ftpmirror/pub.db
+  ftpmirror state rebuild -state /var/lib/ftpmirror/pub.db`
+
+// cmdState: ftpmirror state show|rebuild -state PATH (flags before or
+// after the subcommand).
+func cmdState(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("state", stateHelp)
 	path := fs.String("state", "", "the state database")
-	if len(args) == 0 {
-		fs.Usage()
-		return usagef("state needs show or rebuild")
-	}
-	sub := args[0]
-	if err := parseFlags(fs, args[1:]); err != nil {
+	pos, err := fs.parseArgs(args, stdout)
+	if err != nil {
 		return err
+	}
+	if len(pos) == 1 && pos[0] == "help" {
+		fs.printHelp(stdout)
+		return nil
+	}
+	if len(pos) != 1 {
+		return usagef("state takes one subcommand, show or rebuild (run \"ftpmirror help state\")")
+	}
+	sub := pos[0]
+	if sub != "show" && sub != "rebuild" {
+		return usagef("state: unknown subcommand %q; want show or rebuild", sub)
 	}
 	if *path == "" {
 		return usagef("state %s: -state PATH is required", sub)
 	}
-	switch sub {
-	case "show":
+	if sub == "show" {
 		return stateShow(*path, stdout)
-	case "rebuild":
-		return stateRebuild(*path, stdout)
 	}
-	return usagef("state: unknown subcommand %q (show, rebuild)", sub)
+	return stateRebuild(*path, stdout)
 }
 
 func stateShow(path string, w io.Writer) error {

@@ -128,7 +128,7 @@ func statusFromDB(path, job string) (jobStatus, bool, error) {
 	}
 	st := jobStatus{Job: job, LastRun: summaryOfRun(job, runs[0])}
 	for _, r := range runs {
-		if r.Result == "ok" {
+		if mirror.Result(r.Result) == mirror.ResultOK {
 			st.LastSuccess = r.End
 			break
 		}
@@ -138,7 +138,7 @@ func statusFromDB(path, job string) (jobStatus, bool, error) {
 
 func summaryOfRun(job string, r state.Run) *mirror.Summary {
 	return &mirror.Summary{
-		Job: job, Start: r.Start, End: r.End, Result: r.Result,
+		Job: job, Start: r.Start, End: r.End, Result: mirror.Result(r.Result),
 		Listed: r.Listed, Fetched: r.Fetched, Adopted: r.Adopted, Deleted: r.Deleted,
 		Skipped: r.Skipped, Failed: r.Failed, Bytes: r.Bytes, Errors: r.Errors,
 		DurationMS: r.End.Sub(r.Start).Milliseconds(),
@@ -222,13 +222,7 @@ func jobReportOf(spec *jobSpec, now, next, grace time.Time) jobReport {
 	return r
 }
 
-// cmdStatus is `ftpmirror status`.
-func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("status", "status -jobs FILE [-json] [JOB...]", stderr)
-	jobsPath := fs.String("jobs", "", "job file (required)")
-	jsonOut := fs.Bool("json", false, "print a JSON array of job reports instead of a table")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, `Usage: ftpmirror status -jobs FILE [-json] [JOB...]
+const statusHelp = `status -jobs FILE [-json] [JOB...]
 
 Shows, for each job of the job file (or the named ones): whether it is
 running and since when, the last run (start, duration, result, files
@@ -239,23 +233,25 @@ run keeps beside the job's state database (NAME.status.json), so it
 works while the daemon runs and for runs started from cron.
 
 Exit status: 0; 1 if a job is stale; 2 for a bad job file or job name.
+`
 
-Flags:
-`)
-		fs.PrintDefaults()
-	}
-	if err := parseFlags(fs, args); err != nil {
+// cmdStatus is `ftpmirror status`.
+func cmdStatus(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("status", statusHelp)
+	jobsPath := fs.String("jobs", "", "job file (required)")
+	jsonOut := fs.Bool("json", false, "print a JSON array of job reports instead of a table")
+	names, err := fs.parseArgs(args, stdout)
+	if err != nil {
 		return err
 	}
 	if *jobsPath == "" {
-		fs.Usage()
-		return usagef("status: -jobs FILE is required")
+		return usagef("status: -jobs FILE is required (run \"ftpmirror help status\")")
 	}
 	f, err := loadJobFile(*jobsPath)
 	if err != nil {
 		return usagef("%v", err)
 	}
-	specs, err := selectJobs(f, fs.Args())
+	specs, err := selectJobs(f, names)
 	if err != nil {
 		return err
 	}
@@ -290,7 +286,7 @@ func printReports(w io.Writer, reports []jobReport, now time.Time) {
 		if s := r.LastRun; s != nil {
 			last = ago(now, s.Start)
 			dur = (time.Duration(s.DurationMS) * time.Millisecond).Round(time.Second / 10).String()
-			result = s.Result
+			result = string(s.Result)
 			fetched = fmt.Sprint(s.Fetched + s.Resumed)
 			deleted = fmt.Sprint(s.Deleted)
 			failed = fmt.Sprint(s.Failed)
@@ -299,7 +295,7 @@ func printReports(w io.Writer, reports []jobReport, now time.Time) {
 		if r.Running {
 			result = "running since " + ago(now, r.RunningSince)
 			if r.LastRun != nil {
-				result += " (last " + r.LastRun.Result + ")"
+				result += " (last " + string(r.LastRun.Result) + ")"
 			}
 		}
 		success := "never"

@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -18,48 +18,79 @@ import (
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
-// syncFlags are sync's flags beyond the job's own.
+// syncFlags are sync's flags that are not job settings.
 type syncFlags struct {
-	jobs    string
-	jsonOut bool
-	log     logFlags
+	jobs       string
+	jsonOut    bool
+	log        logFlags
+	cpuProfile string
 }
 
-// addSyncFlags binds every flag that has a job key to jc.
-func addSyncFlags(fs *flag.FlagSet, jc *jobConfig) {
+// addSyncFlags binds every flag that has a job key to jc. A flag and the
+// job key of the same name are one setting (jc's field): `sync -jobs`
+// layers the flags given over each job's keys (overrideFlags).
+func addSyncFlags(fs *flagSet, jc *jobConfig) {
 	addConnFlags(fs, jc)
 	fs.IntVar(&jc.Parallel, "parallel", jc.Parallel, "connections to use at once (1-64)")
 	fs.IntVar(&jc.Retries, "retries", jc.Retries, "retries per file or directory after a transient failure (0: none)")
 	fs.BoolVar(&jc.Delete, "delete", jc.Delete, "delete local files that are gone remotely (only files this mirror fetched)")
-	fs.StringVar(&jc.MaxDelete, "max-delete", jc.MaxDelete, "with -delete: abort the delete phase (exit 3) when a run would delete more than N paths or P% of the mirror")
-	fs.Var((*stringList)(&jc.Include), "include", "mirror only files matching this glob (repeatable; '**' crosses directories; without '/' it matches base names)")
-	fs.Var((*stringList)(&jc.Exclude), "exclude", "leave out files and directories matching this glob (repeatable)")
+	fs.StringVar(&jc.MaxDelete, "max-delete", jc.MaxDelete, "with -delete: abort the delete phase (exit 3) when a run would delete more than N paths or P% of the mirror; 0 allows none, none means no limit")
+	fs.Var(&listFlag{dst: &jc.Include}, "include", "mirror only files matching this glob (repeatable; '**' crosses directories; without '/' it matches base names)")
+	fs.Var(&listFlag{dst: &jc.Exclude}, "exclude", "leave out files and directories matching this glob (repeatable)")
 	fs.Var(bytesFlag{&jc.MaxSize}, "max-size", "skip files larger than this (e.g. 100M)")
-	fs.DurationVar(&jc.MinAge, "min-age", jc.MinAge, "skip files modified more recently than this")
-	fs.DurationVar(&jc.MaxAge, "max-age", jc.MaxAge, "skip files modified longer ago than this")
+	fs.DurationVar(&jc.MinAge, "min-age", jc.MinAge, "skip files modified more recently than this (job key min_file_age)")
+	fs.DurationVar(&jc.MaxAge, "max-age", jc.MaxAge, "skip files modified longer ago than this (job key max_file_age)")
 	fs.StringVar(&jc.Symlinks, "symlinks", jc.Symlinks, "remote symlinks: skip, follow (fetch what they point to) or keep (local links inside the mirror)")
 	fs.Var(bytesFlag{&jc.LimitRate}, "limit-rate", "cap the total download rate, bytes per second (e.g. 10M)")
 	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
 	fs.StringVar(&jc.StatePath, "state", jc.StatePath, "state database (default $XDG_STATE_HOME/ftpmirror/JOB.db)")
-	fs.BoolVar(&jc.DryRun, "dry-run", jc.DryRun, "print the plan (fetch/delete/skip with reasons) and change nothing, state included")
+	fs.BoolVar(&jc.DryRun, "dry-run", jc.DryRun, "print the plan (fetch/delete/mkdir/adopt with reasons) and write nothing: no file, directory, lock or state")
+	fs.BoolVar(&jc.Quiet, "quiet", jc.Quiet, "print nothing when the run succeeds, and what is needed when it fails (for cron)")
+	fs.BoolVar(&jc.Quiet, "q", jc.Quiet, "short for -quiet")
 }
 
+// newSyncFlags makes sync's flag set, bound to jc and sf.
+func newSyncFlags(jc *jobConfig, sf *syncFlags) *flagSet {
+	fs := newFlagSet("sync", syncHelp)
+	addSyncFlags(fs, jc)
+	fs.StringVar(&sf.jobs, "jobs", "", "run these jobs of a job file (all if none named) once; the flags given override the jobs' keys for this run")
+	fs.BoolVar(&sf.jsonOut, "json", false, "print the summary as JSON on stdout (one line per job with -jobs)")
+	fs.StringVar(&sf.cpuProfile, "cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
+	sf.log.add(fs)
+	return fs
+}
+
+const syncHelp = `sync [flags] URL TARGET_DIR
+       ftpmirror sync -jobs FILE [flags] [JOB...]
+
+Mirrors the remote directory URL into TARGET_DIR once: fetches what is new
+or changed, resumes interrupted downloads, and with -delete removes local
+files that ftpmirror fetched and that are gone remotely. With -jobs it runs
+jobs of a job file instead, one after the other; any flag given then
+overrides that key of every job run, for this run only.
+
+Flags may come before or after the arguments.
+
+Examples:
+  ftpmirror sync ftp://ftp.example.org/pub/data /srv/mirror/data
+  ftpmirror sync -dry-run -delete ftp://ftp.example.org/pub/data /srv/mirror/data
+  ftpmirror sync -q -jobs /etc/ftpmirror/jobs.toml            # from cron
+  ftpmirror sync -jobs jobs.toml -dry-run -max-delete 0 pub   # what would pub do?
+
+` + exitStatusHelp
+
 // cmdSync: ftpmirror sync [flags] URL TARGET_DIR, or
-// ftpmirror sync -jobs FILE [JOB...].
+// ftpmirror sync -jobs FILE [flags] [JOB...].
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	jc := defaultJob()
 	var sf syncFlags
-	fs := newFlagSet("sync", "sync [flags] URL TARGET_DIR\n       ftpmirror sync -jobs FILE [JOB...]", stderr)
-	addSyncFlags(fs, &jc)
-	fs.StringVar(&sf.jobs, "jobs", "", "run these jobs from a job file (all if none named) once, and exit with the worst status")
-	fs.BoolVar(&sf.jsonOut, "json", false, "print the summary as JSON on stdout")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file (for go tool pprof)")
-	sf.log.add(fs)
-	if err := parseFlags(fs, args); err != nil {
+	fs := newSyncFlags(&jc, &sf)
+	pos, err := fs.parseArgs(args, stdout)
+	if err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
+	if sf.cpuProfile != "" {
+		f, err := os.Create(sf.cpuProfile)
 		if err != nil {
 			return err
 		}
@@ -70,79 +101,177 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		defer pprof.StopCPUProfile()
 	}
 	if sf.jobs != "" {
-		logger, err := sf.log.logger(stderr)
+		specs, err := jobsToSync(sf.jobs, pos, args, stderr)
 		if err != nil {
 			return err
 		}
-		return runJobsOnceWith(ctx, sf.jobs, fs.Args(), stdout, stderr, logger, sf.jsonOut)
+		return runJobsOnce(ctx, specs, &sf, stdout, stderr)
 	}
-	if fs.NArg() != 2 {
-		fs.Usage()
-		return usagef("sync takes a URL and a target directory (or -jobs FILE)")
+	if len(pos) != 2 {
+		return usagef("sync takes a URL and a target directory, or -jobs FILE, not %d argument%s (run \"ftpmirror help sync\")", len(pos), plural(len(pos)))
 	}
-	jc.Source, jc.Target = fs.Arg(0), fs.Arg(1)
-	logOut := stderr
-	if isTerminal(stderr) {
-		logOut = clearLine{stderr}
+	jc.Source, jc.Target = pos[0], pos[1]
+	if src, err := parseSource(jc.Source); err == nil && src.HasPass {
+		fmt.Fprintln(stderr, "ftpmirror: warning: the URL holds a password, which other users can see in the process list; prefer $FTPMIRROR_PASSWORD or ~/.netrc")
 	}
-	logger, err := sf.log.logger(logOut)
+	logger, err := sf.log.logger(logWriter(stderr), jc.Quiet)
 	if err != nil {
 		return err
 	}
-	sum, err := syncOnce(ctx, &jc, logger, stdout, stderr, sf.jsonOut)
-	return syncStatus(sum, err)
+	out := &runOutput{stdout: stdout, stderr: stderr, json: sf.jsonOut, indent: true}
+	sum, err := syncOnce(ctx, &jc, logger, out)
+	return runError(sum, err)
+}
+
+// jobsToSync loads the job file, picks the jobs named (all if none) and
+// layers the command line's flags over each.
+func jobsToSync(path string, names, args []string, stderr io.Writer) ([]*jobSpec, error) {
+	f, err := loadJobFile(path)
+	if err != nil {
+		return nil, usagef("%v", err)
+	}
+	for _, w := range f.Warnings {
+		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
+	}
+	specs, err := selectJobs(f, names)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*jobSpec, len(specs))
+	for i, spec := range specs {
+		s := *spec
+		if err := overrideFlags(&s.jobConfig, args); err != nil {
+			return nil, err
+		}
+		out[i] = &s
+	}
+	return out, nil
+}
+
+// overrideFlags sets the job settings that args give as flags: parsing
+// sync's command line again, bound to a job's settings, changes exactly
+// the settings named on it.
+func overrideFlags(jc *jobConfig, args []string) error {
+	var sf syncFlags
+	_, err := newSyncFlags(jc, &sf).parseArgs(args, io.Discard)
+	return err
+}
+
+// logWriter is where log lines go: on a terminal, each clears the line
+// first, so that it does not run into the progress bar.
+func logWriter(stderr io.Writer) io.Writer {
+	if isTerminal(stderr) {
+		return clearLine{stderr}
+	}
+	return stderr
+}
+
+// runError is the error of a run that returned sum and err: err, or
+// errPartial when files failed.
+func runError(sum *mirror.Summary, err error) error {
+	if err == nil && sum != nil && sum.Failed > 0 {
+		return errPartial
+	}
+	return err
+}
+
+// runOutput prints what a run has to say: the dry run's plan, the
+// summary (a line or JSON), on stdout.
+type runOutput struct {
+	stdout, stderr io.Writer
+	json           bool
+	indent         bool // JSON over several lines (one job), not one line per job
+
+	mu sync.Mutex
+}
+
+// planReporter returns the mirror.Options.Report that prints a dry
+// run's plan, one line per action, names quoted.
+func (o *runOutput) planReporter() func(mirror.Action) {
+	return func(a mirror.Action) {
+		if a.Verb == mirror.VerbSkip && a.Reason == "unchanged" {
+			return
+		}
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if a.Reason != "" {
+			fmt.Fprintf(o.stdout, "%-6s %s (%s)\n", a.Verb, quoteName(a.Path), a.Reason)
+		} else {
+			fmt.Fprintf(o.stdout, "%-6s %s\n", a.Verb, quoteName(a.Path))
+		}
+	}
+}
+
+// summary prints how a job's run ended: with -q, only if it did not
+// succeed.
+func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bool) {
+	if exitCode(context.Background(), err) == exitLocked {
+		sum = nil // not a run: another one has the job or the target
+	}
+	if sum == nil {
+		result := mirror.ResultFailed
+		if exitCode(context.Background(), err) == exitLocked {
+			result = mirror.ResultLocked
+		}
+		sum = &mirror.Summary{Job: job, Result: result}
+		if err != nil {
+			sum.Errors = []string{err.Error()}
+		}
+	}
+	if quiet && err == nil && (sum.Result == mirror.ResultOK || sum.Result == mirror.ResultDryRun) {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.json {
+		enc := json.NewEncoder(o.stdout)
+		enc.SetEscapeHTML(false)
+		if o.indent {
+			enc.SetIndent("", "  ")
+		}
+		enc.Encode(sum)
+		return
+	}
+	var le *lockedError
+	var tle *mirror.TargetLockedError
+	switch {
+	case errors.As(err, &le):
+		fmt.Fprintf(o.stdout, "%s: locked, skipped: running in %v\n", job, le.Holder)
+		return
+	case errors.As(err, &tle):
+		fmt.Fprintf(o.stdout, "%s: locked, skipped: target %s is being written by %v\n", job, tle.Target, tle.Holder)
+		return
+	case sum.End.IsZero():
+		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
+		return
+	}
+	fmt.Fprintln(o.stdout, summaryLine(sum))
+	if err != nil {
+		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
+	}
 }
 
 // syncOnce runs one job with the terminal's progress display, prints the
-// dry-run plan and the summary. The daemon does not use it; demo and
+// dry run's plan and the summary. The daemon does not use it; demo and
 // sync do.
-func syncOnce(ctx context.Context, jc *jobConfig, logger *slog.Logger, stdout, stderr io.Writer, jsonOut bool) (*mirror.Summary, error) {
+func syncOnce(ctx context.Context, jc *jobConfig, logger *slog.Logger, out *runOutput) (*mirror.Summary, error) {
 	var disp *progressDisplay
 	sum, err := runJob(ctx, jc, logger, func(o *mirror.Options) {
 		if jc.DryRun {
-			var mu sync.Mutex
-			o.Report = func(a mirror.Action) {
-				if a.Verb == mirror.VerbSkip && a.Reason == "unchanged" {
-					return
-				}
-				mu.Lock()
-				defer mu.Unlock()
-				if a.Reason != "" {
-					fmt.Fprintf(stdout, "%-6s %s (%s)\n", a.Verb, a.Path, a.Reason)
-				} else {
-					fmt.Fprintf(stdout, "%-6s %s\n", a.Verb, a.Path)
-				}
-			}
+			o.Report = out.planReporter()
 		}
-		if !jsonOut && !jc.DryRun && isTerminal(stderr) {
+		if !out.json && !jc.DryRun && !jc.Quiet && isTerminal(out.stderr) {
 			o.Progress = &mirror.Progress{}
-			disp = startProgress(o.Progress, stderr)
+			disp = startProgress(o.Progress, out.stderr)
 		}
 	})
 	if disp != nil {
 		disp.stop()
 	}
-	if sum != nil {
-		if jsonOut {
-			enc := json.NewEncoder(stdout)
-			enc.SetIndent("", "  ")
-			enc.Encode(sum)
-		} else {
-			fmt.Fprintln(stdout, summaryLine(sum))
-		}
+	if sum != nil && exitCode(ctx, err) != exitLocked {
+		out.summary(jc.Name, sum, nil, jc.Quiet)
 	}
 	return sum, err
-}
-
-// syncStatus turns a run's outcome into sync's exit status.
-func syncStatus(sum *mirror.Summary, err error) error {
-	if err != nil {
-		return err
-	}
-	if sum != nil && sum.Failed > 0 {
-		return &exitError{code: exitPartial}
-	}
-	return nil
 }
 
 // summaryLine is the one line a run ends with.
@@ -153,7 +282,7 @@ func summaryLine(s *mirror.Summary) string {
 		rate = fmt.Sprintf(", %s/s", humanBytes(int64(float64(s.Bytes)/secs)))
 	}
 	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
-		s.Job, s.Result, s.Dirs, s.Listed, s.Fetched, humanBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
+		quoteName(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, humanBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
 		d.Round(10*time.Millisecond), rate)
 }
 

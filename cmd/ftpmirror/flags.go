@@ -9,7 +9,7 @@ import (
 )
 
 // addConnFlags binds the connection flags that ls and sync share to jc.
-func addConnFlags(fs *flag.FlagSet, jc *jobConfig) {
+func addConnFlags(fs *flagSet, jc *jobConfig) {
 	fs.BoolVar(&jc.Active, "active", jc.Active, "active mode: the server connects back to us (EPRT/PORT) instead of passive (EPSV/PASV)")
 	fs.StringVar(&jc.TLS, "tls", jc.TLS, "FTPS: none, explicit (AUTH TLS) or implicit; default none, implicit for ftps://")
 	fs.BoolVar(&jc.TLSInsecure, "tls-insecure", jc.TLSInsecure, "do not verify the server's certificate (unsafe)")
@@ -24,18 +24,28 @@ type logFlags struct {
 	format  string
 }
 
-func (lf *logFlags) add(fs *flag.FlagSet) {
+func (lf *logFlags) add(fs *flagSet) {
 	fs.BoolVar(&lf.verbose, "v", false, "verbose: log every file (debug level)")
 	fs.StringVar(&lf.format, "log-format", "text", "log format: text or json")
 }
 
-// logger returns the slog.Logger the flags ask for, writing to w.
-func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
+// logger returns the slog.Logger the flags ask for, writing to w. Quiet
+// keeps warnings and errors only (and -v, which asks for more, wins).
+// Durations are written as "1.5s", in JSON too, not as nanoseconds.
+func (lf *logFlags) logger(w io.Writer, quiet bool) (*slog.Logger, error) {
 	level := slog.LevelInfo
-	if lf.verbose {
+	switch {
+	case lf.verbose:
 		level = slog.LevelDebug
+	case quiet:
+		level = slog.LevelWarn
 	}
-	hopts := &slog.HandlerOptions{Level: level}
+	hopts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			return slog.String(a.Key, a.Value.Duration().String())
+		}
+		return a
+	}}
 	switch lf.format {
 	case "text":
 		return slog.New(slog.NewTextHandler(w, hopts)), nil
@@ -45,12 +55,26 @@ func (lf *logFlags) logger(w io.Writer) (*slog.Logger, error) {
 	return nil, usagef("-log-format: want text or json, not %q", lf.format)
 }
 
-// stringList is a repeatable string flag.
-type stringList []string
+// listFlag is a repeatable string flag. The first use on a command line
+// replaces the list it is bound to (a job's include = [...] with sync
+// -jobs), later uses add to it.
+type listFlag struct {
+	dst *[]string
+	set bool
+}
 
-func (s *stringList) String() string { return strings.Join(*s, ",") }
-func (s *stringList) Set(v string) error {
-	*s = append(*s, v)
+func (l *listFlag) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, ",")
+}
+
+func (l *listFlag) Set(v string) error {
+	if !l.set {
+		*l.dst, l.set = nil, true
+	}
+	*l.dst = append(*l.dst, v)
 	return nil
 }
 
@@ -73,24 +97,66 @@ func (b bytesFlag) Set(s string) error {
 	return nil
 }
 
-// newFlagSet makes a FlagSet whose errors are returned, with a usage text.
-func newFlagSet(name, synopsis string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: ftpmirror %s\n\nFlags:\n", synopsis)
-		fs.PrintDefaults()
-	}
-	return fs
+// flagSet is a command's flags and its help text.
+type flagSet struct {
+	*flag.FlagSet
+	help string // a synopsis line, a description and examples
 }
 
-// parseFlags parses args, turning a flag error into a usage error.
-func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			return err
-		}
-		return usagef("%v", err)
+// newFlagSet makes a flagSet whose errors are returned, not printed; -h
+// prints help and the flags to stdout.
+func newFlagSet(name, help string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	return &flagSet{fs, help}
+}
+
+// printHelp prints the help and the flags to w.
+func (fs *flagSet) printHelp(w io.Writer) {
+	fmt.Fprintf(w, "Usage: ftpmirror %s\n", strings.TrimSpace(fs.help))
+	has := false
+	fs.VisitAll(func(*flag.Flag) { has = true })
+	if has {
+		fmt.Fprint(w, "\nFlags:\n")
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+		fs.SetOutput(io.Discard)
 	}
-	return nil
+}
+
+// parseArgs parses args and returns the positional arguments. Flags may
+// come after positional ones ("sync URL DIR -delete", the rclone habit);
+// "--" ends the flags. -h prints the help to stdout and returns
+// flag.ErrHelp. A bad flag is one usage error, printed once by main.
+func (fs *flagSet) parseArgs(args []string, stdout io.Writer) ([]string, error) {
+	var pos []string
+	for {
+		err := fs.Parse(args)
+		if err == flag.ErrHelp {
+			fs.printHelp(stdout)
+			return nil, err
+		}
+		if err != nil {
+			return nil, usagef("%s: %v (run \"ftpmirror help %s\")", fs.Name(), err, fs.Name())
+		}
+		rest := fs.Args()
+		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// parse is parseArgs for commands without positional arguments.
+func (fs *flagSet) parse(args []string, stdout io.Writer) error {
+	pos, err := fs.parseArgs(args, stdout)
+	if err == nil && len(pos) > 0 {
+		err = usagef("%s takes no arguments, not %q (run \"ftpmirror help %s\")", fs.Name(), pos, fs.Name())
+	}
+	return err
 }

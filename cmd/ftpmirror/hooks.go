@@ -41,9 +41,12 @@ type jobHook struct {
 func hooksFor(spec *jobSpec, sum *mirror.Summary) []jobHook {
 	var hooks []jobHook
 	switch sum.Result {
-	case "dry-run":
+	case mirror.ResultDryRun, mirror.ResultInterrupted:
+		// A dry run changed nothing; an interrupted run is not over
+		// (the daemon is shutting down, or the operator pressed
+		// Ctrl-C): its next run finishes it.
 		return nil
-	case "ok":
+	case mirror.ResultOK:
 		if len(spec.OnSuccess) > 0 {
 			hooks = append(hooks, jobHook{"on_success", spec.OnSuccess})
 		}
@@ -73,7 +76,7 @@ func runHooks(ctx context.Context, spec *jobSpec, sum *mirror.Summary, logger *s
 	failed := 0
 	for _, h := range hooks {
 		start := time.Now()
-		out, err := runHook(ctx, h.name, h.argv, spec, sum.Result, input)
+		out, err := runHook(ctx, h.name, h.argv, spec, string(sum.Result), input)
 		l := logger.With("hook", h.name, "dur", time.Since(start).Round(time.Millisecond))
 		if out != "" {
 			l = l.With("output", out)

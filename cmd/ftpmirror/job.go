@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,7 +33,7 @@ type jobConfig struct {
 	TLSInsecure bool
 	Parallel    int
 	Delete      bool
-	MaxDelete   string // "N" or "P%"; "" means 50%
+	MaxDelete   string // "N", "P%" or "none" (mirror.ParseDeleteLimit)
 	Include     []string
 	Exclude     []string
 	MaxSize     int64
@@ -47,6 +46,7 @@ type jobConfig struct {
 	Segments    int
 	StatePath   string // "" means the default path for this job
 	DryRun      bool
+	Quiet       bool // print nothing on success
 }
 
 // defaultJob returns a jobConfig with every default filled in: the flags'
@@ -105,27 +105,6 @@ func stateFileName(job string) string {
 	return "adhoc-" + hex.EncodeToString(sum[:8]) + ".db"
 }
 
-// parseMaxDelete parses "N" (a count) or "P%" (a percentage).
-func parseMaxDelete(s string) (count int, percent float64, err error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, 50, nil
-	}
-	if p, ok := strings.CutSuffix(s, "%"); ok {
-		v, err := strconv.ParseFloat(p, 64)
-		if err != nil || v < 0 || v > 100 {
-			return 0, 0, fmt.Errorf("max-delete %q: want N or P%% with P in 0..100", s)
-		}
-		return 0, v, nil
-	}
-	v, err := strconv.Atoi(s)
-	if err != nil || v < 0 {
-		return 0, 0, fmt.Errorf("max-delete %q: want N or P%%", s)
-	}
-	// A count replaces the percentage.
-	return v, -1, nil
-}
-
 // parseRate parses a byte rate: "500k", "10M", "1.5G" (powers of 1024),
 // or a plain number of bytes per second. "" and "0" mean no limit.
 func parseRate(s string) (int64, error) {
@@ -153,7 +132,7 @@ func parseBytes(s string) (int64, error) {
 		s = s[:len(s)-1]
 	}
 	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || v < 0 || v*mult > 1<<62 {
+	if err != nil || !(v >= 0 && v*mult <= 1<<62) { // NaN fails too
 		return 0, fmt.Errorf("bad size %q", s)
 	}
 	return int64(v * mult), nil
@@ -181,70 +160,65 @@ func (jc *jobConfig) ftpConfig(src *source) (ftpcore.Config, error) {
 }
 
 // syncOptions turns the job into mirror.Options (without State and
-// Logger, which the caller opens and sets).
-func (jc *jobConfig) syncOptions() (*mirror.Options, error) {
+// Logger, which the caller opens and sets), and says who it logs in as.
+func (jc *jobConfig) syncOptions() (*mirror.Options, login, error) {
 	src, err := parseSource(jc.Source)
 	if err != nil {
-		return nil, err
+		return nil, login{}, err
 	}
 	if jc.Target == "" {
-		return nil, usagef("no target directory")
+		return nil, login{}, usagef("no target directory")
 	}
 	cfg, err := jc.ftpConfig(src)
 	if err != nil {
-		return nil, err
+		return nil, login{}, err
 	}
 	symlinks, err := mirror.ParseSymlinkMode(jc.Symlinks)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, login{}, usagef("%v", err)
 	}
-	maxCount, maxPct, err := parseMaxDelete(jc.MaxDelete)
+	maxDelete, err := mirror.ParseDeleteLimit(jc.MaxDelete)
 	if err != nil {
-		return nil, usagef("%v", err)
+		return nil, login{}, usagef("%v", err)
 	}
 	if jc.Parallel < 1 || jc.Parallel > 64 {
-		return nil, usagef("parallel %d: want 1 to 64", jc.Parallel)
+		return nil, login{}, usagef("parallel %d: want 1 to 64", jc.Parallel)
 	}
 	for _, g := range append(append([]string{}, jc.Include...), jc.Exclude...) {
 		if err := mirror.ValidateGlob(g); err != nil {
-			return nil, usagef("%v", err)
+			return nil, login{}, usagef("%v", err)
 		}
 	}
-	user, pass := src.credentials(jc.User)
+	cred := src.credentials(jc.User)
 	if jc.Password != "" {
-		pass = jc.Password
+		cred.Password, cred.From = jc.Password, "the job's password_env or password_file"
 	}
 	name := jc.Name
 	if name == "" {
 		name = adhocJobName(src, jc.Target)
 	}
-	retries := jc.Retries
-	if retries == 0 {
-		retries = -1 // mirror: zero means the default, negative none
-	}
 	return &mirror.Options{
-		Job:              name,
-		Addr:             src.Addr,
-		User:             user,
-		Password:         pass,
-		FTP:              cfg,
-		Root:             src.Path,
-		Target:           jc.Target,
-		Parallel:         jc.Parallel,
-		Retries:          retries,
-		Delete:           jc.Delete,
-		MaxDelete:        maxCount,
-		MaxDeletePercent: maxPct,
-		Include:          jc.Include,
-		Exclude:          jc.Exclude,
-		MaxSize:          jc.MaxSize,
-		MinAge:           jc.MinAge,
-		MaxAge:           jc.MaxAge,
-		Symlinks:         symlinks,
-		LimitRate:        jc.LimitRate,
-		Segments:         jc.Segments,
-		DryRun:           jc.DryRun,
-	}, nil
+		Job:       name,
+		Addr:      src.Addr,
+		User:      cred.User,
+		Password:  cred.Password,
+		FTP:       cfg,
+		Root:      src.Path,
+		Target:    jc.Target,
+		Parallel:  jc.Parallel,
+		Retries:   jc.Retries,
+		Delete:    jc.Delete,
+		MaxDelete: maxDelete,
+		Include:   jc.Include,
+		Exclude:   jc.Exclude,
+		MaxSize:   jc.MaxSize,
+		MinAge:    jc.MinAge,
+		MaxAge:    jc.MaxAge,
+		Symlinks:  symlinks,
+		LimitRate: jc.LimitRate,
+		Segments:  jc.Segments,
+		DryRun:    jc.DryRun,
+	}, cred, nil
 }
 
 // statePath returns the job's state database path.
@@ -257,41 +231,43 @@ func (jc *jobConfig) statePath(job string) (string, error) {
 
 // runJob runs one job once: it opens the state database, runs the
 // mirror and records the run. It is the one path that sync, the demo
-// and the daemon share. opts may carry Report and Progress; the state is
-// opened here (read-only for a dry run) and closed before it returns.
+// and the daemon share. hook may set Report and Progress. A dry run
+// opens the state read-only, or plans against none when there is no
+// state file yet: it writes nothing, not even an empty database.
 func runJob(ctx context.Context, jc *jobConfig, logger *slog.Logger, hook func(*mirror.Options)) (*mirror.Summary, error) {
-	opts, err := jc.syncOptions()
+	opts, cred, err := jc.syncOptions()
 	if err != nil {
 		return nil, err
+	}
+	for _, w := range cred.Warnings {
+		logger.Warn("credentials: "+w, "job", opts.Job)
 	}
 	path, err := jc.statePath(opts.Job)
 	if err != nil {
 		return nil, err
 	}
-	if jc.DryRun && !fileExists(path) {
-		// A dry run writes nothing, not even an empty state file: it
-		// plans against an empty state in a scratch file.
-		dir, err := os.MkdirTemp("", "ftpmirror-dry-run-")
+	if !jc.DryRun || fileExists(path) {
+		db, err := state.Open(path, &state.Options{Timeout: 2 * time.Second, ReadOnly: jc.DryRun})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("job %s: %w", opts.Job, err)
 		}
-		defer os.RemoveAll(dir)
-		path = filepath.Join(dir, "state.db")
+		defer db.Close()
+		opts.State = db
 	}
-	db, err := state.Open(path, &state.Options{Timeout: 2 * time.Second, ReadOnly: jc.DryRun && fileExists(path)})
-	if err != nil {
-		if errors.Is(err, state.ErrLocked) {
-			return nil, &exitError{code: exitLocked, err: fmt.Errorf("job %s: %w", opts.Job, err)}
-		}
-		return nil, err
-	}
-	defer db.Close()
-	opts.State = db
 	opts.Logger = logger
 	if hook != nil {
 		hook(opts)
 	}
-	return mirror.Run(ctx, opts)
+	sum, err := mirror.Run(ctx, opts)
+	if err != nil {
+		if step := nextStep(err, opts, cred); step != "" {
+			err = &hintError{err: err, hint: step}
+		}
+		if sum != nil && len(sum.Errors) > 0 && ctx.Err() == nil {
+			sum.Errors[0] = err.Error()
+		}
+	}
+	return sum, err
 }
 
 func fileExists(path string) bool {

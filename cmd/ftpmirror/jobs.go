@@ -102,6 +102,7 @@ type tomlJob struct {
 	Segments     *int        `toml:"segments"`
 	State        *string     `toml:"state"`
 	DryRun       *bool       `toml:"dry_run"`
+	Quiet        *bool       `toml:"quiet"`
 	Jitter       *string     `toml:"jitter"`
 	CatchUp      *bool       `toml:"catch_up"`
 	MaxAge       *string     `toml:"max_age"`
@@ -224,6 +225,7 @@ func parseJobFile(path string, data []byte) (*jobFile, error) {
 	}
 	f := &jobFile{Path: path}
 	seen := map[string]int{}
+	targets := map[string]*jobSpec{}
 	for i := range doc.Job {
 		spec := p.job(i, &doc.Defaults, &doc.Job[i])
 		if spec == nil {
@@ -234,6 +236,14 @@ func parseJobFile(path string, data []byte) (*jobFile, error) {
 			continue
 		}
 		seen[spec.Name] = spec.Line
+		// Two jobs mirroring into one directory would delete each
+		// other's files, and could never run at the same time.
+		target := filepath.Clean(spec.Target)
+		if other, dup := targets[target]; dup {
+			p.errorf(p.jobLine(i, "target"), spec.Name, "target", "%s is also the target of job %q (line %d); each job needs its own directory", spec.Target, other.Name, other.Line)
+			continue
+		}
+		targets[target] = spec
 		f.Jobs = append(f.Jobs, spec)
 	}
 	if len(doc.Job) == 0 && len(p.errs) == 0 {
@@ -542,7 +552,7 @@ func (p *jobParser) applyTransfer(spec *jobSpec, t tomlJob, fail keyFail) {
 	}
 	if t.MaxDelete != nil {
 		spec.MaxDelete = string(*t.MaxDelete)
-		if _, _, err := parseMaxDelete(spec.MaxDelete); err != nil {
+		if _, err := mirror.ParseDeleteLimit(spec.MaxDelete); err != nil {
 			fail("max_delete", err)
 		}
 	}
@@ -585,6 +595,9 @@ func (p *jobParser) applyTransfer(spec *jobSpec, t tomlJob, fail keyFail) {
 	}
 	if t.DryRun != nil {
 		spec.DryRun = *t.DryRun
+	}
+	if t.Quiet != nil {
+		spec.Quiet = *t.Quiet
 	}
 }
 

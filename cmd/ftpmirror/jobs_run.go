@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,44 +12,30 @@ import (
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
-// runJobsOnce runs the named jobs of the job file (all if names is
-// empty) once each, one after the other: `ftpmirror sync -jobs FILE
-// [JOB...]`, the form for system cron and batch schedulers. It prints a
-// line per job to stdout (a JSON summary per line with jsonOut) and
-// returns an *exitError with the worst job's status (see worseExit), or
-// nil if every job was ok. An interrupt stops after the current job.
-func runJobsOnce(ctx context.Context, jobsPath string, names []string, stdout, stderr io.Writer, jsonOut bool) error {
-	return runJobsOnceWith(ctx, jobsPath, names, stdout, stderr, slog.New(slog.NewTextHandler(stderr, nil)), jsonOut)
-}
-
-// runJobsOnceWith is runJobsOnce logging to logger (sync's -v and
-// -log-format), which gets the job name on every line.
-func runJobsOnceWith(ctx context.Context, jobsPath string, names []string, stdout, stderr io.Writer, logger *slog.Logger, jsonOut bool) error {
-	f, err := loadJobFile(jobsPath)
-	if err != nil {
-		return usagef("%v", err)
-	}
-	for _, w := range f.Warnings {
-		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
-	}
-	specs, err := selectJobs(f, names)
-	if err != nil {
-		return err
-	}
-	r := &jobRunner{logger: logger, cmd: "sync"}
+// runJobsOnce runs specs once each, one after the other: `ftpmirror sync
+// -jobs FILE [JOB...]`, the form for system cron and batch schedulers.
+// It prints a line per job to stdout (a JSON summary per line with
+// -json; with -q only for jobs that did not succeed), and returns an
+// *exitError with the worst job's status (see worseExit), or nil if
+// every job was ok. An interrupt stops after the current job.
+func runJobsOnce(ctx context.Context, specs []*jobSpec, sf *syncFlags, stdout, stderr io.Writer) error {
+	out := &runOutput{stdout: stdout, stderr: stderr, json: sf.jsonOut}
 	worst := exitOK
 	for _, spec := range specs {
 		if ctx.Err() != nil {
 			break
 		}
-		sum, err := r.runBounded(ctx, spec, defaultStopTimeout)
-		code := jobExitCode(sum, err)
-		if jsonOut {
-			printSummaryJSON(stdout, spec.Name, sum, err)
-		} else {
-			printSummaryLine(stdout, spec.Name, sum, err)
+		logger, err := sf.log.logger(logWriter(stderr), spec.Quiet)
+		if err != nil {
+			return err
 		}
-		worst = worseExit(worst, code)
+		r := &jobRunner{logger: logger, cmd: "sync"}
+		if spec.DryRun {
+			r.plan = out.planReporter()
+		}
+		sum, err := r.runBounded(ctx, spec, defaultStopTimeout)
+		out.summary(spec.Name, sum, err, spec.Quiet)
+		worst = worseExit(worst, exitCode(ctx, runError(sum, err)))
 	}
 	if err := ctx.Err(); err != nil {
 		return err
@@ -82,21 +67,10 @@ func selectJobs(f *jobFile, names []string) ([]*jobSpec, error) {
 	return specs, nil
 }
 
-// jobExitCode is the exit status of one job run.
-func jobExitCode(sum *mirror.Summary, err error) int {
-	if err != nil {
-		return exitCode(err, io.Discard)
-	}
-	if sum != nil && (sum.Failed > 0 || sum.Result == "partial" || sum.Result == "failed") {
-		return exitPartial
-	}
-	return exitOK
-}
-
 // worseExit returns the worse of two exit statuses. From best to worst:
 // ok (0), locked and skipped (4: the job is running elsewhere, nothing
-// is wrong), some files failed (1), safety guard (3: a human must look),
-// configuration error (2), interrupted (130).
+// is wrong), some files failed (1), nothing could be done (5), safety
+// guard (3: a human must look), configuration error (2), interrupted.
 func worseExit(a, b int) int {
 	rank := func(c int) int {
 		switch c {
@@ -106,48 +80,19 @@ func worseExit(a, b int) int {
 			return 1
 		case exitPartial:
 			return 2
-		case exitGuard:
+		case exitNotStarted:
 			return 3
-		case exitUsage:
+		case exitGuard:
 			return 4
+		case exitUsage:
+			return 5
 		}
-		return 5
+		return 6
 	}
 	if rank(b) > rank(a) {
 		return b
 	}
 	return a
-}
-
-// printSummaryLine prints one line about a job run. The runner has
-// logged its errors already.
-func printSummaryLine(w io.Writer, job string, sum *mirror.Summary, err error) {
-	var le *lockedError
-	switch {
-	case errors.As(err, &le):
-		fmt.Fprintf(w, "%s: locked, skipped: running in %v\n", job, le.Holder)
-	case sum == nil:
-		fmt.Fprintf(w, "%s: not run: %v\n", job, err)
-	default:
-		fmt.Fprintln(w, summaryLine(sum))
-	}
-}
-
-// printSummaryJSON prints the run's summary as one line of JSON; a job
-// that did not run gets a summary with result "locked" or "error".
-func printSummaryJSON(w io.Writer, job string, sum *mirror.Summary, err error) {
-	if sum == nil {
-		result := "error"
-		if jobExitCode(nil, err) == exitLocked {
-			result = "locked"
-		}
-		sum = &mirror.Summary{Job: job, Result: result}
-		if err != nil {
-			sum.Errors = []string{err.Error()}
-		}
-	}
-	data, _ := json.Marshal(sum)
-	fmt.Fprintf(w, "%s\n", data)
 }
 
 // runJobFunc is runJob; tests replace it to make runs misbehave.
@@ -158,9 +103,10 @@ var runJobFunc = runJob
 // daemon and `sync -jobs` share it.
 type jobRunner struct {
 	logger  *slog.Logger
-	cmd     string           // "daemon" or "sync", noted in the lock file
-	metrics *daemonMetrics   // nil outside the daemon
-	now     func() time.Time // nil means time.Now
+	cmd     string              // "daemon" or "sync", noted in the lock file
+	metrics *daemonMetrics      // nil outside the daemon
+	now     func() time.Time    // nil means time.Now
+	plan    func(mirror.Action) // a dry run's plan goes here; nil: discarded
 }
 
 func (r *jobRunner) clock() time.Time {
@@ -175,6 +121,9 @@ func (r *jobRunner) clock() time.Time {
 // before) and its error. A job locked by another process is not run: nil
 // and an *exitError with exitLocked.
 func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, error) {
+	if spec.DryRun {
+		return r.dryRun(ctx, spec)
+	}
 	logger := r.logger.With("job", spec.Name)
 	paths, err := spec.paths()
 	if err != nil {
@@ -213,7 +162,7 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 	}
 	r.metrics.stopped(spec.Name)
 
-	if sum == nil && jobExitCode(nil, err) == exitLocked {
+	if exitCode(ctx, err) == exitLocked {
 		// The database is locked by someone outside the job lock (a
 		// shared state file, an ad-hoc sync): not a run of this job.
 		r.saveStatus(logger, paths.status, prev)
@@ -221,7 +170,10 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 		return nil, err
 	}
 	if sum == nil {
-		sum = &mirror.Summary{Job: spec.Name, Start: st.RunStart, End: r.clock().UTC(), Result: "failed"}
+		sum = &mirror.Summary{Job: spec.Name, Start: st.RunStart, End: r.clock().UTC(), Result: mirror.ResultFailed}
+		if ctx.Err() != nil {
+			sum.Result = mirror.ResultInterrupted
+		}
 		sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
 		if err != nil {
 			sum.Errors = []string{err.Error()}
@@ -230,7 +182,7 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 	}
 	st.Running, st.RunStart, st.PID = false, time.Time{}, 0
 	st.LastRun = sum
-	if sum.Result == "ok" {
+	if sum.Result == mirror.ResultOK {
 		st.LastSuccess = sum.End
 	}
 	r.saveStatus(logger, paths.status, st)
@@ -245,6 +197,17 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 		r.saveStatus(logger, paths.status, st)
 	}
 	return sum, err
+}
+
+// dryRun runs a dry run of spec: only the plan, with none of what a
+// run has around it, because each writes (the job lock and status files)
+// or acts (hooks, metrics).
+func (r *jobRunner) dryRun(ctx context.Context, spec *jobSpec) (*mirror.Summary, error) {
+	jc, err := spec.resolvePassword()
+	if err != nil {
+		return nil, err
+	}
+	return runJobFunc(ctx, jc, r.logger, func(o *mirror.Options) { o.Report = r.plan })
 }
 
 // runBounded is run, but returns at most stop after ctx is cancelled,

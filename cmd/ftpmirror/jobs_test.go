@@ -56,7 +56,7 @@ func TestExampleJobFile(t *testing.T) {
 // (with '_' for '-'), or is listed here with why not.
 func TestJobKeysMatchSyncFlags(t *testing.T) {
 	jc := defaultJob()
-	fs := newFlagSet("sync", "", nil)
+	fs := newFlagSet("sync", "")
 	addSyncFlags(fs, &jc)
 	notFlags := map[string]string{
 		"name": "", "schedule": "", "source": "an argument", "target": "an argument",
@@ -82,6 +82,8 @@ func TestJobKeysMatchSyncFlags(t *testing.T) {
 			k = "min_file_age"
 		case "max-age":
 			k = "max_file_age"
+		case "q":
+			k = "quiet"
 		}
 		if !keys[k] {
 			t.Errorf("sync flag -%s has no job key", f.Name)
@@ -179,7 +181,7 @@ password_env = "FTPMIRROR_TEST_PW"
 	if len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], "jobs.toml:6: job \"a\": password_env: $FTPMIRROR_TEST_PW is not set") {
 		t.Errorf("warnings %q", f.Warnings)
 	}
-	if _, err := f.Jobs[0].resolvePassword(); err == nil || exitCode(err, nopWriter{}) != exitUsage {
+	if _, err := f.Jobs[0].resolvePassword(); err == nil || exitCode(t.Context(), err) != exitUsage {
 		t.Errorf("unset password_env: %v", err)
 	}
 	t.Setenv("FTPMIRROR_TEST_PW", "pw")
@@ -252,7 +254,7 @@ func TestJobFileErrors(t *testing.T) {
 					t.Errorf("errors:\n%v\nwant one containing %q", err, w)
 				}
 			}
-			if exitCode(usagef("%v", err), nopWriter{}) != exitUsage {
+			if exitCode(t.Context(), usagef("%v", err)) != exitUsage {
 				t.Error("not a usage error")
 			}
 		})

@@ -10,6 +10,7 @@
 //	ftpmirror ls [flags] URL                list a remote directory
 //	ftpmirror demo                          mirror a sample tree from an embedded server
 //	ftpmirror state rebuild|show ...        inspect or rebuild a state database
+//	ftpmirror version                       print the version
 package main
 
 import (
@@ -23,16 +24,34 @@ import (
 	"syscall"
 
 	"github.com/ftpmirror/ftpmirror/mirror"
+	"github.com/ftpmirror/ftpmirror/state"
 )
 
-// Exit statuses. Documented in README.md; keep them in step.
+// Exit statuses. Documented in README.md and in every command's help
+// (exitStatusHelp); keep the three in step. exitStatus is the one place
+// that maps errors to them.
 const (
-	exitOK      = 0 // everything done
-	exitPartial = 1 // some files or jobs failed; the rest was committed
-	exitUsage   = 2 // bad command line, URL or job file
-	exitGuard   = 3 // a safety guard stopped the run (nothing deleted)
-	exitLocked  = 4 // the job is running elsewhere; skipped
+	exitOK         = 0   // everything done
+	exitPartial    = 1   // some files or jobs failed; the rest was committed
+	exitUsage      = 2   // bad command line, URL or job file
+	exitGuard      = 3   // a safety guard stopped the run (nothing deleted)
+	exitLocked     = 4   // the job or target is in use by another run; skipped
+	exitNotStarted = 5   // nothing could be done: connect, TLS, login or the remote root failed
+	exitSIGINT     = 130 // interrupted by SIGINT (Ctrl-C): 128+2
+	exitSIGTERM    = 143 // stopped by SIGTERM: 128+15
 )
+
+const exitStatusHelp = `Exit status:
+  0    all done (a dry run: the plan has no error)
+  1    partial: some files or jobs failed; the rest was committed
+  2    usage or configuration error (command line, URL, job file)
+  3    a safety guard stopped the run; nothing was deleted
+  4    locked: another run is writing this job or target; skipped
+  5    nothing could be done: connecting, TLS, login or the remote
+       root failed; nothing was changed
+  130  interrupted (SIGINT); 143 stopped (SIGTERM). Partial downloads
+       are kept and resume on the next run.
+`
 
 // usageError is a mistake on the command line or in a job file.
 type usageError struct{ msg string }
@@ -59,6 +78,14 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.err }
 
+// errPartial: some files of a run failed (each was logged).
+var errPartial = errors.New("some files failed")
+
+// signalError is the cause of a context cancelled by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+
 type command struct {
 	name    string
 	summary string
@@ -74,6 +101,8 @@ func commands() []command {
 		{"ls", "list a remote directory", cmdLs},
 		{"demo", "mirror a sample tree from an embedded server, twice", cmdDemo},
 		{"state", "inspect or rebuild a state database", cmdState},
+		{"version", "print the version, commit and Go version", cmdVersion},
+		{"help", "print help on a command: help COMMAND", nil},
 	}
 }
 
@@ -88,22 +117,46 @@ Commands:
 		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
 	}
 	fmt.Fprint(w, `
-Run "ftpmirror COMMAND -h" for a command's flags.
+Run "ftpmirror help COMMAND" (or "ftpmirror COMMAND -h") for a command's
+flags and examples.
 
 URLs: ftp://[user[:password]@]host[:port]/path, or ftps:// for implicit TLS
-(port 990). The password comes from the URL, $FTPMIRROR_PASSWORD or
-~/.netrc; without a user, ftpmirror logs in as anonymous.
+(port 990). As in RFC 1738, curl and lftp, the path is relative to the
+login directory; %2F at its start makes it absolute (ftp://host/%2Fpub).
+The user comes from -user, the URL, or the ~/.netrc machine entry for the
+host, else anonymous; the password from the URL, $FTPMIRROR_PASSWORD or
+~/.netrc.
 
-Exit status: 0 all done; 1 some files or jobs failed (the rest was
-committed); 2 usage or configuration error; 3 stopped by a safety guard
-(nothing deleted); 4 the job is locked by another process (skipped).
-`)
+`+exitStatusHelp)
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext()
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// signalContext is cancelled, with a *signalError as its cause, by the
+// first SIGINT or SIGTERM. A second one kills the process the default
+// way.
+func signalContext() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-ch:
+			cancel(&signalError{sig})
+			signal.Stop(ch)
+		case <-done:
+		}
+	}()
+	return ctx, func() {
+		close(done)
+		signal.Stop(ch)
+		cancel(nil)
+	}
 }
 
 // run dispatches to a subcommand and turns its error into an exit status.
@@ -113,45 +166,69 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	switch args[0] {
-	case "-h", "-help", "--help", "help":
+	case "-h", "-help", "--help":
 		usage(stdout)
 		return exitOK
+	case "-version", "--version":
+		args[0] = "version"
+	case "help":
+		if len(args) == 1 {
+			usage(stdout)
+			return exitOK
+		}
+		args = []string{args[1], "-h"}
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
-			return exitCode(c.run(ctx, args[1:], stdout, stderr), stderr)
+		if c.name == args[0] && c.run != nil {
+			return exitStatus(ctx, c.run(ctx, args[1:], stdout, stderr), stderr)
 		}
 	}
-	fmt.Fprintf(stderr, "ftpmirror: unknown command %q\n", args[0])
-	usage(stderr)
+	fmt.Fprintf(stderr, "ftpmirror: unknown command %q; run \"ftpmirror help\" for the list\n", args[0])
 	return exitUsage
 }
 
-// exitCode maps an error to the exit status, printing it as one line.
-func exitCode(err error, stderr io.Writer) int {
-	var ue *usageError
+// exitStatus maps an error to the exit status, printing it as one line
+// (an *exitError without a message was printed already). It is the one
+// place that decides exit statuses.
+func exitStatus(ctx context.Context, err error, stderr io.Writer) int {
+	code := exitCode(ctx, err)
 	var ee *exitError
 	switch {
-	case err == nil:
-		return exitOK
-	case errors.Is(err, flag.ErrHelp):
-		return exitOK
-	case errors.As(err, &ee):
-		if ee.err != nil {
-			fmt.Fprintf(stderr, "ftpmirror: %v\n", ee.err)
-		}
-		return ee.code
-	case errors.Is(err, mirror.ErrSafetyGuard):
-		fmt.Fprintf(stderr, "ftpmirror: %v\n", err)
-		return exitGuard
-	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "ftpmirror: %v\n", err)
-		return exitUsage
-	case errors.Is(err, context.Canceled):
-		fmt.Fprintln(stderr, "ftpmirror: interrupted")
-		return 130
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.As(err, &ee) && ee.err == nil:
+	case errors.Is(err, errPartial):
 	default:
 		fmt.Fprintf(stderr, "ftpmirror: %v\n", err)
+	}
+	return code
+}
+
+// exitCode is the exit status for err.
+func exitCode(ctx context.Context, err error) int {
+	var ue *usageError
+	var ee *exitError
+	var le *lockedError
+	var tle *mirror.TargetLockedError
+	var se *signalError
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
+		if errors.As(context.Cause(ctx), &se) && se.sig == syscall.SIGTERM {
+			return exitSIGTERM
+		}
+		return exitSIGINT
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.As(err, &le), errors.As(err, &tle), errors.Is(err, state.ErrLocked):
+		return exitLocked
+	case errors.Is(err, mirror.ErrSafetyGuard):
+		return exitGuard
+	case errors.Is(err, mirror.ErrNotStarted):
+		return exitNotStarted
+	default:
 		return exitPartial
 	}
 }

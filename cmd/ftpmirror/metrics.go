@@ -125,10 +125,10 @@ func (m *daemonMetrics) finished(job string, s *mirror.Summary) {
 		return
 	}
 	m.setLast(job, s)
-	if s.Result == "ok" {
+	if s.Result == mirror.ResultOK {
 		m.lastSuccess.WithLabelValues(job).Set(unixSeconds(s.End))
 	}
-	m.runs.WithLabelValues(job, s.Result).Inc()
+	m.runs.WithLabelValues(job, string(s.Result)).Inc()
 	m.fetched.WithLabelValues(job).Add(float64(s.Fetched + s.Resumed))
 	m.bytes.WithLabelValues(job).Add(float64(s.Bytes))
 	m.deleted.WithLabelValues(job).Add(float64(s.Deleted))

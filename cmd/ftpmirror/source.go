@@ -1,12 +1,18 @@
 package main
 
 import (
-	"bufio"
+	"errors"
+	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
+
+	"github.com/bgentry/go-netrc/netrc"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
 )
@@ -15,18 +21,22 @@ import (
 type source struct {
 	Host     string // without port
 	Addr     string // host:port
-	Path     string // remote directory; "" means the login directory
+	Path     string // remote directory: relative to the login directory unless it starts with '/'; "" is the login directory
 	User     string
 	Password string
 	HasPass  bool
 	Implicit bool // ftps://
 }
 
-// parseSource parses ftp://[user[:password]@]host[:port]/path.
+// parseSource parses ftp://[user[:password]@]host[:port]/path. As in RFC
+// 1738 (and curl, lftp), the path is relative to the login directory:
+// the '/' after the host only separates it. An absolute path starts with
+// %2F (ftp://host/%2Fpub) or, as lftp also takes it, with a second '/'
+// (ftp://host//pub).
 func parseSource(raw string) (*source, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, usagef("bad URL %q: %v", raw, err)
+		return nil, usagef("bad URL %q: %v", raw, errors.Unwrap(err))
 	}
 	s := &source{}
 	port := "21"
@@ -46,6 +56,10 @@ func parseSource(raw string) (*source, error) {
 	}
 	s.Host = u.Hostname()
 	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 {
+			return nil, usagef("bad URL %q: port %s: want 1 to 65535", raw, p)
+		}
 		port = p
 	}
 	s.Addr = net.JoinHostPort(s.Host, port)
@@ -53,111 +67,127 @@ func parseSource(raw string) (*source, error) {
 		s.User = u.User.Username()
 		s.Password, s.HasPass = u.User.Password()
 	}
-	s.Path = u.Path
+	if s.Path, err = urlPath(u.EscapedPath()); err != nil {
+		return nil, usagef("bad URL %q: %v", raw, err)
+	}
 	if strings.ContainsAny(s.Path, "\r\n\x00") {
 		return nil, usagef("bad URL %q: control characters in the path", raw)
-	}
-	if s.Path == "/" {
-		// ftp://host/ is the login directory, as for lftp and curl.
-		s.Path = ""
 	}
 	return s, nil
 }
 
-// String returns the URL without the password.
+// urlPath turns a URL's escaped path into the remote path (RFC 1738
+// section 3.2.2): the segments after the first '/', each unescaped, so
+// that %2F in the first one makes the path absolute.
+func urlPath(escaped string) (string, error) {
+	rest, ok := strings.CutPrefix(escaped, "/")
+	if !ok || rest == "" {
+		return "", nil // ftp://host or ftp://host/: the login directory
+	}
+	segs := strings.Split(rest, "/")
+	for i, seg := range segs {
+		v, err := url.PathUnescape(seg)
+		if err != nil {
+			return "", err
+		}
+		segs[i] = v
+	}
+	p := strings.Join(segs, "/")
+	if strings.HasPrefix(p, "/") {
+		return path.Clean(p), nil
+	}
+	return strings.TrimSuffix(p, "/"), nil
+}
+
+// String returns the URL without the password, its path as parseSource
+// reads it.
 func (s *source) String() string {
 	scheme := "ftp"
 	if s.Implicit {
 		scheme = "ftps"
 	}
-	u := url.URL{Scheme: scheme, Host: s.Addr, Path: s.Path}
+	rel, abs := strings.CutPrefix(s.Path, "/")
+	raw := "/"
+	if abs {
+		raw = "/%2F"
+	}
+	if rel != "" {
+		segs := strings.Split(rel, "/")
+		for i, seg := range segs {
+			segs[i] = url.PathEscape(seg)
+		}
+		raw += strings.Join(segs, "/")
+	}
+	u := url.URL{Scheme: scheme, Host: s.Addr, Path: "/" + s.Path, RawPath: raw}
 	if s.User != "" {
 		u.User = url.User(s.User)
 	}
 	return u.String()
 }
 
-// credentials returns the user and password to log in with: the user
-// from the flag or URL (flag wins); the password from the URL,
-// $FTPMIRROR_PASSWORD, then ~/.netrc; anonymous without a user.
-func (s *source) credentials(userFlag string) (user, password string) {
-	user = s.User
-	if userFlag != "" {
-		user = userFlag
-	}
-	if s.HasPass && (userFlag == "" || userFlag == s.User) {
-		return user, s.Password
-	}
-	if p, ok := os.LookupEnv("FTPMIRROR_PASSWORD"); ok {
-		return user, p
-	}
-	if u, p, ok := netrcLookup(s.Host, user); ok {
-		return u, p
-	}
-	return user, ""
+// login is who to log in as, with where the password came from.
+type login struct {
+	User, Password string
+	From           string   // where the password came from; "" if none was found
+	Looked         []string // where ftpmirror looked for one
+	Warnings       []string // things that work but should not be so
 }
 
-// netrcLookup finds host's entry in $NETRC or ~/.netrc. With a user
-// given, only an entry for that login counts; without, the entry's login
-// is used. A "default" entry applies to every host.
-func netrcLookup(host, user string) (string, string, bool) {
-	path := os.Getenv("NETRC")
+// credentials returns the user and password to log in with: the user
+// from the flag, else the URL, else the ~/.netrc entry for the host,
+// else anonymous; the password from the URL, $FTPMIRROR_PASSWORD, then
+// ~/.netrc (for that user, when one is given).
+func (s *source) credentials(userFlag string) login {
+	l := login{User: s.User}
+	if userFlag != "" {
+		l.User = userFlag
+	}
+	l.Looked = []string{"the URL", "$FTPMIRROR_PASSWORD"}
+	if s.HasPass && (userFlag == "" || userFlag == s.User) {
+		l.Password, l.From = s.Password, "the URL"
+		return l
+	}
+	if p := os.Getenv("FTPMIRROR_PASSWORD"); p != "" {
+		l.Password, l.From = p, "$FTPMIRROR_PASSWORD"
+		return l
+	}
+	path := netrcPath()
 	if path == "" {
-		home, err := os.UserHomeDir()
-		if err != nil {
-			return "", "", false
-		}
-		path = filepath.Join(home, ".netrc")
+		return l
 	}
-	f, err := os.Open(path)
+	l.Looked = append(l.Looked, path)
+	m, err := netrc.FindMachine(path, s.Host)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return l
+	case err != nil:
+		l.Warnings = append(l.Warnings, fmt.Sprintf("%s: %v; not used", path, err))
+		return l
+	case m == nil || (l.User != "" && m.Login != l.User):
+		return l
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		l.Warnings = append(l.Warnings, fmt.Sprintf("%s is readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm()))
+	}
+	if l.User == "" {
+		l.User = m.Login
+	}
+	if m.Password != "" {
+		l.Password, l.From = m.Password, path
+	}
+	return l
+}
+
+// netrcPath is $NETRC, else ~/.netrc; "" without a home directory.
+func netrcPath() string {
+	if p := os.Getenv("NETRC"); p != "" {
+		return p
+	}
+	home, err := os.UserHomeDir()
 	if err != nil {
-		return "", "", false
+		return ""
 	}
-	defer f.Close()
-	var toks []string
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(strings.TrimSpace(line), "#") {
-			continue
-		}
-		toks = append(toks, strings.Fields(line)...)
-	}
-	type entry struct{ machine, login, password string }
-	var entries []entry
-	for i := 0; i < len(toks); i++ {
-		switch toks[i] {
-		case "machine", "default":
-			e := entry{}
-			if toks[i] == "machine" && i+1 < len(toks) {
-				i++
-				e.machine = toks[i]
-			}
-			entries = append(entries, e)
-		case "login", "password", "account":
-			if i+1 < len(toks) && len(entries) > 0 {
-				e := &entries[len(entries)-1]
-				if toks[i] == "login" {
-					e.login = toks[i+1]
-				} else if toks[i] == "password" {
-					e.password = toks[i+1]
-				}
-				i++
-			}
-		case "macdef":
-			return "", "", false // macros are not supported; stop rather than misparse
-		}
-	}
-	for _, e := range entries {
-		if e.machine != "" && !strings.EqualFold(e.machine, host) {
-			continue
-		}
-		if user != "" && e.login != user {
-			continue
-		}
-		return e.login, e.password, true
-	}
-	return "", "", false
+	return filepath.Join(home, ".netrc")
 }
 
 // tlsMode parses the -tls flag value, defaulting to implicit for ftps://.

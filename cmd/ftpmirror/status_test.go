@@ -232,7 +232,7 @@ func TestLockHolder(t *testing.T) {
 	start := time.Now()
 	_, err = acquireJobLock(path, "j", "daemon", 100*time.Millisecond)
 	var le *lockedError
-	if !errors.As(err, &le) || le.Holder.PID != os.Getpid() || exitCode(err, nopWriter{}) != exitLocked || time.Since(start) < 100*time.Millisecond {
+	if !errors.As(err, &le) || le.Holder.PID != os.Getpid() || exitCode(t.Context(), err) != exitLocked || time.Since(start) < 100*time.Millisecond {
 		t.Errorf("second lock: %v", err)
 	}
 	l.release()

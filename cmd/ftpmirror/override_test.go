@@ -1,0 +1,129 @@
+package main
+
+import (
+	"flag"
+	"io"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestSyncFlagsOverrideJobKeys: every sync flag given with -jobs sets
+// that job setting for the run, over the job file's key: a flag and the
+// job key of the same name are one setting. A flag that sync gains
+// without a row here fails the test.
+func TestSyncFlagsOverrideJobKeys(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ca.pem"), "")
+	jobs := writeFile(t, filepath.Join(dir, "jobs.toml"), `
+[[job]]
+name = "pub"
+source = "ftp://127.0.0.1:2121/pub"
+target = "mirror"
+user = "filekey"
+mode = "passive"
+tls = "none"
+timeout = "10s"
+parallel = 2
+retries = 5
+delete = true
+max_delete = "10%"
+include = ["*.iso", "*.txt"]
+exclude = ["tmp/**"]
+max_size = "1M"
+min_file_age = "1h"
+max_file_age = "48h"
+symlinks = "keep"
+limit_rate = "1M"
+segments = 2
+state = "file.db"
+dry_run = false
+quiet = false
+tls_insecure = false
+`)
+	// Settings that are flags of sync but not of a job.
+	commandFlags := []string{"jobs", "json", "v", "log-format", "cpuprofile"}
+	for _, tc := range []struct {
+		flag string
+		args []string
+		want func(jc *jobConfig) any
+		is   any
+	}{
+		{"active", []string{"-active"}, func(jc *jobConfig) any { return jc.Active }, true},
+		{"tls", []string{"-tls", "explicit"}, func(jc *jobConfig) any { return jc.TLS }, "explicit"},
+		{"tls-insecure", []string{"-tls-insecure"}, func(jc *jobConfig) any { return jc.TLSInsecure }, true},
+		{"tls-ca-file", []string{"-tls-ca-file", "/etc/ca.pem"}, func(jc *jobConfig) any { return jc.TLSCAFile }, "/etc/ca.pem"},
+		{"timeout", []string{"-timeout", "3s"}, func(jc *jobConfig) any { return jc.Timeout }, 3 * time.Second},
+		{"user", []string{"-user", "flaguser"}, func(jc *jobConfig) any { return jc.User }, "flaguser"},
+		{"parallel", []string{"-parallel", "9"}, func(jc *jobConfig) any { return jc.Parallel }, 9},
+		{"retries", []string{"-retries", "0"}, func(jc *jobConfig) any { return jc.Retries }, 0},
+		{"delete", []string{"-delete=false"}, func(jc *jobConfig) any { return jc.Delete }, false},
+		{"max-delete", []string{"-max-delete", "0"}, func(jc *jobConfig) any { return jc.MaxDelete }, "0"},
+		{"include", []string{"-include", "*.nothing"}, func(jc *jobConfig) any { return jc.Include }, []string{"*.nothing"}},
+		{"exclude", []string{"-exclude", "a", "-exclude", "b"}, func(jc *jobConfig) any { return jc.Exclude }, []string{"a", "b"}},
+		{"max-size", []string{"-max-size", "2k"}, func(jc *jobConfig) any { return jc.MaxSize }, int64(2048)},
+		{"min-age", []string{"-min-age", "5m"}, func(jc *jobConfig) any { return jc.MinAge }, 5 * time.Minute},
+		{"max-age", []string{"-max-age", "0s"}, func(jc *jobConfig) any { return jc.MaxAge }, time.Duration(0)},
+		{"symlinks", []string{"-symlinks", "follow"}, func(jc *jobConfig) any { return jc.Symlinks }, "follow"},
+		{"limit-rate", []string{"-limit-rate", "0"}, func(jc *jobConfig) any { return jc.LimitRate }, int64(0)},
+		{"segments", []string{"-segments", "1"}, func(jc *jobConfig) any { return jc.Segments }, 1},
+		{"state", []string{"-state", "/tmp/flag.db"}, func(jc *jobConfig) any { return jc.StatePath }, "/tmp/flag.db"},
+		{"dry-run", []string{"-dry-run"}, func(jc *jobConfig) any { return jc.DryRun }, true},
+		{"quiet", []string{"-quiet"}, func(jc *jobConfig) any { return jc.Quiet }, true},
+		{"q", []string{"-q"}, func(jc *jobConfig) any { return jc.Quiet }, true},
+	} {
+		t.Run(tc.flag, func(t *testing.T) {
+			// The flag alone, and after the job's name (flags may
+			// follow arguments).
+			for _, args := range [][]string{
+				append(append([]string{"-jobs", jobs}, tc.args...), "pub"),
+				append([]string{"-jobs", jobs, "pub"}, tc.args...),
+			} {
+				specs, err := jobsToSync(jobs, []string{"pub"}, args, io.Discard)
+				if err != nil {
+					t.Fatalf("%q: %v", args, err)
+				}
+				if got := tc.want(&specs[0].jobConfig); !reflect.DeepEqual(got, tc.is) {
+					t.Errorf("%q: setting is %#v, want %#v", args, got, tc.is)
+				}
+			}
+		})
+	}
+
+	// Every flag of sync is covered above or is a command flag.
+	covered := map[string]bool{}
+	for _, f := range commandFlags {
+		covered[f] = true
+	}
+	var sf syncFlags
+	jc := defaultJob()
+	fs := newSyncFlags(&jc, &sf)
+	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
+		"max-delete", "include", "exclude", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
+		"state", "dry-run", "quiet", "q"}
+	for _, r := range rows {
+		covered[r] = true
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		if !covered[f.Name] {
+			t.Errorf("sync flag -%s has no row in TestSyncFlagsOverrideJobKeys", f.Name)
+		}
+	})
+
+	// Without flags the job's keys stand; an unknown flag is an error,
+	// never ignored.
+	specs, err := jobsToSync(jobs, nil, []string{"-jobs", jobs}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if jc := specs[0].jobConfig; jc.Parallel != 2 || !slices.Equal(jc.Include, []string{"*.iso", "*.txt"}) || jc.MaxDelete != "10%" {
+		t.Errorf("job keys lost: %+v", jc)
+	}
+	code, _, errOut := runCLI(t, "sync", "-jobs", jobs, "-max-deletes", "0", "pub")
+	if code != exitUsage || !strings.Contains(errOut, "-max-deletes") || strings.Count(errOut, "max-deletes") != 1 {
+		t.Errorf("unknown flag with -jobs: exit %d, %q", code, errOut)
+	}
+}
