@@ -232,7 +232,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 // plain fetches go ahead like that (from the start, no adoption to
 // confirm, nothing in the way).
 func (r *runner) queueNext(ctx context.Context, xfer *ftpcore.Transfer, w *workerState) {
-	if w == nil || w.next != nil || r.opts.FTP.DisablePipelining {
+	if w == nil || w.next != nil || r.ftpConfig().DisablePipelining {
 		return
 	}
 	nt := r.q.popFetchIf(func(t *task) bool {
