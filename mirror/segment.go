@@ -38,6 +38,7 @@ type segFile struct {
 	keep    atomic.Bool  // interrupted, or a segment failed: keep what came
 	failed  atomic.Bool  // the file was counted failed
 	noREST  atomic.Bool  // REST refused: fetch the file again in one stream
+	unsaved atomic.Int64 // bytes written since the progress was last recorded
 	resumed bool         // the segments continue an earlier run's
 
 	mu    sync.Mutex
@@ -187,7 +188,8 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 		}
 		return err
 	}
-	n, err := r.copySegment(ctx, &countWriter{w: io.NewOffsetWriter(sf.f, start), n: done}, xfer, want, last)
+	cw := &countWriter{w: io.NewOffsetWriter(sf.f, start), n: done, after: func(n int) { r.segmentProgress(sf, n) }}
+	n, err := r.copySegment(ctx, cw, xfer, want, last)
 	// A segment that stops before the end of the file aborts its
 	// transfer: Close says ABOR and keeps the connection.
 	if cerr := xfer.Close(); err == nil && cerr != nil && (last || n < want) {
@@ -210,16 +212,37 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 	return nil
 }
 
-// countWriter counts the bytes written through it.
+// countWriter counts the bytes written through it, and calls after
+// with the count of each write.
 type countWriter struct {
-	w io.Writer
-	n *atomic.Int64
+	w     io.Writer
+	n     *atomic.Int64
+	after func(int)
 }
 
 func (c *countWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
 	c.n.Add(int64(n))
+	c.after(n)
 	return n, err
+}
+
+// segSaveEvery is how many new bytes of a file in segments make its
+// progress recorded again during the run, so that a run killed without
+// a chance to save (SIGKILL, a power cut) loses at most that much per
+// file, not all of it.
+const segSaveEvery = 16 << 20
+
+// segmentProgress counts n new bytes of sf and records the progress
+// every segSaveEvery.
+func (r *runner) segmentProgress(sf *segFile, n int) {
+	if sf.unsaved.Add(int64(n)) < segSaveEvery {
+		return
+	}
+	sf.unsaved.Store(0)
+	if err := r.saveSegments(sf); err != nil {
+		r.log.Warn("saving the progress of segments failed", "path", "/"+sf.t.rel, "err", err)
+	}
 }
 
 // restRefused reports whether err is a server's refusal of REST (502 not
