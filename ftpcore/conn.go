@@ -100,8 +100,14 @@ type Config struct {
 	// MaxReplyBytes and MaxReplyLines bound one reply on the control
 	// connection. Zero means 256 KiB and 4096 lines.
 	MaxReplyBytes, MaxReplyLines int
-	// MaxListBytes bounds one directory listing. Zero means 64 MiB.
+	// MaxListBytes bounds the bytes of one directory listing, and
+	// without a ListMemory also what its entries take in memory. Zero
+	// means 64 MiB.
 	MaxListBytes int64
+	// ListMemory, if set, bounds the memory that the entries of listings
+	// in progress take, together, on every Conn that shares it. Nil
+	// means each listing on its own may take MaxListBytes.
+	ListMemory *ListMemory
 
 	// Dialer is used for the control and data connections. Nil means a
 	// zero net.Dialer.

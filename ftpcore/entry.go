@@ -72,6 +72,10 @@ type Entry struct {
 	Target    string // symlink target, when the listing shows one
 	Unique    string // MLSD "unique" fact, when given
 	Perm      string // MLSD "perm" fact or the Unix mode string, as sent
+
+	// version is the file version of a VMS listing line (";3"), 0
+	// elsewhere: a listing keeps the newest version of each name.
+	version int
 }
 
 func (e Entry) String() string {

@@ -58,8 +58,9 @@ var ErrTooSlow = errors.New("transfer too slow")
 
 // IsTransient reports whether err is worth retrying, possibly on a new
 // connection: 4xx replies (421 means the connection is gone too),
-// timeouts, too slow transfers, resets, unexpected EOF and broken
-// connections. 5xx replies,
+// timeouts, too slow transfers, resets, unexpected EOF, broken
+// connections, and a listing that a shared ListMemory had no room for
+// while other listings were in progress. 5xx replies,
 // refused logins, certificate failures and cancelled contexts are
 // permanent.
 func IsTransient(err error) bool {
@@ -80,6 +81,7 @@ func IsTransient(err error) bool {
 		return false
 	}
 	if errors.Is(err, ErrConnBroken) || errors.Is(err, ErrShortTransfer) || errors.Is(err, ErrOutOfOrder) || errors.Is(err, ErrTooSlow) ||
+		errors.Is(err, errListsInProgress) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||

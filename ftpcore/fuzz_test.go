@@ -206,3 +206,42 @@ func FuzzParseMDTM(f *testing.F) {
 		}
 	})
 }
+
+// FuzzListing feeds whole listings through a listing, as Conn.list
+// does: a VMS name alone on its line is joined with the next one, and
+// the newest VMS version of a name is kept. Every entry holds to the
+// parsers' promises and names are not repeated by the VMS pass.
+func FuzzListing(f *testing.F) {
+	for _, name := range []string{"commons-net-vms-list.txt", "filezilla-list.txt", "vsftpd-3.0.3-list.txt"} {
+		raw, err := os.ReadFile(filepath.Join("testdata", "listings", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(string(raw))
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		l := testListing(1 << 20)
+		for line := range strings.Lines(text) {
+			if err := l.add(strings.TrimRight(line, "\r\n")); err != nil {
+				return
+			}
+		}
+		entries, err := l.result()
+		var le *ListError
+		if err != nil && (!errors.As(err, &le) || le.Count < len(le.Lines) || len(le.Lines) > maxBadLines) {
+			t.Fatalf("error %v", err)
+		}
+		versions := map[string]bool{}
+		for _, e := range entries {
+			if !validName(e.Name) {
+				t.Fatalf("invalid name %q", e.Name)
+			}
+			if e.version != 0 {
+				if versions[e.Name] {
+					t.Fatalf("two versions of %q kept", e.Name)
+				}
+				versions[e.Name] = true
+			}
+		}
+	})
+}

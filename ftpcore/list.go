@@ -16,23 +16,6 @@ import (
 // plus facts or an ls -l prefix fits many times over.
 const maxListLine = 16 << 10
 
-// ListError is a listing line that no parser understood, or that named
-// something that is not a single path component. The whole listing
-// fails: a listing silently shorter than the directory would make a
-// mirror delete files.
-type ListError struct {
-	Cmd  string // "MLSD", "LIST" or "NLST"
-	Dir  string
-	Line string
-	Err  error
-}
-
-func (e *ListError) Error() string {
-	return fmt.Sprintf("%s %s: %v in line %q", e.Cmd, e.Dir, e.Err, e.Line)
-}
-
-func (e *ListError) Unwrap() error { return e.Err }
-
 // List returns the entries of directory dir, without "." and "..". It
 // uses MLSD where the server offers it (exact times in UTC), and LIST
 // otherwise (times at the precision the format gives, in
@@ -58,16 +41,20 @@ func (e *ListError) Unwrap() error { return e.Err }
 // missing or unreadable directory lists as nothing there, never as an
 // empty directory. A server whose STAT does not list is asked with LIST
 // from then on.
+//
+// Lines that give no entry do not fail the listing: List returns the
+// other lines' entries along with a *ListError that quotes them.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	if c.mlsd && !c.cfg.DisableMLSD {
 		return c.ListMLSD(ctx, dir)
 	}
 	if c.stat != listARefused && !c.cfg.DisableSTAT && dir != "" && c.listA != listARefused {
 		entries, err := c.ListSTAT(ctx, dir)
+		var le *ListError
 		switch {
-		case err == nil:
+		case err == nil, errors.As(err, &le):
 			c.stat = listAWorks
-			return entries, nil
+			return entries, err
 		case errors.Is(err, errSTATNoListing) && c.stat == listAUnknown:
 			c.stat = listARefused
 		case errors.Is(err, errSTATNoListing):
@@ -195,7 +182,32 @@ func (c *Conn) readSTAT(ctx context.Context, dir string, noop func() error) ([]E
 			return nil, cwdErr
 		}
 	}
-	lines, code, err := c.readLong(ctx, "STAT")
+	l := c.newListing("STAT", dir, c.parseLIST)
+	defer l.release()
+	dot := false
+	notListing := ""
+	code, n, err := c.readLong(ctx, "STAT", func(line string) error {
+		// proftpd indents each line by one space.
+		line = strings.TrimPrefix(line, " ")
+		if line == "" || notListing != "" {
+			return nil
+		}
+		e, perr := l.parseLine(line)
+		switch {
+		case perr == nil:
+			return l.addEntry(e)
+		case errors.Is(perr, errSkipLine):
+			if strings.HasSuffix(line, " .") {
+				dot = true
+			}
+			return nil
+		case c.stat == listAUnknown:
+			// Maybe not a listing at all: a first STAT decides.
+			notListing = line
+			return nil
+		}
+		return l.addBad(line, perr)
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -215,45 +227,25 @@ func (c *Conn) readSTAT(ctx context.Context, dir string, noop func() error) ([]E
 	if cwdErr != nil {
 		return nil, cwdErr
 	}
-	if code/100 != 2 || len(lines) < 2 {
+	switch {
+	case code/100 != 2 || n < 2:
 		return nil, fmt.Errorf("STAT %s: %w (%03d)", dir, errSTATNoListing, code)
-	}
-	now := c.cfg.Now()
-	var entries []Entry
-	dot := false
-	for _, line := range lines[1 : len(lines)-1] {
-		// proftpd indents each line by one space.
-		line = strings.TrimPrefix(line, " ")
-		if line == "" {
-			continue
-		}
-		e, perr := parseListLine(line, now, c.cfg.Location)
-		switch {
-		case perr == nil:
-			entries = append(entries, e)
-		case errors.Is(perr, errSkipLine):
-			if strings.HasSuffix(line, " .") {
-				dot = true
-			}
-		case c.stat == listAUnknown:
-			return nil, fmt.Errorf("STAT %s: %w: %q", dir, errSTATNoListing, line)
-		default:
-			return nil, &ListError{Cmd: "STAT", Dir: dir, Line: line, Err: perr}
-		}
-	}
-	if !dot {
+	case notListing != "":
+		return nil, fmt.Errorf("STAT %s: %w: %q", dir, errSTATNoListing, notListing)
+	case !dot:
 		return nil, fmt.Errorf("STAT %s: %w: no \".\" entry (missing or unreadable directory?)", dir, errSTATNoListing)
 	}
-	return entries, nil
+	return l.result()
 }
 
 // readLong reads a multi-line reply line by line, within
 // Config.MaxListBytes: a STAT listing can be as long as a directory's
-// LIST. It returns the lines without the code prefix of the first and
-// last ones.
-func (c *Conn) readLong(ctx context.Context, verb string) ([]string, int, error) {
-	var lines []string
-	code := 0
+// LIST. It hands each line between the first and the last to each,
+// without keeping it, and returns the code and the number of lines. An
+// error from each ends the reading (the conversation is then out of
+// step).
+func (c *Conn) readLong(ctx context.Context, verb string, each func(string) error) (int, int, error) {
+	code, n := 0, 0
 	err := c.io(ctx, func() error {
 		c.budget.reset()
 		c.budget.maxBytes = int(min(c.cfg.MaxListBytes, 1<<30))
@@ -273,7 +265,7 @@ func (c *Conn) readLong(ctx context.Context, verb string) ([]string, int, error)
 		if err != nil || code < 100 {
 			return textproto.ProtocolError("malformed reply: " + first)
 		}
-		lines = append(lines, first[4:])
+		n = 1
 		if first[3] == ' ' {
 			return nil
 		}
@@ -286,22 +278,24 @@ func (c *Conn) readLong(ctx context.Context, verb string) ([]string, int, error)
 			if c.budget.exceeded != nil {
 				return c.budget.exceeded
 			}
+			n++
 			if strings.HasPrefix(line, end) {
-				lines = append(lines, line[4:])
 				return nil
 			}
-			lines = append(lines, line)
+			if err := each(line); err != nil {
+				return err
+			}
 		}
 	})
 	if err != nil {
-		return nil, 0, fmt.Errorf("%s: %w", verb, err)
+		return 0, 0, fmt.Errorf("%s: %w", verb, err)
 	}
-	c.trace("< ", fmt.Sprintf("%03d (%d lines)", code, len(lines)))
+	c.trace("< ", fmt.Sprintf("%03d (%d lines)", code, n))
 	if code == 421 {
-		c.broken = &Error{Cmd: verb, Code: code, Msg: strings.Join(lines, "\n")}
+		c.broken = &Error{Cmd: verb, Code: code, Msg: "closing control connection"}
 		c.conn.Close()
 	}
-	return lines, code, nil
+	return code, n, nil
 }
 
 // ListMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
@@ -320,13 +314,14 @@ func (c *Conn) ListLIST(ctx context.Context, dir string) ([]Entry, error) {
 	if c.listA != listARefused {
 		entries, err := c.list(ctx, "LIST -a", dir, c.parseLIST)
 		var fe *Error
+		var le *ListError
 		switch {
-		case err == nil && (len(entries) > 0 || c.listA == listAWorks):
+		case err == nil && (len(entries) > 0 || c.listA == listAWorks), errors.As(err, &le):
 			c.listA = listAWorks
-			return entries, nil
+			return entries, err
 		case err == nil, errors.As(err, &fe) && fe.Code/100 >= 4 && fe.Code != 421:
 			plain, perr := c.list(ctx, "LIST", dir, c.parseLIST)
-			if perr == nil && len(plain) > 0 {
+			if (perr == nil || errors.As(perr, &le)) && len(plain) > 0 {
 				c.listA = listARefused
 			}
 			if notImplemented(perr) {
@@ -355,7 +350,8 @@ func notImplemented(err error) bool {
 // directory). It costs a round trip or two per name.
 func (c *Conn) listNLST(ctx context.Context, dir string) ([]Entry, error) {
 	names, err := c.NameList(ctx, dir)
-	if err != nil {
+	var bad *ListError
+	if err != nil && !errors.As(err, &bad) {
 		return nil, err
 	}
 	prefix := strings.TrimSuffix(dir, "/") + "/"
@@ -397,15 +393,20 @@ func (c *Conn) listNLST(ctx context.Context, dir string) ([]Entry, error) {
 		}
 		entries = append(entries, e)
 	}
+	if bad != nil {
+		return entries, bad
+	}
 	return entries, nil
 }
+
 func (c *Conn) parseLIST(line string, now time.Time) (Entry, error) {
 	return parseListLine(line, now, c.cfg.Location)
 }
 
 // NameList lists the names in dir with NLST, the last resort for servers
 // whose LIST format is unknown. Names that come back as paths are cut to
-// their last element.
+// their last element. Lines that give no name come back as a *ListError
+// along with the names of the others.
 func (c *Conn) NameList(ctx context.Context, dir string) ([]string, error) {
 	entries, err := c.list(ctx, "NLST", dir, func(line string, _ time.Time) (Entry, error) {
 		name := line
@@ -428,7 +429,9 @@ func (c *Conn) NameList(ctx context.Context, dir string) ([]string, error) {
 }
 
 // list runs one listing command, in dir (see List), and parses its
-// lines, within Config.MaxListBytes and maxListLine.
+// lines, within Config.MaxListBytes and maxListLine, and the listing
+// memory budget. Lines that give no entry are returned as a *ListError
+// along with the entries of the others.
 func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, time.Time) (Entry, error)) (entries []Entry, err error) {
 	verb, _, _ := strings.Cut(cmd, " ")
 	var t *Transfer
@@ -438,15 +441,24 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 	} else {
 		t, err = c.transfer(ctx, 0, "", cwd, cmd+" "+arg)
 	}
+	if fe := (*Error)(nil); errors.As(err, &fe) && fe.Cmd == "CWD" && fe.Code == 553 && verb == "MLSD" {
+		// "553 Prohibited file name": pure-ftpd 1.0.50 will not CWD
+		// into a name with a backslash, yet lists it with MLSD, whose
+		// argument pure-ftpd, proftpd and pyftpdlib do not glob (seen
+		// here: "MLSD star*" lists star*, not start) and which fails
+		// for a missing directory.
+		t, err = c.transfer(ctx, 0, "", "", cmd+" "+dir)
+	}
 	if err != nil {
 		return nil, err
 	}
 	defer func() {
-		if cerr := t.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("%s %s: %w", verb, dir, cerr)
+		if cerr := t.Close(); cerr != nil && (err == nil || entries != nil) {
+			entries, err = nil, fmt.Errorf("%s %s: %w", verb, dir, cerr)
 		}
 	}()
-	now := c.cfg.Now()
+	l := c.newListing(verb, dir, parse)
+	defer l.release()
 	lr := &io.LimitedReader{R: t, N: c.cfg.MaxListBytes + 1}
 	br := bufio.NewReaderSize(lr, 64<<10)
 	for {
@@ -465,23 +477,19 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 		if line == "" {
 			continue
 		}
-		e, perr := parse(line, now)
-		switch {
-		case perr == nil:
-			entries = append(entries, e)
-		case errors.Is(perr, errSkipLine):
-		default:
-			return nil, &ListError{Cmd: verb, Dir: dir, Line: line, Err: perr}
+		if err := l.add(line); err != nil {
+			return nil, err
 		}
 	}
 	if lr.N <= 0 {
 		return nil, fmt.Errorf("%s %s: %w: listing longer than %d bytes", verb, dir, ErrProtocol, c.cfg.MaxListBytes)
 	}
-	return entries, nil
+	return l.result()
 }
 
 // readLine reads one line of at most maxListLine bytes, without its
 // line ending (LF or CR LF). A last line without a line ending counts.
+// A line that fits bufio's buffer costs one allocation, the string.
 func readLine(br *bufio.Reader) (string, error) {
 	var buf []byte
 	for {
@@ -489,17 +497,21 @@ func readLine(br *bufio.Reader) (string, error) {
 		if len(buf)+len(frag) > maxListLine+2 {
 			return "", fmt.Errorf("%w: listing line longer than %d bytes", ErrProtocol, maxListLine)
 		}
-		buf = append(buf, frag...)
 		switch err {
 		case nil:
-			buf = buf[:len(buf)-1]
-			if n := len(buf); n > 0 && buf[n-1] == '\r' {
-				buf = buf[:n-1]
+			if buf != nil {
+				frag = append(buf, frag...)
 			}
-			return string(buf), nil
+			frag = frag[:len(frag)-1]
+			if n := len(frag); n > 0 && frag[n-1] == '\r' {
+				frag = frag[:n-1]
+			}
+			return string(frag), nil
 		case bufio.ErrBufferFull:
+			buf = append(buf, frag...)
 			continue
 		case io.EOF:
+			buf = append(buf, frag...)
 			if len(buf) > 0 {
 				return string(buf), nil
 			}

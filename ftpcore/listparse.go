@@ -23,6 +23,10 @@ var listLineParsers = []func(line string, now time.Time, loc *time.Location) (En
 	parseUnixListLine,
 	parseDOSListLine,
 	parseEPLFListLine,
+	parseVMSListLine,
+	parseOS2ListLine,
+	parseOS400ListLine,
+	parseMVSListLine,
 }
 
 // parseListLine parses one line of a LIST reply, without its line ending.
@@ -45,11 +49,18 @@ func parseListLine(line string, now time.Time, loc *time.Location) (Entry, error
 }
 
 // parseListSkipLine recognises lines without an entry: blank lines
-// (pure-ftpd separates the parts of "LIST -R" with them) and the
-// "total 80" that GNU ls and servers running it print first.
+// (pure-ftpd separates the parts of "LIST -R" with them), the "total 80"
+// that GNU ls and servers running it print first, and VMS's header and
+// trailer ("Directory USER1:[TEMP]", "Total of 6 files, 54 blocks.").
 func parseListSkipLine(line string, _ time.Time, _ *time.Location) (Entry, error) {
 	s := strings.Trim(line, " ")
 	if s == "" {
+		return Entry{}, errSkipLine
+	}
+	if d, ok := strings.CutPrefix(s, "Directory "); ok && strings.Contains(d, ":[") && strings.HasSuffix(d, "]") && !strings.Contains(d, " ") {
+		return Entry{}, errSkipLine
+	}
+	if t, ok := strings.CutPrefix(s, "Total "); ok && (strings.HasPrefix(t, "of ") || strings.HasSuffix(t, " files")) {
 		return Entry{}, errSkipLine
 	}
 	if n, ok := strings.CutPrefix(s, "total "); ok {
@@ -68,9 +79,10 @@ type listField struct {
 }
 
 // maxUnixFields bounds how far parseUnixListLine looks for the date. The
-// widest known layout (mode, links, owner, group, major, minor, month,
-// day, time) puts it well within this.
-const maxUnixFields = 14
+// widest known layout is Cygwin's, whose group name may hold spaces
+// ("group with spaces in it as allowed in cygwin see bug 38634" in
+// Apache commons-net's tests): 24 fields leave room for it.
+const maxUnixFields = 24
 
 // parseUnixListLine parses the "ls -l" style that vsftpd, proftpd,
 // pure-ftpd and most other servers send:
@@ -79,29 +91,41 @@ const maxUnixFields = 14
 //	lrwxrwxrwx    1 0        0               7 Nov 25 15:38 dangling -> nowhere
 //	crw-r--r--  1 root root       1, 3 Nov 25 15:38 null
 //	drwxr-xr-x               folder        0 Aug 15 05:49 no links column
+//	drwxr-x---+1464 chrism   chrism     41472 Feb 25 13:17 20090225
+//	d [RWCEAFMS] rwinston                 512 Nov 24  2005 Favorites (Netware)
 //
 // Owner, group and link count vary in number and width between servers,
-// so the line is anchored on the date instead: the first "Mon DD HH:MM"
-// or "Mon DD  YYYY" that follows a size. The name is everything after
-// the one space that follows the time or year, so names with leading,
-// trailing or repeated spaces survive.
+// so the line is anchored on the date instead: the first date (see
+// lsDateAt) that follows a size. The name is everything after the one
+// space that follows the date, so names with leading, trailing or
+// repeated spaces survive. Spaces before the mode are dropped.
 func parseUnixListLine(line string, now time.Time, loc *time.Location) (Entry, error) {
+	line = strings.TrimLeft(line, " ")
 	mode, _, ok := strings.Cut(line, " ")
-	if !ok {
-		return Entry{}, errUnsupportedListLine
-	}
-	typ, ok := unixModeType(mode)
 	if !ok {
 		return Entry{}, errUnsupportedListLine
 	}
 	var buf [maxUnixFields]listField
 	fields := splitListFields(line, buf[:0])
-	for i := 3; i+2 < len(fields); i++ {
-		mon, ok := lsMonth(fields[i].s)
-		if !ok {
-			continue
+	typ, perm, ok := unixModeType(mode)
+	if !ok {
+		// Netware: a type letter, then the rights in brackets.
+		if len(fields) < 2 || (mode != "d" && mode != "-") {
+			return Entry{}, errUnsupportedListLine
 		}
-		t, prec, ok := lsDate(mon, fields[i+1].s, fields[i+2].s, now, loc)
+		r := fields[1].s
+		if len(r) < 3 || r[0] != '[' || r[len(r)-1] != ']' {
+			return Entry{}, errUnsupportedListLine
+		}
+		typ, perm = TypeFile, r
+		if mode == "d" {
+			typ = TypeDir
+		}
+	}
+	netware := perm[0] == '['
+
+	for i := 3; i < len(fields); i++ {
+		t, prec, n, ok := lsDateAt(fields[i:], now, loc)
 		if !ok {
 			continue
 		}
@@ -109,7 +133,7 @@ func parseUnixListLine(line string, now time.Time, loc *time.Location) (Entry, e
 		if !ok {
 			continue
 		}
-		e := Entry{Type: typ, Size: -1, Time: t, Precision: prec, Perm: mode}
+		e := Entry{Type: typ, Size: -1, Time: t, Precision: prec, Perm: perm}
 		if !device {
 			n, err := strconv.ParseInt(size, 10, 64)
 			if err != nil {
@@ -117,11 +141,17 @@ func parseUnixListLine(line string, now time.Time, loc *time.Location) (Entry, e
 			}
 			e.Size = n
 		}
-		end := fields[i+2].end
+		end := fields[i+n-1].end
 		if end < len(line) {
 			e.Name = line[end+1:]
 		}
-		if typ == TypeSymlink {
+		if netware {
+			// Names are padded to a column (FileZilla's tests).
+			e.Name = strings.TrimLeft(e.Name, " ")
+		}
+		if typ == TypeSymlink || typ == TypeDir {
+			// Some servers show a link to a directory as a directory,
+			// with its target.
 			if name, target, ok := strings.Cut(e.Name, " -> "); ok {
 				e.Name, e.Target = name, target
 			}
@@ -129,6 +159,67 @@ func parseUnixListLine(line string, now time.Time, loc *time.Location) (Entry, e
 		return listEntry(e)
 	}
 	return Entry{}, errUnsupportedListLine
+}
+
+// lsDateAt reads a date at the start of f and returns it with the number
+// of fields it took:
+//
+//	Mar 10 23:00, Jan 02  2006   month, day, time or year (ls)
+//	02 Mar 16:27, 02 Mar  2006   day first (AIX, per Apache commons-net)
+//	2005-04-08 11:22             ISO (ls --time-style=long-iso)
+//	6月 3日 12:00, 6月 3日 2003年  CJK month and day (Japanese ls)
+func lsDateAt(f []listField, now time.Time, loc *time.Location) (time.Time, TimePrecision, int, bool) {
+	if len(f) >= 2 {
+		if y, m, d, ok := isoDate(f[0].s); ok {
+			if h, mi, ok := dosClock(f[1].s); ok && !strings.ContainsAny(f[1].s, "AaPp") {
+				return time.Date(y, time.Month(m), d, h, mi, 0, 0, loc), TimeMinute, 2, true
+			}
+		}
+	}
+	if len(f) < 3 {
+		return time.Time{}, 0, 0, false
+	}
+	if mon, ok := lsMonth(f[0].s); ok {
+		t, prec, ok := lsDate(mon, f[1].s, f[2].s, now, loc)
+		return t, prec, 3, ok
+	}
+	if mon, ok := lsMonth(f[1].s); ok {
+		t, prec, ok := lsDate(mon, f[0].s, f[2].s, now, loc)
+		return t, prec, 3, ok
+	}
+	if mon, ok := cjkNumber(f[0].s, "月", "월"); ok && mon >= 1 && mon <= 12 {
+		if day, ok := cjkNumber(f[1].s, "日", "일"); ok {
+			last := f[2].s
+			if y, ok := cjkNumber(last, "年", "년"); ok {
+				last = strconv.Itoa(y)
+			}
+			t, prec, ok := lsDate(time.Month(mon), strconv.Itoa(day), last, now, loc)
+			return t, prec, 3, ok
+		}
+	}
+	return time.Time{}, 0, 0, false
+}
+
+// cjkNumber reads the digits before one of the suffixes: "6月" is 6.
+func cjkNumber(s string, suffixes ...string) (int, bool) {
+	for _, suf := range suffixes {
+		if n, ok := strings.CutSuffix(s, suf); ok && n != "" && len(n) <= 4 && allDigits(n) {
+			return atoiDigits(n), true
+		}
+	}
+	return 0, false
+}
+
+// isoDate reads YYYY-MM-DD.
+func isoDate(s string) (year, mon, day int, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' || !allDigits(s[:4]) || !allDigits(s[5:7]) || !allDigits(s[8:]) {
+		return 0, 0, 0, false
+	}
+	year, mon, day = atoiDigits(s[:4]), atoiDigits(s[5:7]), atoiDigits(s[8:])
+	if year < 1000 || mon < 1 || mon > 12 || day < 1 || day > daysIn(time.Month(mon), year) {
+		return 0, 0, 0, false
+	}
+	return year, mon, day, true
 }
 
 // listEntry is the last step of every listing parser: "." and ".." are
@@ -171,31 +262,39 @@ func splitListFields(line string, dst []listField) []listField {
 
 // unixModeType checks an ls mode string: a type letter, nine permission
 // characters and an optional marker ('+' ACL, '.' SELinux context, '@'
-// macOS extended attributes).
-func unixModeType(mode string) (EntryType, bool) {
-	if len(mode) != 10 && len(mode) != 11 {
-		return 0, false
+// macOS extended attributes), and returns the type and the mode without
+// what may follow it: some servers glue the link count on
+// ("drwxr-x---+1464", in Apache commons-net's tests).
+func unixModeType(mode string) (EntryType, string, bool) {
+	if len(mode) < 10 {
+		return 0, "", false
 	}
-	if len(mode) == 11 && !strings.ContainsRune("+.@", rune(mode[10])) {
-		return 0, false
+	perm := mode[:10]
+	if rest := mode[10:]; rest != "" {
+		if strings.ContainsRune("+.@", rune(rest[0])) {
+			perm, rest = mode[:11], rest[1:]
+		}
+		if rest != "" && !allDigits(rest) {
+			return 0, "", false
+		}
 	}
 	for i := 1; i < 10; i++ {
 		if !strings.ContainsRune("-rwxsStTlL", rune(mode[i])) {
-			return 0, false
+			return 0, "", false
 		}
 	}
 	switch c := mode[0]; {
 	case c == '-':
-		return TypeFile, true
+		return TypeFile, perm, true
 	case c == 'd':
-		return TypeDir, true
+		return TypeDir, perm, true
 	case c == 'l':
-		return TypeSymlink, true
+		return TypeSymlink, perm, true
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', c == '?':
 		// b c p s, Solaris door D, HP-UX network n, and the like.
-		return TypeOther, true
+		return TypeOther, perm, true
 	}
-	return 0, false
+	return 0, "", false
 }
 
 var lsMonths = [...]string{"jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"}
@@ -278,6 +377,8 @@ func lsDate(mon time.Month, day, hm string, now time.Time, loc *time.Location) (
 //	02-23-21  03:04PM       <DIR>          dir name
 //	02-23-2021  03:04PM                 1234 file.txt
 //	2021-02-23  15:04                   1234 file.txt
+//	2002-09-02  19:06                9,730 file.txt (FileZilla's tests)
+//	02/27/2021 07:29 PM      <DIR>           dir (cmd.exe's dir)
 //
 // Two-digit years are 1970-2069. The spaces before the name are padding
 // of the size column, so leading spaces of a name cannot be told apart
@@ -285,6 +386,9 @@ func lsDate(mon time.Month, day, hm string, now time.Time, loc *time.Location) (
 func parseDOSListLine(line string, _ time.Time, loc *time.Location) (Entry, error) {
 	date, rest := cutListField(line)
 	clock, rest := cutListField(rest)
+	if ampm, after := cutListField(rest); strings.EqualFold(ampm, "AM") || strings.EqualFold(ampm, "PM") {
+		clock, rest = clock+ampm, after
+	}
 	sizeField, rest := cutListField(rest)
 	year, mon, day, ok := dosDate(date)
 	if !ok {
@@ -304,7 +408,8 @@ func parseDOSListLine(line string, _ time.Time, loc *time.Location) (Entry, erro
 	switch {
 	case sizeField == "<DIR>":
 		e.Type = TypeDir
-	case sizeField != "" && allDigits(sizeField):
+	case dosSize(sizeField) != "":
+		sizeField = dosSize(sizeField)
 		n, err := strconv.ParseInt(sizeField, 10, 64)
 		if err != nil {
 			return Entry{}, fmt.Errorf("%w: size %s out of range", ErrProtocol, sizeField)
@@ -327,9 +432,31 @@ func cutListField(s string) (field, rest string) {
 	return s[:i], s[i:]
 }
 
-// dosDate reads MM-DD-YY, MM-DD-YYYY or YYYY-MM-DD.
+// dosSize returns the digits of a size, which may have thousands
+// separators ("9,730"), or "" if s is no size.
+func dosSize(s string) string {
+	if s == "" || !strings.Contains(s, ",") {
+		if s != "" && allDigits(s) {
+			return s
+		}
+		return ""
+	}
+	groups := strings.Split(s, ",")
+	for i, g := range groups {
+		if !allDigits(g) || g == "" || len(g) > 3 || i > 0 && len(g) != 3 {
+			return ""
+		}
+	}
+	return strings.Join(groups, "")
+}
+
+// dosDate reads MM-DD-YY, MM-DD-YYYY, YYYY-MM-DD or MM/DD/YYYY.
 func dosDate(s string) (year, mon, day int, ok bool) {
-	parts := strings.Split(s, "-")
+	sep := "-"
+	if strings.Count(s, "/") == 2 && len(s) == 10 {
+		sep = "/"
+	}
+	parts := strings.Split(s, sep)
 	if len(parts) != 3 {
 		return 0, 0, 0, false
 	}

@@ -16,19 +16,28 @@ func FuzzCheckName(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, name string) {
+		if checkNameFor(true, name) == nil {
+			// Windows: no separator of either kind, no control byte.
+			if strings.ContainsAny(name, "/\\:") || path.Clean(name) != name || name == "." || name == ".." {
+				t.Fatalf("checkNameFor(windows) accepted %q", name)
+			}
+			for i := 0; i < len(name); i++ {
+				if name[i] < 0x20 || name[i] == 0x7f {
+					t.Fatalf("checkNameFor(windows) accepted control byte in %q", name)
+				}
+			}
+			if checkNameFor(false, name) != nil {
+				t.Fatalf("POSIX refuses %q, which Windows accepts", name)
+			}
+		}
 		if checkName(name) != nil {
 			return
 		}
 		if !filepath.IsLocal(name) || filepath.Base(name) != name || path.Clean(name) != name {
 			t.Fatalf("checkName accepted %q, which is not one local component", name)
 		}
-		if len(name) > maxNameBytes || strings.ContainsAny(name, "/\\\x00\r\n") || isTempName(name) {
+		if len(name) > maxNameBytes || strings.ContainsAny(name, "/\x00") || isTempName(name) {
 			t.Fatalf("checkName accepted %q", name)
-		}
-		for i := 0; i < len(name); i++ {
-			if name[i] < 0x20 || name[i] == 0x7f {
-				t.Fatalf("checkName accepted control byte in %q", name)
-			}
 		}
 	})
 }

@@ -35,9 +35,9 @@ func TestHostileSizes(t *testing.T) {
 		{name: "10 TiB", node: &hostileftp.Node{Name: "f", Data: data("f", 10), ListSize: "10995116277760", Time: t0},
 			want: "fetch /f: not enough free space: 10995116277760 bytes to fetch"},
 		{name: "negative", node: &hostileftp.Node{Name: "f", Data: data("f", 10), ListSize: "-5", Time: t0},
-			want: `list /: MLSD /: ftp protocol violation: bad size "-5"`},
+			want: `list /: MLSD /: ftp protocol violation: bad size "-5" in line "type=file;size=-5;`},
 		{name: "overflow", node: &hostileftp.Node{Name: "f", Data: data("f", 10), ListSize: "99999999999999999999", Time: t0},
-			want: `bad size "99999999999999999999"`},
+			want: `list /: MLSD /: ftp protocol violation: bad size "99999999999999999999" in line`},
 		{name: "endless file", node: &hostileftp.Node{Name: "f", Data: data("f", 10), Time: t0},
 			content: func(p string, _ int64, d []byte) io.Reader {
 				if p == "/f" {
@@ -87,6 +87,13 @@ func TestHostileSizes(t *testing.T) {
 				wantCounts(t, sum, 2, 0, "ok")
 				want["f"] = string(tc.node.Data)
 			case strings.HasPrefix(tc.want, "fetch"):
+				if err != nil {
+					t.Fatal(err)
+				}
+				wantCounts(t, sum, 1, 1, "partial")
+				wantErrors(t, sum, tc.want)
+			case strings.HasPrefix(tc.want, "list"):
+				// The line is refused, its sibling is mirrored.
 				if err != nil {
 					t.Fatal(err)
 				}

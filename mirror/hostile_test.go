@@ -8,9 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -235,13 +237,19 @@ func ok(name string) *hostileftp.Node { return hostileftp.File(name, data(name, 
 
 // Names that cannot be one local path component are refused one by one,
 // quoted, with the remote directory; odd but legal names (Latin-1,
-// Telnet IAC, case and Unicode twins) are mirrored byte for byte.
+// Telnet IAC, case and Unicode twins, and on POSIX backslashes and
+// control bytes) are mirrored byte for byte, and quoted wherever they
+// are shown.
 func TestHostileNames(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("POSIX name rules")
+	}
 	long := strings.Repeat("n", 300)
+	liar := &hostileftp.Node{Name: "esc\x1b]0;title\x07", Data: data("x", 3), ListSize: "2", Time: t0}
 	root := hostileftp.Dir("",
 		ok("good.txt"),
-		hostileftp.Dir("sub", ok(`back\slash`), ok("ctl\x01x"), ok("esc\x1b[31m"), ok("del\x7f"),
-			ok(long), ok(".ftpmirror-0123456789abcdef.part"), ok("fine")),
+		hostileftp.Dir("sub", ok(`back\slash`), ok("ctl\x01x"), ok("esc\x1b[31m"), ok("del\x7f"), ok("tab\there.txt"),
+			ok(long), ok(".ftpmirror-0123456789abcdef.part"), ok("fine"), liar),
 		ok("caf\xe9"),              // Latin-1
 		ok("iac\xffname"),          // Telnet IAC
 		ok("Readme"), ok("README"), // case twins
@@ -250,21 +258,44 @@ func TestHostileNames(t *testing.T) {
 		ok(strings.Repeat("m", 255)),
 	)
 	h := newHostile(t, root, nil)
+
+	// The plan of a dry run quotes what needs it.
+	var plan []string
+	var mu sync.Mutex
+	o := h.opts()
+	o.DryRun = true
+	o.Report = func(a mirror.Action) {
+		mu.Lock()
+		plan = append(plan, a.String())
+		mu.Unlock()
+	}
+	if _, err, _ := h.run(o, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	wantClean(t, "plan", plan)
+	all := strings.Join(plan, "\n")
+	for _, w := range []string{` "sub/tab\there.txt" `, ` "sub/esc\x1b[31m" `, ` "sub/back\\slash" `, "fetch  good.txt (new)"} {
+		if !strings.Contains(all, w) {
+			t.Errorf("plan lacks %q:\n%s", w, all)
+		}
+	}
+
 	sum, err, _ := h.run(nil, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 10, 7, "partial")
+	wantCounts(t, sum, 15, 4, "partial")
 	wantErrors(t, sum,
-		`refuse /sub/back\slash: in /sub: name "back\\slash" holds a path separator`,
-		`name "ctl\x01x" holds control byte 0x01`,
-		`name "esc\x1b[31m" holds control byte 0x1b`,
-		`name "del\x7f" holds control byte 0x7f`,
 		"name of 300 bytes is longer than 255",
 		`name ".ftpmirror-0123456789abcdef.part" looks like ftpmirror's temporary files`,
 		`refuse /dup: in /: name "dup" listed twice`,
+		`fetch "/sub/esc\x1b]0;title\a": server sent more bytes than the listing announced`,
 	)
+	wantClean(t, "errors", sum.Errors)
 	want := map[string]string{"sub/": "", "sub/fine": string(data("fine", 3))}
+	for _, n := range []string{`back\slash`, "ctl\x01x", "esc\x1b[31m", "del\x7f", "tab\there.txt"} {
+		want["sub/"+n] = string(data(n, 3))
+	}
 	for _, n := range []string{"good.txt", "caf\xe9", "iac\xffname", "Readme", "README", "\u00e9t\u00e9",
 		"e\u0301te\u0301", "dup", strings.Repeat("m", 255)} {
 		want[n] = string(data(n, 3))
@@ -272,37 +303,70 @@ func TestHostileNames(t *testing.T) {
 	h.wantFiles(want)
 
 	// Refused names never count as deletions, and nothing is fetched twice.
-	o := h.opts()
+	o = h.opts()
 	o.Delete = true
 	sum, err, _ = h.run(o, 10*time.Second)
-	if err != nil || sum.Deleted != 0 || sum.Fetched != 0 || sum.Unchanged != 10 {
+	if err != nil || sum.Deleted != 0 || sum.Fetched != 0 || sum.Unchanged != 15 {
 		t.Errorf("second run: %v %+v", err, sum)
 	}
 	h.wantFiles(want)
 }
 
-// A listing line whose name is a path ("../x", "/etc/x", "a/b", NUL)
-// fails the listing of that directory, quoting the line: the rest of the
-// tree is mirrored, and -delete takes nothing from the directory that
-// could not be listed.
-func TestHostilePathNames(t *testing.T) {
-	for _, bad := range []string{"../x", "/etc/x", "a/b", "nul\x00x", "/", "..\\..\\x"} {
-		t.Run(strconv.Quote(bad), func(t *testing.T) {
-			evil := hostileftp.Dir("evil", ok("e1"), ok("e2"))
-			root := hostileftp.Dir("", hostileftp.Dir("good", ok("g1")), evil)
+// wantClean checks that no line holds a control byte.
+func wantClean(t *testing.T, what string, lines []string) {
+	t.Helper()
+	for _, l := range lines {
+		if strings.IndexFunc(l, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
+			t.Errorf("%s: control byte in %q", what, l)
+		}
+	}
+}
+
+// A listing line that is unsafe (a name that is a path, a size past
+// int64) or that no parser understands refuses that one entry, quoting
+// the line, and counts as one failure: its siblings are mirrored, and
+// -delete takes nothing from the directory whose listing was incomplete,
+// while a complete listing elsewhere in the same run still deletes.
+func TestHostileBadListingLine(t *testing.T) {
+	mlsd := func(name string) string { return "type=file;size=3;modify=20240101000000; " + name }
+	cases := []struct {
+		name  string
+		style hostileftp.Style
+		line  string
+	}{
+		{"dotdot", hostileftp.StyleMLSD, mlsd("../x")},
+		{"absolute", hostileftp.StyleMLSD, mlsd("/etc/x")},
+		{"slash", hostileftp.StyleMLSD, mlsd("a/b")},
+		{"NUL", hostileftp.StyleMLSD, mlsd("nul\x00x")},
+		{"root", hostileftp.StyleMLSD, mlsd("/")},
+		{"MLSD overflow", hostileftp.StyleMLSD, "type=file;size=18446744073709551616;modify=20240101000000; big"},
+		{"LIST dotdot", hostileftp.StyleUnix, "-rw-r--r--    1 ftp      ftp             3 Jan 02  2024 ../x"},
+		{"LIST overflow", hostileftp.StyleUnix, "-rw-r--r--    1 ftp      ftp  18446744073709551616 Jan 02  2024 big"},
+		{"LIST unknown", hostileftp.StyleUnix, "?? what is this ??"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tree := func(evil ...*hostileftp.Node) *hostileftp.Node {
+				return hostileftp.Dir("", hostileftp.Dir("good", ok("g1"), ok("g2")), hostileftp.Dir("evil", evil...))
+			}
 			var inject atomic.Bool
-			h := newHostile(t, root, &hostileftp.Options{
+			h := newHostile(t, tree(ok("e1"), ok("e2"), ok("e3")), &hostileftp.Options{
+				Style: tc.style,
 				Listing: func(verb, dir, text string) string {
-					if dir == "/evil" && inject.Load() {
-						return "type=file;size=3;modify=20240101000000; " + bad + "\r\n" + text
+					if dir == "/evil" && inject.Load() && verb != "NLST" {
+						return text + tc.line + "\r\n"
 					}
 					return text
 				},
 			})
 			sum, err, _ := h.run(nil, 10*time.Second)
-			if err != nil || sum.Fetched != 3 {
+			if err != nil || sum.Fetched != 5 {
 				t.Fatalf("clean run: %v %+v", err, sum)
 			}
+
+			// e3 and g2 are gone, new is new, and evil's listing has the
+			// bad line.
+			h.srv.SetTree(hostileftp.Dir("", hostileftp.Dir("good", ok("g1")), hostileftp.Dir("evil", ok("e1"), ok("e2"), ok("new"))))
 			inject.Store(true)
 			o := h.opts()
 			o.Delete = true
@@ -310,21 +374,27 @@ func TestHostilePathNames(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if bad == `..\..\x` {
-				// One component on the server, refused by mirror.
-				wantCounts(t, sum, 0, 1, "partial")
-				wantErrors(t, sum, `refuse /evil/..\..\x: in /evil: name "..\\..\\x" holds a path separator`)
-			} else {
-				wantCounts(t, sum, 0, 1, "partial")
-				wantErrors(t, sum, "list /evil: ", strconv.Quote("type=file;size=3;modify=20240101000000; "+bad))
+			wantCounts(t, sum, 1, 1, "partial")
+			wantErrors(t, sum, "list /evil: ", strconv.Quote(tc.line))
+			wantClean(t, "errors", sum.Errors)
+			if sum.Deleted != 1 {
+				t.Errorf("deleted %d, want 1 (good/g2)", sum.Deleted)
 			}
-			if sum.Deleted != 0 {
-				t.Errorf("deleted %d", sum.Deleted)
-			}
-			h.wantFiles(map[string]string{
+			want := map[string]string{
 				"good/": "", "good/g1": string(data("g1", 3)),
 				"evil/": "", "evil/e1": string(data("e1", 3)), "evil/e2": string(data("e2", 3)),
-			})
+				"evil/e3": string(data("e3", 3)), "evil/new": string(data("new", 3)),
+			}
+			h.wantFiles(want)
+
+			// A complete listing again: e3 goes.
+			inject.Store(false)
+			sum, err, _ = h.run(o, 10*time.Second)
+			if err != nil || sum.Failed != 0 || sum.Deleted != 1 {
+				t.Errorf("third run: %v %+v", err, sum)
+			}
+			delete(want, "evil/e3")
+			h.wantFiles(want)
 		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"runtime"
 	"strings"
 )
 
@@ -13,10 +14,23 @@ import (
 const maxNameBytes = 255
 
 // checkName returns an error unless a remote name can be one local path
-// component: not empty, ".", or ".."; no '/', '\', NUL or other control
-// bytes; at most 255 bytes; and not one of ftpmirror's own temporary
-// names. Any other bytes, including invalid UTF-8, are kept exactly.
+// component on this platform: see checkNameFor.
 func checkName(name string) error {
+	return checkNameFor(runtime.GOOS == "windows", name)
+}
+
+// checkNameFor returns an error unless a remote name can be one local
+// path component: not empty, ".", or ".."; at most 255 bytes; not one of
+// ftpmirror's own temporary names; and no '/' or NUL, the only bytes a
+// POSIX file name cannot hold. Every other byte is kept exactly: a
+// backslash, a tab or an escape byte is legal in a POSIX name, and
+// os.Root keeps the name where it is put. Wherever a name is shown it is
+// quoted (quotePath).
+//
+// Windows targets keep stricter rules: '\' is a separator there, and
+// control bytes, <>:"|?*, a trailing dot or space, and device names
+// (CON, NUL, COM1, ...) cannot be stored or mean something else.
+func checkNameFor(windows bool, name string) error {
 	switch {
 	case name == "":
 		return fmt.Errorf("empty name")
@@ -29,10 +43,24 @@ func checkName(name string) error {
 	}
 	for i := 0; i < len(name); i++ {
 		switch b := name[i]; {
-		case b == '/' || b == '\\':
+		case b == '/' || windows && b == '\\':
 			return fmt.Errorf("name %q holds a path separator", name)
-		case b < 0x20 || b == 0x7f:
+		case b == 0 || windows && (b < 0x20 || b == 0x7f):
 			return fmt.Errorf("name %q holds control byte %#02x", name, b)
+		case windows && strings.IndexByte(`<>:"|?*`, b) >= 0:
+			return fmt.Errorf("name %q holds %q, which Windows does not allow", name, b)
+		}
+	}
+	if windows {
+		if strings.HasSuffix(name, ".") || strings.HasSuffix(name, " ") {
+			return fmt.Errorf("name %q ends in a dot or space, which Windows drops", name)
+		}
+		base, _, _ := strings.Cut(name, ".")
+		base = strings.ToUpper(strings.TrimRight(base, " "))
+		switch {
+		case base == "CON", base == "PRN", base == "AUX", base == "NUL",
+			len(base) == 4 && (strings.HasPrefix(base, "COM") || strings.HasPrefix(base, "LPT")) && base[3] >= '0' && base[3] <= '9':
+			return fmt.Errorf("name %q is a Windows device name", name)
 		}
 	}
 	return nil

@@ -42,6 +42,7 @@ type runner struct {
 	q       *queue
 	dc      *dirCache // Roots on the target's directories
 
+	listMem    *ftpcore.ListMemory      // shared by the connections' listings
 	remoteRoot string                   // absolute remote directory
 	made       dirSet                   // local directories known to exist or planned
 	mkdirMu    sync.Mutex               // needDir
@@ -85,7 +86,7 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 	r.fill(sum)
 	sum.Result = result(ctx, err, opts.DryRun, sum.Failed)
 	if err != nil {
-		sum.Errors = append([]string{err.Error()}, sum.Errors...)
+		sum.Errors = append([]string{escapeText(err.Error())}, sum.Errors...)
 	}
 	if !opts.DryRun {
 		if _, herr := opts.State.AddRun(opts.Job, state.Run{
@@ -155,12 +156,31 @@ func newRunner(opts *Options) (*runner, error) {
 	if r.loc == nil {
 		r.loc = time.UTC
 	}
+	r.listMem = opts.FTP.ListMemory
+	if r.listMem == nil {
+		r.listMem = ftpcore.NewListMemory(listMemory(opts.FTP.MaxListBytes))
+	}
 	r.now = r.clock()
 	if opts.LimitRate > 0 {
 		burst := max(int(opts.LimitRate/10), 64<<10)
 		r.limiter = rate.NewLimiter(rate.Limit(opts.LimitRate), burst)
 	}
 	return r, nil
+}
+
+// defaultListMemory bounds what the listings in progress on all of a
+// run's connections take in memory together (ftpcore.ListMemory),
+// unless Options.FTP says otherwise. One listing may read MaxListBytes
+// (64 MiB), but an Entry takes several times the bytes of its line, and
+// four endless listings at once took 1.7 GiB before there was this
+// bound (issue 13). With it, peak RSS stays near 100 MiB
+// (TestEndlessListingsMemory). 24 MiB hold the entries of a directory of
+// about 150,000 files; a larger MaxListBytes raises it.
+const defaultListMemory = 24 << 20
+
+// listMemory returns the run's listing memory budget.
+func listMemory(maxListBytes int64) int64 {
+	return max(defaultListMemory, maxListBytes)
 }
 
 func (r *runner) clock() time.Time {
@@ -309,6 +329,7 @@ func (r *runner) remote(rel string) string {
 // connect dials and logs in one connection.
 func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
 	cfg := r.ftpConfig()
+	cfg.ListMemory = r.listMem
 	if r.opts.LimitRate > 0 && cfg.MinRate == 0 {
 		// Our own rate limit must not make a transfer "too slow": a
 		// connection may get a small share of it while others run.
@@ -466,7 +487,7 @@ func (r *runner) failTask(ctx context.Context, t *task, err error) {
 		if idle := time.Since(time.Unix(0, r.progress.Load())); idle > r.stallLimit() {
 			r.failRecord(t, err)
 			r.abort(fmt.Errorf("%w for %v (last: %s %s: %v); giving up", errStalled,
-				idle.Round(time.Second), t.kind.what(), r.remote(t.rel), err))
+				idle.Round(time.Second), t.kind.what(), QuotePath(r.remote(t.rel)), err))
 			r.q.done()
 			return
 		}
@@ -519,7 +540,7 @@ func (r *runner) fail(rel, what string, err error) {
 	r.report(Action{Verb: VerbFail, Path: rel, Reason: err.Error()})
 	r.mu.Lock()
 	if len(r.errs) < maxErrors {
-		r.errs = append(r.errs, fmt.Sprintf("%s %s: %v", what, r.remote(rel), err))
+		r.errs = append(r.errs, fmt.Sprintf("%s %s: %s", what, QuotePath(r.remote(rel)), escapeText(err.Error())))
 	}
 	r.mu.Unlock()
 	if p := r.opts.Progress; p != nil && what == "fetch" {

@@ -18,7 +18,7 @@ const maxLinkDepth = 8
 
 // listDir lists one remote directory and decides about each entry.
 func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
-	entries, err := c.List(ctx, r.remote(t.rel))
+	entries, bad, err := badLines(c.List(ctx, r.remote(t.rel)))
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,18 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if p := r.opts.Progress; p != nil {
 		p.Listed.Add(1)
 	}
-	return r.compareDir(ctx, t, entries)
+	return r.compareDir(ctx, t, entries, bad)
+}
+
+// badLines separates the lines of a listing that gave no entry from a
+// listing's error: a *ftpcore.ListError comes with the entries of the
+// other lines.
+func badLines(entries []ftpcore.Entry, err error) ([]ftpcore.Entry, *ftpcore.ListError, error) {
+	var le *ftpcore.ListError
+	if errors.As(err, &le) {
+		return entries, le, nil
+	}
+	return entries, nil, err
 }
 
 // linkTargets fills in the targets of symlinks that the listing showed
@@ -49,7 +60,7 @@ func (r *runner) linkTargets(ctx context.Context, c *ftpcore.Conn, rel string, e
 	if !missing {
 		return nil
 	}
-	long, err := c.ListLIST(ctx, r.remote(rel))
+	long, _, err := badLines(c.ListLIST(ctx, r.remote(rel)))
 	if err != nil {
 		return err
 	}
@@ -76,13 +87,13 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 	}
 	lists, errs := c.ListMany(ctx, dirs)
 	for i, t := range batch {
-		err := errs[i]
+		entries, bad, err := badLines(lists[i], errs[i])
 		if err == nil {
 			r.dirs.Add(1)
 			if p := r.opts.Progress; p != nil {
 				p.Listed.Add(1)
 			}
-			err = r.compareDir(ctx, t, lists[i])
+			err = r.compareDir(ctx, t, entries, bad)
 		}
 		if err != nil {
 			r.failTask(ctx, t, err)
@@ -96,25 +107,33 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 // compareDir decides about the entries of directory t.rel: which to
 // fetch, which subdirectories to list, what is unchanged, and which
 // known paths are gone (deletion candidates, acted on after the walk).
-func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entry) error {
+//
+// bad, if not nil, holds the lines of the listing that gave no entry:
+// each is one failure, and the listing is incomplete, so nothing in the
+// directory is a deletion candidate in this run. (A line can stand for
+// any name, and a subdirectory left out of a listing would take its
+// whole subtree with it.)
+func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entry, bad *ftpcore.ListError) error {
 	known, err := r.db.Children(r.opts.Job, t.rel)
 	if err != nil {
 		return err
 	}
 	r.removeStaleTemps(t.rel)
-	if len(entries) == 0 && r.emptyDirWanted(t.rel) {
+	if bad != nil {
+		r.failLines(t.rel, bad)
+	} else if len(entries) == 0 && r.emptyDirWanted(t.rel) {
 		r.needDir(t.rel)
 	}
 	seen := make(map[string]bool, len(entries))
 	for _, e := range entries {
 		rel := joinRel(t.rel, e.Name)
 		if err := checkName(e.Name); err != nil {
-			r.fail(rel, "refuse", fmt.Errorf("in %s: %w", r.remote(t.rel), err))
+			r.fail(rel, "refuse", fmt.Errorf("in %s: %w", QuotePath(r.remote(t.rel)), err))
 			seen[e.Name] = true // never a reason to delete what is there
 			continue
 		}
 		if seen[e.Name] {
-			r.fail(rel, "refuse", fmt.Errorf("in %s: name %q listed twice", r.remote(t.rel), e.Name))
+			r.fail(rel, "refuse", fmt.Errorf("in %s: name %q listed twice", QuotePath(r.remote(t.rel)), e.Name))
 			continue
 		}
 		seen[e.Name] = true
@@ -136,16 +155,36 @@ func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entr
 			r.skip(rel, "not a file, directory or link")
 		}
 	}
+	kept := 0
 	for name, rec := range known {
 		rel := joinRel(t.rel, name)
 		if seen[name] || r.filter.excluded(rel) || (rec.Kind != state.KindDir && !r.filter.file(rel)) {
+			continue
+		}
+		if bad != nil {
+			kept++
 			continue
 		}
 		r.mu.Lock()
 		r.deletes = append(r.deletes, deletion{rel: rel, kind: rec.Kind})
 		r.mu.Unlock()
 	}
+	if kept > 0 {
+		r.log.Info("gone remotely, kept: listing incomplete", "path", "/"+t.rel, "paths", kept)
+	}
 	return nil
+}
+
+// failLines records the lines of dir's listing that gave no entry, each
+// as one failure, quoting the line.
+func (r *runner) failLines(dir string, bad *ftpcore.ListError) {
+	for _, l := range bad.Lines {
+		r.fail(dir, "list", fmt.Errorf("%s %s: %w", bad.Cmd, bad.Dir, l))
+	}
+	if more := bad.Count - len(bad.Lines); more > 0 {
+		r.failed.Add(int64(more - 1))
+		r.fail(dir, "list", fmt.Errorf("%s %s: %d more lines without an entry", bad.Cmd, bad.Dir, more))
+	}
 }
 
 func (r *runner) skip(rel, reason string) {
@@ -411,7 +450,7 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	// a missing directory as empty, so a listing alone does not tell).
 	// A link to nothing, or to something outside what the server lets
 	// us see, is skipped.
-	entries, err := c.List(ctx, p)
+	entries, bad, err := badLines(c.List(ctx, p))
 	switch {
 	case errors.Is(err, ftpcore.ErrNotListed), errors.As(err, &fe) && fe.Code/100 == 5:
 		r.skip(t.rel, fmt.Sprintf("symlink to %q: target not found (%v)", t.entry.Target, err))
@@ -423,7 +462,7 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 		return nil
 	}
 	r.dirs.Add(1)
-	return r.compareDir(ctx, t, entries)
+	return r.compareDir(ctx, t, entries, bad)
 }
 
 // known returns the state's record of rel, or nil.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path"
@@ -79,14 +80,16 @@ Examples:
 		}
 	}
 	entries, err := c.List(ctx, dir)
-	if err != nil {
+	var bad *ftpcore.ListError
+	if err != nil && !errors.As(err, &bad) {
 		return &mirror.RootError{Path: dir, Err: err}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', tabwriter.AlignRight)
 	for _, e := range entries {
-		name := e.Name
+		// Names may hold any byte but '/' and NUL: quoted where needed.
+		name := mirror.QuotePath(e.Name)
 		if e.Target != "" {
-			name += " -> " + e.Target
+			name += " -> " + mirror.QuotePath(e.Target)
 		}
 		size := "-"
 		if e.Size >= 0 {
@@ -94,7 +97,14 @@ Examples:
 		}
 		fmt.Fprintf(tw, "%s\t%s\t %s\t %s\n", e.Type, size, formatTime(e.Time, e.Precision), name)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if bad != nil {
+		// The lines no parser understood, quoted, after what could be.
+		return bad
+	}
+	return nil
 }
 
 func orAnonymous(user string) string {

@@ -194,11 +194,7 @@ func (o *runOutput) planReporter() func(mirror.Action) {
 		}
 		o.mu.Lock()
 		defer o.mu.Unlock()
-		if a.Reason != "" {
-			fmt.Fprintf(o.stdout, "%-6s %s (%s)\n", a.Verb, quoteName(a.Path), a.Reason)
-		} else {
-			fmt.Fprintf(o.stdout, "%-6s %s\n", a.Verb, quoteName(a.Path))
-		}
+		fmt.Fprintln(o.stdout, a) // paths quoted where they need it
 	}
 }
 
@@ -282,7 +278,7 @@ func summaryLine(s *mirror.Summary) string {
 		rate = fmt.Sprintf(", %s/s", humanBytes(int64(float64(s.Bytes)/secs)))
 	}
 	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
-		quoteName(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, humanBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
+		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, humanBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
 		d.Round(10*time.Millisecond), rate)
 }
 

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strconv"
 	"strings"
 	"syscall"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
 	"github.com/ftpmirror/ftpmirror/mirror"
@@ -90,16 +87,4 @@ func mentionsTLS(msg string) bool {
 		}
 	}
 	return false
-}
-
-// quoteName returns a remote name or path fit for a terminal or a log:
-// as it is when every rune is printable, else quoted with Go's escapes,
-// so that control bytes never reach a terminal raw.
-func quoteName(s string) string {
-	for i, r := range s {
-		if r == utf8.RuneError || !unicode.IsPrint(r) && r != ' ' || r == '"' && i == 0 {
-			return strconv.Quote(s)
-		}
-	}
-	return s
 }

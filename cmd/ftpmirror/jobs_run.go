@@ -130,7 +130,7 @@ func (r *jobRunner) run(ctx context.Context, spec *jobSpec) (*mirror.Summary, er
 		logger.Error("run failed", "err", err)
 		return nil, usagef("job %s: %v", spec.Name, err)
 	}
-	lock, err := acquireJobLock(paths.lock, spec.Name, r.cmd, time.Second)
+	lock, err := acquireJobLock(ctx, paths.lock, spec.Name, r.cmd, time.Second)
 	if err != nil {
 		var le *lockedError
 		if errors.As(err, &le) {

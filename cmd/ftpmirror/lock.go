@@ -1,20 +1,20 @@
-//go:build unix
-
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
+
+	"github.com/gofrs/flock"
 )
 
 // A job run holds NAME.lock, beside the job's state database, with
-// flock(2) for as long as it runs, hooks included. bbolt's own lock on
+// gofrs/flock (flock(2); LockFileEx on Windows) for as long as it runs,
+// hooks included. bbolt's own lock on
 // the database is not enough: it says nothing about who holds it, and
 // several jobs may share one database (the state key), which must not
 // make them exclusive. The lock is what keeps `ftpmirror sync -jobs`
@@ -62,62 +62,61 @@ func (e *lockedError) Error() string {
 }
 
 // jobLock is a held job lock.
-type jobLock struct{ f *os.File }
+type jobLock struct{ fl *flock.Flock }
 
 // lockPoll is how often acquireJobLock retries within its wait.
 const lockPoll = 20 * time.Millisecond
 
-// acquireJobLock takes the lock at path for job, waiting up to wait for
-// a holder to let go (a `status` probing the lock holds it for
-// microseconds). A lock still held then gives an *exitError with
-// exitLocked wrapping a *lockedError.
-func acquireJobLock(path, job, cmd string, wait time.Duration) (*jobLock, error) {
+// acquireJobLock takes the lock at path for job, waiting up to wait (or
+// until ctx ends) for a holder to let go: a status probing the lock
+// holds it for microseconds. A lock still held then gives an *exitError
+// with exitLocked wrapping a *lockedError.
+func acquireJobLock(ctx context.Context, path, job, cmd string, wait time.Duration) (*jobLock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("job %s: lock: %w", job, err)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("job %s: lock: %w", job, err)
+	fl := flock.New(path, flock.SetFlag(os.O_CREATE|os.O_RDWR))
+	ok, err := fl.TryLock()
+	if !ok && err == nil && wait > 0 {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		ok, err = fl.TryLockContext(wctx, lockPoll)
 	}
-	deadline := time.Now().Add(wait)
-	for {
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) {
-			f.Close()
-			return nil, fmt.Errorf("job %s: lock %s: %w", job, path, err)
-		}
-		if time.Now().After(deadline) {
-			holder := readLockHolder(f)
-			f.Close()
-			return nil, &exitError{code: exitLocked, err: &lockedError{Job: job, Holder: holder}}
-		}
-		time.Sleep(lockPoll)
+	switch {
+	case ok:
+	case err != nil && ctx.Err() != nil:
+		fl.Close()
+		return nil, ctx.Err()
+	case err != nil && !errors.Is(err, context.DeadlineExceeded):
+		fl.Close()
+		return nil, fmt.Errorf("job %s: lock %s: %w", job, path, err)
+	default:
+		fl.Close()
+		return nil, &exitError{code: exitLocked, err: &lockedError{Job: job, Holder: readLockHolder(path)}}
 	}
 	host, _ := os.Hostname()
 	h := lockHolder{PID: os.Getpid(), Host: host, Cmd: cmd, Since: time.Now().UTC().Truncate(time.Second)}
 	data, _ := json.Marshal(h)
-	// Best effort: the lock holds without the note.
-	if err := f.Truncate(0); err == nil {
-		_, _ = f.WriteAt(append(data, '\n'), 0)
+	// Best effort: the lock holds without the note. The note goes in
+	// place (no rename), so the locked file stays the same file.
+	if f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0o600); err == nil {
+		f.Write(append(data, '\n'))
+		f.Close()
 	}
-	return &jobLock{f: f}, nil
+	return &jobLock{fl: fl}, nil
 }
 
 // release lets go of the lock.
 func (l *jobLock) release() {
-	if l != nil && l.f != nil {
-		l.f.Close() // closing the last descriptor drops the flock
-		l.f = nil
+	if l != nil && l.fl != nil {
+		l.fl.Close()
+		l.fl = nil
 	}
 }
 
-func readLockHolder(f *os.File) lockHolder {
+func readLockHolder(path string) lockHolder {
 	var h lockHolder
-	data, err := io.ReadAll(io.NewSectionReader(f, 0, 4096))
-	if err == nil {
+	if data, err := os.ReadFile(path); err == nil {
 		_ = json.Unmarshal(data, &h)
 	}
 	return h
@@ -126,13 +125,17 @@ func readLockHolder(f *os.File) lockHolder {
 // probeJobLock says whether the lock at path is held, and by whom,
 // without waiting. It takes a shared lock for a moment to find out.
 func probeJobLock(path string) (lockHolder, bool) {
-	f, err := os.Open(path)
+	if _, err := os.Stat(path); err != nil {
+		return lockHolder{}, false
+	}
+	fl := flock.New(path, flock.SetFlag(os.O_RDONLY))
+	ok, err := fl.TryRLock()
 	if err != nil {
 		return lockHolder{}, false
 	}
-	defer f.Close()
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
-		return readLockHolder(f), errors.Is(err, syscall.EWOULDBLOCK)
+	if ok {
+		fl.Close()
+		return lockHolder{}, false
 	}
-	return lockHolder{}, false
+	return readLockHolder(path), true
 }

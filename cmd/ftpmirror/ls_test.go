@@ -1,60 +1,36 @@
 package main
 
 import (
-	"bytes"
-	"errors"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
-	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
+	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
 )
 
-// TestLsMissingDirectory runs `ftpmirror ls` as a process against real
-// servers: a missing directory (vsftpd answers its LIST with an empty
-// listing and 226) and an unreadable one exit with "nothing could be
-// done", naming the path and the server's reply, and print no listing.
-func TestLsMissingDirectory(t *testing.T) {
-	for _, name := range []string{"vsftpd", "inetutils"} {
-		t.Run(name, func(t *testing.T) {
-			root := t.TempDir()
-			if err := os.MkdirAll(filepath.Join(root, "pub", "secret"), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(root, "pub", "a.txt"), []byte("a\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			srv := ftpservers.Start(t, name, root, nil)
-			if err := os.Chmod(filepath.Join(root, "pub", "secret"), 0o700); err != nil {
-				t.Fatal(err)
-			}
-			ls := func(path string) (int, string, string) {
-				cmd := ftpmirrorCmd("ls", "ftp://"+srv.Addr+path)
-				cmd.Env = append(cmd.Env, "NETRC="+filepath.Join(t.TempDir(), "none"), "FTPMIRROR_PASSWORD=")
-				var o, e bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &o, &e
-				err := cmd.Run()
-				var ee *exec.ExitError
-				switch {
-				case err == nil:
-					return 0, o.String(), e.String()
-				case errors.As(err, &ee):
-					return ee.ExitCode(), o.String(), e.String()
-				}
-				t.Fatal(err)
-				return 0, "", ""
-			}
-			if code, out, errOut := ls("/pub"); code != 0 || !strings.Contains(out, "a.txt") {
-				t.Fatalf("ls /pub: exit %d, stdout %q, stderr %q", code, out, errOut)
-			}
-			for _, path := range []string{"/nonexistent", "/pub/secret"} {
-				code, out, errOut := ls(path)
-				if code != exitNotStarted || out != "" || !strings.Contains(errOut, path) || !strings.Contains(errOut, "550") {
-					t.Errorf("ls %s: exit %d, stdout %q, stderr %q; want %d, nothing, the path and the 550", path, code, out, errOut, exitNotStarted)
-				}
-			}
-		})
+// ls quotes names with control bytes, and a listing with a line no
+// parser understands shows its other entries, then fails quoting it.
+func TestLsQuotesNames(t *testing.T) {
+	t0 := time.Date(2024, 3, 10, 12, 30, 0, 0, time.UTC)
+	root := hostileftp.Dir("", hostileftp.File("esc\x1b[31mred", []byte("x"), t0), hostileftp.File("plain.txt", []byte("y"), t0))
+	srv, err := hostileftp.Start(root, &hostileftp.Options{Listing: func(verb, dir, text string) string {
+		return text + "?? \x1b]0;title\x07 ??\r\n"
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	code, out, errOut := runCLI(t, "ls", "ftp://"+srv.Addr()+"/")
+	if code != 1 {
+		t.Errorf("exit %d, want 1", code)
+	}
+	if !strings.Contains(out, ` "esc\x1b[31mred"`) || !strings.Contains(out, " plain.txt") {
+		t.Errorf("stdout:\n%s", out)
+	}
+	if !strings.Contains(errOut, `"?? \x1b]0;title\a ??"`) {
+		t.Errorf("stderr:\n%s", errOut)
+	}
+	if strings.ContainsAny(out+errOut, "\x1b\x07") {
+		t.Errorf("control bytes in the output:\n%q\n%q", out, errOut)
 	}
 }

@@ -167,7 +167,7 @@ func TestStatusWhileLocked(t *testing.T) {
 		t.Fatalf("sync: %d %s %s", code, out, errOut)
 	}
 	paths, _ := f.jobSpec(t, jobs, "a").paths()
-	lock, err := acquireJobLock(paths.lock, "a", "daemon", 0)
+	lock, err := acquireJobLock(t.Context(), paths.lock, "a", "daemon", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,7 +221,7 @@ func TestLockHolder(t *testing.T) {
 	if _, held := probeJobLock(path); held {
 		t.Error("missing lock file held")
 	}
-	l, err := acquireJobLock(path, "j", "sync", time.Second)
+	l, err := acquireJobLock(t.Context(), path, "j", "sync", time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -230,7 +230,7 @@ func TestLockHolder(t *testing.T) {
 		t.Errorf("probe: %+v %v", h, held)
 	}
 	start := time.Now()
-	_, err = acquireJobLock(path, "j", "daemon", 100*time.Millisecond)
+	_, err = acquireJobLock(t.Context(), path, "j", "daemon", 100*time.Millisecond)
 	var le *lockedError
 	if !errors.As(err, &le) || le.Holder.PID != os.Getpid() || exitCode(t.Context(), err) != exitLocked || time.Since(start) < 100*time.Millisecond {
 		t.Errorf("second lock: %v", err)
@@ -239,7 +239,7 @@ func TestLockHolder(t *testing.T) {
 	if _, held := probeJobLock(path); held {
 		t.Error("released lock held")
 	}
-	l2, err := acquireJobLock(path, "j", "daemon", 0)
+	l2, err := acquireJobLock(t.Context(), path, "j", "daemon", 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,10 +77,15 @@ func Start(root string, opts *Options) (*Server, error) {
 // Addr returns "127.0.0.1:PORT".
 func (s *Server) Addr() string { return s.ln.Addr().String() }
 
-// Close stops the server and waits for its accept loop to end.
+// Close stops the server and waits for its accept loop to end. The
+// listener is closed first and Serve waited for: goftp's Shutdown reads
+// what Serve sets up, and raced with a Serve that had not yet started
+// (a test that never connected).
 func (s *Server) Close() error {
+	s.ln.Close()
+	serr := <-s.done
 	err := s.srv.Shutdown()
-	if serr := <-s.done; serr != nil && !errors.Is(serr, server.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) && err == nil {
+	if serr != nil && !errors.Is(serr, server.ErrServerClosed) && !errors.Is(serr, net.ErrClosed) && err == nil {
 		err = serr
 	}
 	return err

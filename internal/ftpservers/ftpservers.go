@@ -103,6 +103,7 @@ type Server struct {
 	waitErr error         // set before exited is closed
 
 	syslog *syslogSink // pure-ftpd's ProtocolLog
+	banner string      // if set, a greeting from this server holds it
 }
 
 // Names returns the names of the servers [Start] knows.
@@ -279,10 +280,15 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		default:
 		}
 		line, err := greeting(s.Addr)
-		if err == nil {
-			if strings.HasPrefix(line, "220") {
-				return nil
-			}
+		switch {
+		case err == nil && s.banner != "" && !strings.Contains(line, s.banner):
+			// Another server of this process took the port first (a
+			// free port may be handed out twice), and ours is about to
+			// fail to bind: wait for it to exit.
+			err = fmt.Errorf("greeting %q is another server's", line)
+		case err == nil && strings.HasPrefix(line, "220"):
+			return nil
+		case err == nil:
 			return fmt.Errorf("greeting %q, want 220", line)
 		}
 		if time.Now().After(deadline) {

@@ -29,13 +29,14 @@ var pyftpdlibFlavor = &flavor{
 }
 
 // pyftpdlibScript is run as: python3 -c SCRIPT PORT ROOT PASVMIN PASVMAX
-// USER PASSWORD UID GID LOGFILE CERTFILE KEYFILE. LOGFILE, CERTFILE and
-// KEYFILE may be empty.
+// USER PASSWORD UID GID LOGFILE CERTFILE KEYFILE BANNER. LOGFILE, CERTFILE
+// and KEYFILE may be empty; BANNER goes into the greeting, so that Start
+// knows its server from another on the same port.
 const pyftpdlibScript = `import logging, os, sys
 from pyftpdlib.authorizers import DummyAuthorizer
 from pyftpdlib.servers import FTPServer
 from pyftpdlib import handlers
-port, root, lo, hi, user, password, uid, gid, logfile, cert, key = sys.argv[1:12]
+port, root, lo, hi, user, password, uid, gid, logfile, cert, key, banner = sys.argv[1:13]
 auth = DummyAuthorizer()
 auth.add_anonymous(root, perm="elr")
 auth.add_user(user, password, root, perm="elr")
@@ -48,7 +49,7 @@ else:
     h = handlers.FTPHandler
 h.authorizer = auth
 h.passive_ports = range(int(lo), int(hi) + 1)
-h.banner = "pyftpdlib ready."
+h.banner = "pyftpdlib ready, " + banner
 if logfile:
     logging.basicConfig(filename=logfile, level=logging.DEBUG)
 else:
@@ -81,9 +82,10 @@ func pyftpdlibCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 			return nil, err
 		}
 	}
+	s.banner = "ftpservers " + filepath.Base(s.Dir)
 	return exec.Command(bin, "-c", pyftpdlibScript, strconv.Itoa(port), s.Root,
 		strconv.Itoa(s.PassiveMin), strconv.Itoa(s.PassiveMax), s.User, s.Password,
-		ftpUID, nogroupGID, logFile, certFile, keyFile), nil
+		ftpUID, nogroupGID, logFile, certFile, keyFile, s.banner), nil
 }
 
 // parsePyftpdlibCommand reads a DEBUG line:
