@@ -560,6 +560,12 @@ func (c *Conn) read(ctx context.Context, verb string, expect int) (int, string, 
 		return 0, "", err
 	}
 	c.trace("< ", fmt.Sprintf("%03d %s", code, msg))
+	if code/100 == 1 && verb != "" && !mayBePreliminary(verb) {
+		// The reply of a later command: the replies are out of step.
+		c.broken = fmt.Errorf("%w: %w: %s answered %03d %s", ErrProtocol, ErrOutOfOrder, verb, code, msg)
+		c.conn.Close()
+		return code, msg, c.broken
+	}
 	if code == 421 {
 		// "Service not available, closing control connection."
 		c.broken = &Error{Cmd: verb, Code: code, Msg: msg}
@@ -569,6 +575,17 @@ func (c *Conn) read(ctx context.Context, verb string, expect int) (int, string, 
 		return code, msg, &Error{Cmd: verb, Code: code, Msg: msg}
 	}
 	return code, msg, nil
+}
+
+// mayBePreliminary reports whether a reply read for verb may be a
+// preliminary 1xx one: the commands that open a transfer, and ABOR, whose
+// replies are read together with the aborted transfer's.
+func mayBePreliminary(verb string) bool {
+	switch strings.ToUpper(verb) {
+	case "RETR", "LIST", "MLSD", "NLST", "STOR", "STOU", "APPE", "ABOR":
+		return true
+	}
+	return false
 }
 
 func codeMatches(code, expect int) bool {

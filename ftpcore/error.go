@@ -40,6 +40,13 @@ var ErrProtocol = errors.New("ftp protocol violation")
 // mid-reply, timed out or the server closed it).
 var ErrConnBroken = errors.New("ftp connection broken")
 
+// ErrOutOfOrder is wrapped (with ErrProtocol) when a reply cannot belong
+// to the command it was read for: a preliminary 1xx reply to a command
+// that opens no transfer. pyftpdlib 1.5.7 in active mode answers a
+// pipelined PORT's 200 only after the following RETR's or LIST's 150. The
+// Conn is broken; a new one with Config.DisablePipelining works.
+var ErrOutOfOrder = errors.New("reply out of order (the server does not take pipelined commands)")
+
 // ErrShortTransfer is wrapped when a data connection delivered fewer bytes
 // than the caller was promised, or the server reported failure after it.
 var ErrShortTransfer = errors.New("short transfer")
@@ -73,7 +80,8 @@ func IsTransient(err error) bool {
 	if errors.As(err, &cve) || errors.As(err, &uae) || errors.As(err, &hne) {
 		return false
 	}
-	if errors.Is(err, ErrConnBroken) || errors.Is(err, ErrShortTransfer) || errors.Is(err, ErrTooSlow) || errors.Is(err, errListsInProgress) ||
+	if errors.Is(err, ErrConnBroken) || errors.Is(err, ErrShortTransfer) || errors.Is(err, ErrOutOfOrder) || errors.Is(err, ErrTooSlow) ||
+		errors.Is(err, errListsInProgress) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) ||
 		errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||

@@ -97,12 +97,14 @@ func (f *fakeServer) got() []string {
 	return append([]string(nil), f.commands...)
 }
 
-// loginHandlers answers USER/PASS/FEAT/TYPE like a minimal server.
+// loginHandlers answers USER/PASS/FEAT/TYPE like a minimal server, and
+// CWD (List changes into the directory it lists) with 250.
 func loginHandlers() map[string]func(s *fakeSession, arg string) {
 	return map[string]func(s *fakeSession, arg string){
 		"USER": func(s *fakeSession, _ string) { s.reply("331 password please\r\n") },
 		"PASS": func(s *fakeSession, _ string) { s.reply("230 logged in\r\n") },
 		"FEAT": func(s *fakeSession, _ string) { s.reply("211-Features:\r\n SIZE\r\n MDTM\r\n211 End\r\n") },
 		"TYPE": func(s *fakeSession, _ string) { s.reply("200 ok\r\n") },
+		"CWD":  func(s *fakeSession, _ string) { s.reply("250 ok\r\n") },
 	}
 }

@@ -21,12 +21,26 @@ const maxListLine = 16 << 10
 // otherwise (times at the precision the format gives, in
 // Config.Location).
 //
-// Without MLSD it first tries "STAT -a dir", which lists over the control
+// An absolute dir is never sent as the listing command's argument: GNU
+// inetutils ftpd and the BSD ftpds hand that argument to ls, which
+// expands "*", "?" and "[...]" and splits it at spaces, so that listing
+// "/tree/[x]" lists "/tree/x". List changes into dir (CWD, which no
+// server globs) and lists "." instead; the CWD goes out in the same
+// write as the listing where the connection pipelines, so it costs no
+// round trip. A CWD that fails returns its *Error (a 550 for a missing
+// or unreadable directory), and a CWD that works proves that the
+// directory exists: vsftpd answers the LIST of a missing directory with
+// an empty listing and 226. A relative dir (servers whose PWD is not a
+// Unix path) and "" (the current directory) are listed as before, by
+// argument.
+//
+// Without MLSD it first tries "STAT -a .", which lists over the control
 // connection in one round trip instead of a data connection's three
-// (vsftpd, pure-ftpd and proftpd all do it). A STAT listing counts only
-// if it shows the directory's own "." entry: a missing or unreadable
-// directory lists as nothing there, never as an empty directory. A
-// server whose STAT does not list is asked with LIST from then on.
+// (vsftpd, pure-ftpd, proftpd and inetutils ftpd all do it). A STAT
+// listing counts only if it shows the directory's own "." entry: a
+// missing or unreadable directory lists as nothing there, never as an
+// empty directory. A server whose STAT does not list is asked with LIST
+// from then on.
 //
 // Lines that give no entry do not fail the listing: List returns the
 // other lines' entries along with a *ListError that quotes them.
@@ -61,14 +75,53 @@ var ErrNotListed = errors.New("directory missing or unreadable")
 // errSTATNoListing: a STAT reply that is not a directory listing.
 var errSTATNoListing = errors.New("STAT gave no listing")
 
-// ListSTAT lists dir with "STAT -a dir" on the control connection. A
-// NOOP goes in the same write; its reply must come right after STAT's,
-// which proves that no name in the listing ended the reply early.
+// ListSTAT lists dir with "CWD dir" and "STAT -a ." on the control
+// connection (see List for why not "STAT -a dir"). A NOOP goes in the
+// same write; its reply must come right after STAT's, which proves that
+// no name in the listing ended the reply early.
 func (c *Conn) ListSTAT(ctx context.Context, dir string) ([]Entry, error) {
-	if err := c.send(ctx, "STAT -a "+dir, "NOOP"); err != nil {
+	lines := statLines(dir)
+	if !c.cfg.DisablePipelining {
+		if err := c.send(ctx, lines...); err != nil {
+			return nil, err
+		}
+		return c.readSTAT(ctx, dir, nil)
+	}
+	// One command at a time: CWD, STAT, then NOOP.
+	if cwd, _ := listDir(dir); cwd != "" {
+		if err := c.Cwd(ctx, cwd); err != nil {
+			return nil, err
+		}
+		lines = lines[1:]
+	}
+	if err := c.send(ctx, lines[0]); err != nil {
 		return nil, err
 	}
-	return c.readSTAT(ctx, dir)
+	return c.readSTAT(ctx, dir, func() error { return c.send(ctx, "NOOP") })
+}
+
+// listDir says how to list dir: by changing into it (cwd) and listing
+// the current directory, or, for "" and relative paths, by naming it in
+// the listing command (arg).
+func listDir(dir string) (cwd, arg string) {
+	if strings.HasPrefix(dir, "/") {
+		return dir, ""
+	}
+	return "", dir
+}
+
+// statLines returns the commands that list dir with STAT: CWD dir, STAT
+// -a . and the NOOP that marks the end of STAT's reply.
+func statLines(dir string) []string {
+	cwd, arg := listDir(dir)
+	if arg == "" {
+		arg = "."
+	}
+	lines := []string{"STAT -a " + arg, "NOOP"}
+	if cwd != "" {
+		lines = append([]string{"CWD " + cwd}, lines...)
+	}
+	return lines
 }
 
 // ListMany lists several directories, like List for each. Where STAT
@@ -81,7 +134,7 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 	if batch {
 		var lines []string
 		for _, d := range dirs {
-			lines = append(lines, "STAT -a "+d, "NOOP")
+			lines = append(lines, statLines(d)...)
 		}
 		if err := c.send(ctx, lines...); err != nil {
 			for i := range errs {
@@ -95,7 +148,7 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 				errs[i] = fmt.Errorf("STAT %s: %w: %v", d, ErrConnBroken, c.broken)
 				continue
 			}
-			entries[i], errs[i] = c.readSTAT(ctx, d)
+			entries[i], errs[i] = c.readSTAT(ctx, d, nil)
 			if errors.Is(errs[i], errSTATNoListing) {
 				retry = append(retry, i)
 			}
@@ -118,8 +171,17 @@ func (c *Conn) BatchesListings() bool {
 		!(c.mlsd && !c.cfg.DisableMLSD)
 }
 
-// readSTAT reads the replies of "STAT -a dir" and its NOOP.
-func (c *Conn) readSTAT(ctx context.Context, dir string) ([]Entry, error) {
+// readSTAT reads the replies of statLines(dir): a refused CWD is
+// returned as its *Error once the STAT and NOOP after it are read.
+// Without pipelining, the caller sent the CWD and read its reply
+// already, and noop sends the NOOP once STAT's reply is in.
+func (c *Conn) readSTAT(ctx context.Context, dir string, noop func() error) ([]Entry, error) {
+	var cwdErr error
+	if cwd, _ := listDir(dir); cwd != "" && noop == nil {
+		if _, _, cwdErr = c.read(ctx, "CWD", 250); cwdErr != nil && !isReply(cwdErr) {
+			return nil, cwdErr
+		}
+	}
 	l := c.newListing("STAT", dir, c.parseLIST)
 	defer l.release()
 	dot := false
@@ -149,6 +211,11 @@ func (c *Conn) readSTAT(ctx context.Context, dir string) ([]Entry, error) {
 	if err != nil {
 		return nil, err
 	}
+	if noop != nil {
+		if err := noop(); err != nil {
+			return nil, err
+		}
+	}
 	if _, _, err := c.read(ctx, "NOOP", 200); err != nil {
 		if isReply(err) {
 			c.broken = fmt.Errorf("%w: STAT reply out of step: %v", ErrProtocol, err)
@@ -156,6 +223,9 @@ func (c *Conn) readSTAT(ctx context.Context, dir string) ([]Entry, error) {
 			return nil, c.broken
 		}
 		return nil, err
+	}
+	if cwdErr != nil {
+		return nil, cwdErr
 	}
 	switch {
 	case code/100 != 2 || n < 2:
@@ -228,14 +298,14 @@ func (c *Conn) readLong(ctx context.Context, verb string, each func(string) erro
 	return code, n, nil
 }
 
-// ListMLSD lists dir with MLSD (RFC 3659 7).
+// ListMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
 func (c *Conn) ListMLSD(ctx context.Context, dir string) ([]Entry, error) {
 	return c.list(ctx, "MLSD", dir, func(line string, _ time.Time) (Entry, error) {
 		return parseMLSDLine(line)
 	})
 }
 
-// ListLIST lists dir with LIST. vsftpd and proftpd leave dot files out
+// ListLIST lists dir with CWD dir and LIST. vsftpd and proftpd leave dot files out
 // of a plain LIST, so it asks for "LIST -a" first and remembers whether
 // the server took "-a" as an option: a server that reads it as a file
 // name answers 450/550 or an empty listing, and then the plain LIST is
@@ -358,17 +428,26 @@ func (c *Conn) NameList(ctx context.Context, dir string) ([]string, error) {
 	return names, err
 }
 
-// list runs one listing command and parses its lines, within
-// Config.MaxListBytes and maxListLine, and the listing memory budget.
-// Lines that give no entry are returned as a *ListError along with the
-// entries of the others.
+// list runs one listing command, in dir (see List), and parses its
+// lines, within Config.MaxListBytes and maxListLine, and the listing
+// memory budget. Lines that give no entry are returned as a *ListError
+// along with the entries of the others.
 func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, time.Time) (Entry, error)) (entries []Entry, err error) {
 	verb, _, _ := strings.Cut(cmd, " ")
 	var t *Transfer
-	if dir == "" {
-		t, err = c.transfer(ctx, 0, "", cmd)
+	cwd, arg := listDir(dir)
+	if arg == "" {
+		t, err = c.transfer(ctx, 0, "", cwd, cmd)
 	} else {
-		t, err = c.transfer(ctx, 0, "", cmd+" "+dir)
+		t, err = c.transfer(ctx, 0, "", cwd, cmd+" "+arg)
+	}
+	if fe := (*Error)(nil); errors.As(err, &fe) && fe.Cmd == "CWD" && fe.Code == 553 && verb == "MLSD" {
+		// "553 Prohibited file name": pure-ftpd 1.0.50 will not CWD
+		// into a name with a backslash, yet lists it with MLSD, whose
+		// argument pure-ftpd, proftpd and pyftpdlib do not glob (seen
+		// here: "MLSD star*" lists star*, not start) and which fails
+		// for a missing directory.
+		t, err = c.transfer(ctx, 0, "", "", cmd+" "+dir)
 	}
 	if err != nil {
 		return nil, err

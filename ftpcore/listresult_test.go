@@ -104,12 +104,14 @@ func TestListBadLinesBounded(t *testing.T) {
 // good entries too.
 func TestListSTATBadLines(t *testing.T) {
 	h := loginHandlers()
+	cwd := "/"
+	h["CWD"] = func(s *fakeSession, arg string) { cwd = arg; s.reply("250 ok\r\n") }
 	h["NOOP"] = func(s *fakeSession, _ string) { s.reply("200 ok\r\n") }
 	h["STAT"] = func(s *fakeSession, arg string) {
 		s.reply("211-status of " + arg + ":\r\n")
 		s.reply(" drwxr-xr-x 2 ftp ftp 4096 Jan 02  2024 .\r\n")
 		s.reply(" -rw-r--r-- 1 ftp ftp 3 Jan 02  2024 a\r\n")
-		if arg == "-a /bad" {
+		if cwd == "/bad" && arg == "-a ." {
 			s.reply(" -rw-r--r-- 1 ftp ftp 3 Jan 02  2024 a/b\r\n")
 		}
 		s.reply("211 End of status\r\n")

@@ -43,7 +43,7 @@ func (c *Conn) Retr(ctx context.Context, path string, offset int64) (*Transfer, 
 	if offset < 0 {
 		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
 	}
-	return c.transfer(ctx, offset, "", "RETR "+path)
+	return c.transfer(ctx, offset, "", "", "RETR "+path)
 }
 
 // RetrModTime is Retr that also asks for the file's modification time
@@ -53,7 +53,7 @@ func (c *Conn) RetrModTime(ctx context.Context, path string, offset int64) (*Tra
 	if offset < 0 {
 		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
 	}
-	return c.transfer(ctx, offset, path, "RETR "+path)
+	return c.transfer(ctx, offset, path, "", "RETR "+path)
 }
 
 // ModTime returns the time MDTM gave for a transfer started with
@@ -61,16 +61,22 @@ func (c *Conn) RetrModTime(ctx context.Context, path string, offset int64) (*Tra
 // ErrProtocol if its answer made no sense.
 func (t *Transfer) ModTime() (time.Time, error) { return t.mtime, t.mtimeErr }
 
-// transfer sets up a data connection, sends line (and before it MDTM
-// mdtm, unless empty) and returns the data connection once the server
-// has accepted the command. Once a data connection has worked on this
-// Conn, the commands go out together (pipelined) and the replies are
-// read in order afterwards: one round trip instead of three or four.
-func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, line string) (*Transfer, error) {
+// transfer sets up a data connection, sends line (and before it CWD
+// cwd and MDTM mdtm, unless empty) and returns the data connection once
+// the server has accepted the command. Once a data connection has worked
+// on this Conn, the commands go out together (pipelined) and the replies
+// are read in order afterwards: one round trip instead of three or four.
+// A refused CWD is returned as its *Error, whatever came after it.
+func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, cwd, line string) (*Transfer, error) {
 	if c.pipeline && !c.cfg.DisablePipelining {
-		return c.transferPipelined(ctx, offset, mdtm, line)
+		return c.transferPipelined(ctx, offset, mdtm, cwd, line)
 	}
 	verb, _, _ := strings.Cut(line, " ")
+	if cwd != "" {
+		if err := c.Cwd(ctx, cwd); err != nil {
+			return nil, err
+		}
+	}
 	var mt time.Time
 	var mtErr error
 	if mdtm != "" {
@@ -98,8 +104,8 @@ func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, line string) (*
 }
 
 // transferPipelined is transfer with every command in one write.
-func (c *Conn) transferPipelined(ctx context.Context, offset int64, mdtm, line string) (*Transfer, error) {
-	p, err := c.sendTransfer(ctx, offset, mdtm, line)
+func (c *Conn) transferPipelined(ctx context.Context, offset int64, mdtm, cwd, line string) (*Transfer, error) {
+	p, err := c.sendTransfer(ctx, offset, mdtm, cwd, line)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +119,7 @@ type Pending struct {
 	c       *Conn
 	offset  int64
 	mdtm    string
+	cwd     string
 	verb    string
 	dataCmd string
 	ln      net.Listener
@@ -120,10 +127,13 @@ type Pending struct {
 }
 
 // sendTransfer writes the commands of one transfer in one go.
-func (c *Conn) sendTransfer(ctx context.Context, offset int64, mdtm, line string) (*Pending, error) {
-	p := &Pending{c: c, offset: offset, mdtm: mdtm}
+func (c *Conn) sendTransfer(ctx context.Context, offset int64, mdtm, cwd, line string) (*Pending, error) {
+	p := &Pending{c: c, offset: offset, mdtm: mdtm, cwd: cwd}
 	p.verb, _, _ = strings.Cut(line, " ")
 	var lines []string
+	if cwd != "" {
+		lines = append(lines, "CWD "+cwd)
+	}
 	if mdtm != "" {
 		lines = append(lines, "MDTM "+mdtm)
 	}
@@ -171,7 +181,7 @@ func (t *Transfer) Next(ctx context.Context, path string, offset int64, modTime 
 	if modTime {
 		mdtm = path
 	}
-	return c.sendTransfer(ctx, offset, mdtm, "RETR "+path)
+	return c.sendTransfer(ctx, offset, mdtm, "", "RETR "+path)
 }
 
 // Cancel gives up a Pending that will not be started. Its replies are
@@ -195,8 +205,36 @@ func (p *Pending) Start(ctx context.Context) (*Transfer, error) {
 		return nil, errors.New("Pending.Start called twice or after Cancel")
 	}
 	p.done = true
-	c, offset, mdtm, verb, dataVerb, ln := p.c, p.offset, p.mdtm, p.verb, p.dataCmd, p.ln
+	c, ln := p.c, p.ln
 	// Every reply must be read, whatever came before, to stay in step.
+	if p.cwd != "" {
+		_, _, err := c.read(ctx, "CWD", 250)
+		switch {
+		case isReply(err):
+			// The command went out all the same and acts on the
+			// directory we were in: see it through, then say no.
+			p.cwd = ""
+			t, terr := p.start(ctx)
+			if terr == nil {
+				terr = t.discard()
+			}
+			if terr != nil && !isReply(terr) && !errors.Is(terr, ErrShortTransfer) {
+				return nil, terr
+			}
+			return nil, err
+		case err != nil:
+			if ln != nil {
+				ln.Close()
+			}
+			return nil, err
+		}
+	}
+	return p.start(ctx)
+}
+
+// start is Start after the CWD reply.
+func (p *Pending) start(ctx context.Context) (*Transfer, error) {
+	c, offset, mdtm, verb, dataVerb, ln := p.c, p.offset, p.mdtm, p.verb, p.dataCmd, p.ln
 	var mt time.Time
 	var mtErr error
 	if mdtm != "" {
@@ -440,6 +478,16 @@ func (t *Transfer) abort(ctx context.Context) error {
 	c.broken = fmt.Errorf("%w: no reply to NOOP after ABOR", ErrProtocol)
 	c.conn.Close()
 	return c.broken
+}
+
+// discard reads what is left of a transfer that nobody wants, within
+// Config.MaxListBytes, and closes it.
+func (t *Transfer) discard() error {
+	_, err := io.Copy(io.Discard, io.LimitReader(t, t.c.cfg.MaxListBytes))
+	if cerr := t.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // stalled reports whether a data connection failed for want of data: an

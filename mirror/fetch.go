@@ -80,8 +80,11 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	tmp := path.Base(tempPath(rel))
 
 	var offset int64
-	_, hadPartial := r.partials[rel]
-	if (t.verb == VerbResume || t.attempt > 0) && e.Size > 0 {
+	p, hadPartial := r.partials[rel]
+	// A temporary file of segments has holes: its size says nothing. A
+	// server without REST cannot resume.
+	resumable := len(p.Segments) == 0 && !r.srv.noREST.Load()
+	if (t.verb == VerbResume || t.attempt > 0) && e.Size > 0 && resumable {
 		if fi, err := dr.Lstat(tmp); err == nil && fi.Mode().IsRegular() && fi.Size() < e.Size {
 			offset = fi.Size()
 		}
@@ -140,10 +143,9 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	} else {
 		xfer, err = retr(ctx, rp, offset)
 	}
-	var fe *ftpcore.Error
-	if err != nil && offset > 0 && errors.As(err, &fe) && fe.Cmd == "REST" && fe.Code/100 == 5 {
-		// REST refused: start over.
-		r.log.Debug("REST refused, fetching from the start", "path", "/"+rel, "err", err)
+	if err != nil && offset > 0 && restRefused(err) {
+		// REST refused: start over, and do not ask again.
+		r.restRefused(rel, err)
 		offset = 0
 		if err := f.Truncate(0); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
@@ -230,7 +232,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 // plain fetches go ahead like that (from the start, no adoption to
 // confirm, nothing in the way).
 func (r *runner) queueNext(ctx context.Context, xfer *ftpcore.Transfer, w *workerState) {
-	if w == nil || w.next != nil || r.opts.FTP.DisablePipelining {
+	if w == nil || w.next != nil || r.ftpConfig().DisablePipelining {
 		return
 	}
 	nt := r.q.popFetchIf(func(t *task) bool {

@@ -314,14 +314,14 @@ func TestHostileGlitches(t *testing.T) {
 			return text
 		}, guard: true, wantErr: "would delete 38 of 43 known paths"},
 		{name: "550 on the root", hook: func(s *hostileftp.Session, verb, arg string) bool {
-			if verb == "MLSD" && (arg == "/" || arg == "") {
+			if verb == "MLSD" && s.Dir() == "/" && (arg == "/" || arg == "") {
 				s.Reply("550 Permission denied.")
 				return true
 			}
 			return false
 		}, wantErr: "list /: MLSD: server said 550 Permission denied."},
 		{name: "450 on a directory", hook: func(s *hostileftp.Session, verb, arg string) bool {
-			if verb == "MLSD" && arg == "/sub" {
+			if verb == "MLSD" && (arg == "/sub" || arg == "" && s.Dir() == "/sub") {
 				s.Reply("450 Try again later.")
 				return true
 			}
@@ -450,7 +450,7 @@ func TestHostileCommandInjection(t *testing.T) {
 	if err == nil {
 		t.Fatalf("no error: %+v", sum)
 	}
-	wantErrors(t, sum, `MLSD: refusing to send an argument holding CR, LF or NUL: "MLSD /a\r\nDELE a"`)
+	wantErrors(t, sum, `CWD: refusing to send an argument holding CR, LF or NUL: "CWD /a\r\nDELE a"`)
 	for _, c := range h.srv.Commands() {
 		if strings.HasPrefix(c, "DELE") {
 			t.Errorf("server got %q", c)

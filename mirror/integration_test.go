@@ -1,7 +1,6 @@
 package mirror_test
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -26,6 +25,13 @@ func newReal(t *testing.T, name string, active bool) (*env, *ftpservers.Server) 
 	srv := ftpservers.Start(t, name, src, &ftpservers.Options{ProtocolLog: true})
 	e := &env{t: t, src: srv.Root, target: filepath.Join(dir, "target"), addr: srv.Addr,
 		ftp: ftpcore.Config{Active: active, Timeout: 20 * time.Second}}
+	if name == "pyftpdlib" && active {
+		// pyftpdlib 1.5.7 in active mode, with several sessions at
+		// once, now and then leaves a PORT unanswered: its log shows
+		// the data connection made and closed, and no reply. Each
+		// costs a timeout and a retry; one connection never meets it.
+		e.parallel = 1
+	}
 	e.openState(filepath.Join(dir, "state.db"))
 	return e, srv
 }
@@ -65,9 +71,7 @@ func TestRealServersMirror(t *testing.T) {
 					n = 400
 				}
 				treetest.Make(t, e.src, n, 2048, 11)
-				o := e.opts()
-				o.Parallel = 4
-				sum := e.run(o)
+				sum := e.run(e.opts())
 				if sum.Fetched != int64(n) {
 					t.Fatalf("first run fetched %d of %d: %+v", sum.Fetched, n, sum)
 				}
@@ -83,7 +87,7 @@ func TestRealServersMirror(t *testing.T) {
 				}
 
 				changed, deleted, added := treetest.Mutate(t, e.src, 2, 12)
-				o = e.opts()
+				o := e.opts()
 				o.Delete = true
 				sum = e.run(o)
 				if want := int64(len(changed) + len(added)); sum.Fetched != want || sum.Deleted != int64(len(deleted)) {
@@ -117,17 +121,7 @@ func TestRealServersResume(t *testing.T) {
 			}
 			o := e.opts()
 			o.LimitRate = 4 << 20
-			o.Progress = &mirror.Progress{}
-			ctx, cancel := context.WithCancel(t.Context())
-			go func() {
-				for o.Progress.BytesDone.Load() < 2<<20 && ctx.Err() == nil {
-					time.Sleep(5 * time.Millisecond)
-				}
-				cancel()
-			}()
-			if _, err := mirror.Run(ctx, o); !errors.Is(err, context.Canceled) {
-				t.Fatalf("interrupted run: %v", err)
-			}
+			runInterrupted(t, o, 2<<20)
 			parts, _ := e.db.Partials("test")
 			p, ok := parts["big image.iso"]
 			if !ok {

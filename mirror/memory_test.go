@@ -107,8 +107,8 @@ func endlessListingsChild(t *testing.T, style string) {
 		}
 	}
 	opts.Hook = func(s *hostileftp.Session, verb, arg string) bool {
-		if !strings.Contains(arg, "d") {
-			return false // the root lists normally
+		if !strings.Contains(arg+" "+s.Dir(), "/d") {
+			return false // the root lists normally (listed by CWD into it)
 		}
 		switch {
 		case verb == "STAT" && style == "STAT":
@@ -134,7 +134,7 @@ func endlessListingsChild(t *testing.T, style string) {
 		// The root's STAT listing, with its "." entry.
 		prev := opts.Hook
 		opts.Hook = func(s *hostileftp.Session, verb, arg string) bool {
-			if verb == "STAT" && !strings.Contains(arg, "d") {
+			if verb == "STAT" && !strings.Contains(arg+" "+s.Dir(), "/d") {
 				s.Reply("211-status of %s:", arg)
 				s.Reply(" drwxr-xr-x 2 ftp ftp 4096 Jan  2  2024 .")
 				for i := range 8 {

@@ -13,6 +13,7 @@ package mirror
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
@@ -25,6 +26,25 @@ import (
 // stopped: too many deletions (Options.MaxDelete), or a listing that
 // would have emptied the mirror. Nothing was deleted.
 var ErrSafetyGuard = errors.New("safety guard")
+
+// RootError is the error of a run whose remote root could not be listed:
+// it is missing or unreadable (the server refused to CWD into it, or
+// listed it without its own "." entry), or its listing failed. Nothing was
+// fetched or deleted. Err is the cause, often an *ftpcore.Error with the
+// server's reply.
+type RootError struct {
+	Path string // the remote root, absolute where the server has Unix paths
+	Err  error
+}
+
+func (e *RootError) Error() string {
+	return fmt.Sprintf("remote root %q cannot be listed: %v", e.Path, e.Err)
+}
+
+func (e *RootError) Unwrap() error { return e.Err }
+
+// Is makes a RootError match ErrNotStarted: nothing could be done.
+func (e *RootError) Is(target error) bool { return target == ErrNotStarted }
 
 // ErrNotStarted is wrapped by the error of a run that could do nothing:
 // connecting, TLS, logging in or listing the remote root failed. Nothing

@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"os"
@@ -27,6 +28,8 @@ type env struct {
 	user   string
 	pass   string
 	ftp    ftpcore.Config
+	// parallel, if set, replaces Options.Parallel's 4.
+	parallel int
 }
 
 func newEmbedded(t *testing.T) *env {
@@ -58,7 +61,7 @@ func (e *env) openState(path string) {
 func (e *env) opts() *mirror.Options {
 	return &mirror.Options{
 		Job: "test", Addr: e.addr, User: e.user, Password: e.pass, FTP: e.ftp,
-		Root: "/", Target: e.target, State: e.db, Parallel: 4,
+		Root: "/", Target: e.target, State: e.db, Parallel: cmp.Or(e.parallel, 4),
 		Retries: 3, MaxDelete: defaultMaxDelete, // as the command line's defaults
 	}
 }

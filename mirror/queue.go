@@ -27,6 +27,9 @@ type task struct {
 	dec     decision      // taskFetch: why
 	attempt int           // how many times it failed transiently so far
 	links   int           // symlinks followed on the way here
+	// reordered: the task failed once on replies out of order, and
+	// runs again without pipelining (runner.outOfOrder).
+	reordered bool
 
 	// queued: the fetch's commands went out already, behind the previous
 	// fetch on the same connection (ftpcore.Transfer.Next);
@@ -38,6 +41,7 @@ type task struct {
 	// segment's byte range [segStart, segEnd).
 	seg              *segFile
 	segStart, segEnd int64
+	segIdx           int // the segment's index in seg.segs
 }
 
 // unqueue gives up a queued fetch's commands (the connection with them

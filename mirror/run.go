@@ -50,6 +50,7 @@ type runner struct {
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
+	srv    serverFacts // quirks learned by this run and earlier ones
 	// progress is when (UnixNano) a task last succeeded or a fetch last
 	// brought progressBytes more: a server that makes none for
 	// stallLimit gets no more retries, and the run ends (see failTask).
@@ -65,6 +66,7 @@ type runner struct {
 	errs     []string
 	deletes  []deletion // candidates, decided during the walk, done after it
 	listFail bool       // some directory could not be listed
+	rootErr  error      // why the root could not be listed
 }
 
 // Run mirrors opts.Root into opts.Target once. It returns a Summary
@@ -198,7 +200,7 @@ func (r *runner) parallel() int {
 func (r *runner) retries() int { return max(r.opts.Retries, 0) }
 
 // run is Run without the bookkeeping.
-func (r *runner) run(ctx context.Context) error {
+func (r *runner) run(ctx context.Context) (err error) {
 	view, err := openView(r.opts.Target)
 	if err != nil {
 		return fmt.Errorf("target: %w", err)
@@ -213,6 +215,14 @@ func (r *runner) run(ctx context.Context) error {
 	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
 		return err
 	}
+	if err := r.loadServer(); err != nil {
+		return err
+	}
+	defer func() {
+		if serr := r.saveServer(); err == nil {
+			err = serr
+		}
+	}()
 
 	// The first connection tells where the remote root is, and whether
 	// the server is there at all, before any worker starts.
@@ -259,6 +269,9 @@ func (r *runner) run(ctx context.Context) error {
 	}
 	if cause := context.Cause(wctx); err == nil && errors.Is(cause, errStalled) {
 		err = cause
+	}
+	if err == nil && r.rootErr != nil {
+		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
 	}
 	if err == nil && r.listFail && r.dirs.Load() == 0 {
 		err = fmt.Errorf("%w: list %s: %s", ErrNotStarted, r.remoteRoot, r.firstError())
@@ -315,7 +328,7 @@ func (r *runner) remote(rel string) string {
 
 // connect dials and logs in one connection.
 func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
-	cfg := r.opts.FTP
+	cfg := r.ftpConfig()
 	cfg.ListMemory = r.listMem
 	if r.opts.LimitRate > 0 && cfg.MinRate == 0 {
 		// Our own rate limit must not make a transfer "too slow": a
@@ -454,10 +467,17 @@ func (r *runner) stallLimit() time.Duration {
 // progress would only multiply the time it costs.
 func (r *runner) failTask(ctx context.Context, t *task, err error) {
 	t.unqueue()
+	if r.outOfOrder(ctx, t, err) {
+		return
+	}
 	if ctx.Err() != nil {
 		if t.seg != nil {
-			// Segments leave holes: nothing to resume from.
-			t.seg.bad.Store(true)
+			// Interrupted: the next run fetches the holes. Segments
+			// that never started do not come here: save now.
+			t.seg.keep.Store(true)
+			if err := r.saveSegments(t.seg); err != nil {
+				r.log.Warn("saving the progress of segments failed", "path", "/"+t.rel, "err", err)
+			}
 			r.segmentDone(t.seg)
 		}
 		r.q.done()
@@ -498,6 +518,9 @@ func (r *runner) failRecord(t *task, err error) {
 	if t.kind == taskList {
 		r.mu.Lock()
 		r.listFail = true
+		if t.rel == "" {
+			r.rootErr = err
+		}
 		r.mu.Unlock()
 	}
 	r.fail(t.rel, t.kind.what(), err)

@@ -446,19 +446,10 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if !errors.As(err, &fe) || fe.Code/100 != 5 {
 		return err
 	}
-	// Not a file: a directory, if CWD goes there (vsftpd lists a
-	// missing directory as empty, so a listing alone does not tell). A
-	// link to nothing, or to something outside what the server lets us
-	// see, is skipped. Paths are absolute, so the CWD changes nothing
-	// for later commands.
-	if strings.HasPrefix(p, "/") {
-		if err := c.Cwd(ctx, p); errors.As(err, &fe) && fe.Code/100 == 5 {
-			r.skip(t.rel, fmt.Sprintf("symlink to %q: target not found (%v)", t.entry.Target, err))
-			return nil
-		} else if err != nil {
-			return err
-		}
-	}
+	// Not a file: a directory, if List's CWD goes there (vsftpd lists
+	// a missing directory as empty, so a listing alone does not tell).
+	// A link to nothing, or to something outside what the server lets
+	// us see, is skipped.
 	entries, bad, err := badLines(c.List(ctx, p))
 	switch {
 	case errors.Is(err, ftpcore.ErrNotListed), errors.As(err, &fe) && fe.Code/100 == 5:

@@ -4,11 +4,14 @@
 #
 #   sudo bash scripts/install-test-servers.sh
 #
-# vsftpd, pure-ftpd and proftpd all Conflict: ftp-server in Debian, so apt installs only one.
-# vsftpd comes from apt (/usr/sbin/vsftpd); pure-ftpd, pure-ftpd-common, proftpd-core and
-# proftpd-mod-crypto (proftpd's mod_tls) are fetched with `apt-get download` and unpacked with
-# `dpkg-deb -x` into $FTPMIRROR_TEST_SERVERS (default /opt/ftpmirror-test/root), after their
-# libraries are installed with apt. Nothing is configured under /etc: the tests write their
+# vsftpd, pure-ftpd, proftpd and inetutils-ftpd all Conflict: ftp-server in Debian, so apt
+# installs only one. vsftpd comes from apt (/usr/sbin/vsftpd); pure-ftpd, pure-ftpd-common,
+# proftpd-core, proftpd-mod-crypto (proftpd's mod_tls) and inetutils-ftpd are fetched with
+# `apt-get download` and unpacked with `dpkg-deb -x` into $FTPMIRROR_TEST_SERVERS (default
+# /opt/ftpmirror-test/root), after their libraries are installed with apt. inetutils ftpd has
+# no daemon mode worth using: the tests run it from tcpserver (ucspi-tcp). pyftpdlib comes
+# from apt (python3-pyftpdlib, with python3-openssl for its FTPS) and runs under
+# /usr/bin/python3, Debian's interpreter, whatever python3 comes first on PATH. Nothing is configured under /etc: the tests write their
 # own configs. The vsftpd service that the package would start is kept from starting (a
 # temporary policy-rc.d), then stopped and disabled should it run anyway.
 set -euo pipefail
@@ -16,13 +19,15 @@ export DEBIAN_FRONTEND=noninteractive
 
 PREFIX=${FTPMIRROR_TEST_SERVERS:-/opt/ftpmirror-test/root}
 # Unpacked, not installed: their Debian versions must match each other (apt's candidates).
-UNPACKED=(pure-ftpd pure-ftpd-common proftpd-core proftpd-mod-crypto)
+UNPACKED=(pure-ftpd pure-ftpd-common proftpd-core proftpd-mod-crypto inetutils-ftpd)
 # Installed with apt: vsftpd; openssl (password hashes); mount and util-linux (pure-ftpd runs
 # in a mount namespace); passwd (useradd); and what the unpacked binaries link against
-# (their Depends, less the ones about services and debconf).
+# (their Depends, less the ones about services and debconf); ucspi-tcp (tcpserver runs
+# inetutils ftpd); python3-pyftpdlib and python3-openssl.
 INSTALLED=(vsftpd openssl mount util-linux passwd libacl1 libcap2 libcrypt1 libhiredis0.14
   libidn2-0 libmemcached11 libmemcachedutil2 libncursesw6 libpam0g libpcre2-8-0
-  libpcre2-posix3 libsodium23 libssl3 libtinfo6 zlib1g)
+  libpcre2-posix3 libsodium23 libssl3 libtinfo6 libwrap0 zlib1g ucspi-tcp python3-pyftpdlib
+  python3-openssl)
 APT_OPTS=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef
   -o Dpkg::Options::=--force-confold --no-install-recommends)
 
@@ -69,6 +74,7 @@ fi
 # The unpacked tree is complete when its stamp names exactly the packages of UNPACKED.
 stamp=$PREFIX/.ftpmirror-packages
 if [ -x "$PREFIX/usr/sbin/pure-ftpd" ] && [ -x "$PREFIX/usr/sbin/proftpd" ] &&
+  [ -x "$PREFIX/usr/sbin/ftpd" ] &&
   [ "$(cat "$stamp" 2>/dev/null)" = "${UNPACKED[*]}" ]; then
   say "unpacked servers already in $PREFIX"
 else
@@ -138,3 +144,5 @@ say "vsftpd: /usr/sbin/vsftpd ($(dpkg-query -W -f='${Version}' vsftpd))"
 say "pure-ftpd: $PREFIX/usr/sbin/pure-ftpd ($("$PREFIX/usr/sbin/pure-ftpd" --help 2>&1 | head -1))"
 say "proftpd: $PREFIX/usr/sbin/proftpd ($("$PREFIX/usr/sbin/proftpd" -v 2>&1))"
 [ -f "$PREFIX/usr/lib/proftpd/mod_tls.so" ] || die "proftpd mod_tls.so missing in $PREFIX"
+say "inetutils ftpd: $PREFIX/usr/sbin/ftpd ($("$PREFIX/usr/sbin/ftpd" --version 2>&1 | head -1)), tcpserver: $(command -v tcpserver)"
+say "pyftpdlib: $(/usr/bin/python3 -c 'import pyftpdlib, OpenSSL; print(pyftpdlib.__ver__, "pyOpenSSL", OpenSSL.__version__)')"

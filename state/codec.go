@@ -186,6 +186,16 @@ func encodePartial(p Partial) []byte {
 	e.byte(p.Precision)
 	e.string(p.Temp)
 	e.time(p.Started)
+	// Segments are optional at the end, so that a record of a download
+	// in one stream is the same as before they existed.
+	if len(p.Segments) > 0 {
+		e.uvarint(uint64(len(p.Segments)))
+		for _, sg := range p.Segments {
+			e.varint(sg.Start)
+			e.varint(sg.End)
+			e.varint(sg.Done)
+		}
+	}
 	return e.buf
 }
 
@@ -197,6 +207,20 @@ func decodePartial(v []byte) (Partial, error) {
 	p.Precision = d.byte()
 	p.Temp = d.string()
 	p.Started = d.time()
+	if len(d.buf) > 0 && d.err == nil {
+		n := d.uvarint()
+		if n == 0 || n > uint64(len(d.buf)) { // none is not written; each takes 3 bytes or more
+			d.fail(fmt.Sprintf("%d segments in %d bytes", n, len(d.buf)))
+			n = 0
+		}
+		for range n {
+			sg := Segment{Start: d.varint(), End: d.varint(), Done: d.varint()}
+			if sg.Start < 0 || sg.End < sg.Start || sg.Done < 0 || sg.Done > sg.End-sg.Start {
+				d.fail(fmt.Sprintf("bad segment %+v", sg))
+			}
+			p.Segments = append(p.Segments, sg)
+		}
+	}
 	if err := d.done(); err != nil {
 		return Partial{}, err
 	}

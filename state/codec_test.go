@@ -56,6 +56,8 @@ func TestPartialRoundTrip(t *testing.T) {
 		{},
 		{Size: 1 << 40, ModTime: t0, Precision: 3, Temp: ".ftpmirror-tmp/a b/ü.part", Started: t0},
 		{ModTime: tEpoch, Started: tOld, Temp: "\xff\xfe"},
+		{Size: 40 << 20, ModTime: t0, Temp: "x", Started: t0, Segments: []Segment{
+			{Start: 0, End: 10 << 20, Done: 10 << 20}, {Start: 10 << 20, End: 20 << 20, Done: 12345}, {Start: 20 << 20, End: 40 << 20}}},
 	}
 	for _, p := range tests {
 		got, err := decodePartial(encodePartial(p))
@@ -154,9 +156,19 @@ func TestDecodeDamaged(t *testing.T) {
 	}
 }
 
+// A partial whose segments make no sense is corrupt.
+func TestPartialBadSegments(t *testing.T) {
+	for _, sg := range []Segment{{Start: -1, End: 5}, {Start: 5, End: 4}, {Start: 0, End: 10, Done: 11}, {Start: 0, End: 10, Done: -1}} {
+		if _, err := decodePartial(encodePartial(Partial{Size: 10, Segments: []Segment{sg}})); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("segment %+v: err = %v", sg, err)
+		}
+	}
+}
+
 func FuzzDecode(f *testing.F) {
 	f.Add(encodeRecord(Record{Kind: KindSymlink, Size: 300, ModTime: tOld, Target: "abc", Fetched: t0}))
 	f.Add(encodePartial(Partial{Size: 300, ModTime: t0, Temp: "x", Started: tLate}))
+	f.Add(encodePartial(Partial{Size: 300, Temp: "x", Segments: []Segment{{0, 100, 100}, {100, 300, 7}}}))
 	f.Add(encodeRun(Run{Start: t0, Result: "ok", Errors: []string{"a", "bc"}}))
 	f.Fuzz(func(t *testing.T, v []byte) {
 		if r, err := decodeRecord(v); err == nil {

@@ -55,6 +55,16 @@ type Partial struct {
 	Precision uint8
 	Temp      string // local temp file name, relative to the target root
 	Started   time.Time
+	// Segments, for a download in segments, are its byte ranges and how
+	// far each got: the bytes [Start, Start+Done) are in Temp. Empty for
+	// a download in one stream, which resumes from Temp's size.
+	Segments []Segment
+}
+
+// Segment is one byte range [Start, End) of a download in segments, of
+// which the first Done bytes were written.
+type Segment struct {
+	Start, End, Done int64
 }
 
 // Run is the summary of one run of a job, as kept in its history.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,16 +62,27 @@ Examples:
 	if err := c.Login(ctx, user, pass); err != nil {
 		return fmt.Errorf("login to %s as %s: %w", src.Addr, orAnonymous(user), err)
 	}
+	// List changes into an absolute dir first: a missing or unreadable
+	// directory is an error naming the server's reply, never an empty
+	// listing (vsftpd lists a missing directory as empty), and no server
+	// globs its name. A relative path (RFC 1738) is made absolute with
+	// the login directory, where the server has Unix paths.
 	dir := src.Path
-	if dir == "" {
-		if dir, err = c.Pwd(ctx); err != nil {
+	if !strings.HasPrefix(dir, "/") {
+		pwd, err := c.Pwd(ctx)
+		switch {
+		case err == nil && strings.HasPrefix(pwd, "/"):
+			dir = path.Join(pwd, dir)
+		case dir == "" && err == nil:
+			dir = pwd
+		case dir == "":
 			return err
 		}
 	}
 	entries, err := c.List(ctx, dir)
 	var bad *ftpcore.ListError
 	if err != nil && !errors.As(err, &bad) {
-		return err
+		return &mirror.RootError{Path: dir, Err: err}
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', tabwriter.AlignRight)
 	for _, e := range entries {

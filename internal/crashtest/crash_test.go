@@ -75,9 +75,10 @@ type result struct {
 // sync runs "ftpmirror sync args..." to completion, within limit.
 func sync_(t *testing.T, limit time.Duration, args ...string) result {
 	t.Helper()
+	bin := ftpmirror(t) // built before the clock starts: a build under load takes long
 	ctx, cancel := context.WithTimeout(t.Context(), limit)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ftpmirror(t), append([]string{"sync"}, args...)...)
+	cmd := exec.CommandContext(ctx, bin, append([]string{"sync"}, args...)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	start := time.Now()

@@ -1,12 +1,13 @@
-// Package ftpservers runs the real FTP servers vsftpd, pure-ftpd and proftpd
-// from Debian's packages on loopback, for integration tests of other
+// Package ftpservers runs the real FTP servers vsftpd, pure-ftpd, proftpd,
+// GNU inetutils ftpd and pyftpdlib from Debian's packages on loopback, for integration tests of other
 // packages. Each [Start] writes the server's configuration to a temporary
 // directory, starts it on a free port of 127.0.0.1 serving a directory
 // read-only, and stops it when the test ends.
 //
 // The servers are installed by scripts/install-test-servers.sh: vsftpd at
-// /usr/sbin/vsftpd, pure-ftpd and proftpd (which conflict with vsftpd in
-// apt) unpacked under /opt/ftpmirror-test/root, or under the directory named
+// /usr/sbin/vsftpd and pyftpdlib for /usr/bin/python3 from apt; pure-ftpd,
+// proftpd and inetutils ftpd (which conflict with vsftpd in apt) unpacked
+// under /opt/ftpmirror-test/root, or under the directory named
 // by the environment variable FTPMIRROR_TEST_SERVERS. They need root: they
 // bind, chroot and drop privileges to the system user "ftp" or "nobody".
 // Without a server, or without root, a test is skipped, or fails when the
@@ -18,6 +19,8 @@
 //	vsftpd 3.0.3       yes        no              yes           yes
 //	pure-ftpd 1.0.50   yes        puredb          yes           yes (its syslog)
 //	proftpd 1.3.8      yes        AuthUserFile    yes (mod_tls) yes (ExtendedLog)
+//	inetutils 2.4      yes        no              no (skipped)  yes (its syslog)
+//	pyftpdlib 1.5.7    yes        DummyAuthorizer yes           yes (DEBUG log)
 //
 // Every server accepts passive (EPSV, PASV) and active (EPRT, PORT) data
 // connections. With TLS, logins and data connections must be encrypted
@@ -85,7 +88,8 @@ type Server struct {
 	CACert []byte
 
 	// PassiveMin and PassiveMax bound the ports of passive data
-	// connections.
+	// connections; both are zero for a server without a passive port
+	// range (inetutils ftpd).
 	PassiveMin, PassiveMax int
 
 	// Dir holds the configuration and the logs; it is removed when the
@@ -99,10 +103,19 @@ type Server struct {
 	waitErr error         // set before exited is closed
 
 	syslog *syslogSink // pure-ftpd's ProtocolLog
+	banner string      // if set, a greeting from this server holds it
 }
 
 // Names returns the names of the servers [Start] knows.
-func Names() []string { return []string{"vsftpd", "pure-ftpd", "proftpd"} }
+func Names() []string {
+	return []string{"vsftpd", "pure-ftpd", "proftpd", "inetutils", "pyftpdlib"}
+}
+
+// HasTLS reports whether the server name can run with Options.TLS.
+func HasTLS(name string) bool {
+	f, ok := flavors[name]
+	return ok && !f.noTLS
+}
 
 // flavor is what differs between the servers.
 type flavor struct {
@@ -114,12 +127,15 @@ type flavor struct {
 	parseCommand func(line string) (string, bool)
 	protocolLog  string // file name in Dir, for ProtocolLog
 	syslog       bool   // ProtocolLog comes through syslog instead
+	noTLS        bool   // the server has no FTPS: Options.TLS skips the test
 }
 
 var flavors = map[string]*flavor{
 	"vsftpd":    vsftpdFlavor,
 	"pure-ftpd": pureFTPdFlavor,
 	"proftpd":   proFTPdFlavor,
+	"inetutils": inetutilsFlavor,
+	"pyftpdlib": pyftpdlibFlavor,
 }
 
 // DefaultPrefix is where scripts/install-test-servers.sh unpacks pure-ftpd
@@ -174,6 +190,9 @@ func Start(t testing.TB, name, root string, opts *Options) *Server {
 	}
 	if opts == nil {
 		opts = &Options{}
+	}
+	if opts.TLS && f.noTLS {
+		t.Skipf("%s has no FTPS", name)
 	}
 	root, err := prepareRoot(root)
 	if err != nil {
@@ -261,10 +280,15 @@ func (s *Server) waitReady(timeout time.Duration) error {
 		default:
 		}
 		line, err := greeting(s.Addr)
-		if err == nil {
-			if strings.HasPrefix(line, "220") {
-				return nil
-			}
+		switch {
+		case err == nil && s.banner != "" && !strings.Contains(line, s.banner):
+			// Another server of this process took the port first (a
+			// free port may be handed out twice), and ours is about to
+			// fail to bind: wait for it to exit.
+			err = fmt.Errorf("greeting %q is another server's", line)
+		case err == nil && strings.HasPrefix(line, "220"):
+			return nil
+		case err == nil:
 			return fmt.Errorf("greeting %q, want 220", line)
 		}
 		if time.Now().After(deadline) {

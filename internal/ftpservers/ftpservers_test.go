@@ -54,7 +54,7 @@ func TestServers(t *testing.T) {
 				root, big := makeTree(t)
 				srv := Start(t, name, root, &Options{TLS: withTLS, ProtocolLog: true})
 				t.Logf("%s on %s, passive %d-%d, user %q", srv.Name, srv.Addr, srv.PassiveMin, srv.PassiveMax, srv.User)
-				if (srv.User != "") != (name != "vsftpd") {
+				if (srv.User != "") != (name != "vsftpd" && name != "inetutils") {
 					t.Errorf("User = %q", srv.User)
 				}
 
@@ -287,7 +287,7 @@ func (c *client) transfer(active bool, command string) []byte {
 		} else {
 			addr = parsePASV(c.t, c.cmd(227, "PASV"))
 		}
-		if _, p, _ := net.SplitHostPort(addr); !inRange(p, c.srv.PassiveMin, c.srv.PassiveMax) {
+		if _, p, _ := net.SplitHostPort(addr); c.srv.PassiveMax != 0 && !inRange(p, c.srv.PassiveMin, c.srv.PassiveMax) {
 			c.t.Errorf("%s: passive port %s outside %d-%d", c.srv.Name, p, c.srv.PassiveMin, c.srv.PassiveMax)
 		}
 		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
@@ -402,6 +402,10 @@ func TestParseCommands(t *testing.T) {
 		{parsePureFTPdCommand, `<95>Nov 25 15:40:01 pure-ftpd: (?@127.0.0.1) [DEBUG] Command [retr] [sub/b.bin]`, "retr sub/b.bin"},
 		{parsePureFTPdCommand, `<95>Nov 25 15:40:01 pure-ftpd: (?@127.0.0.1) [DEBUG] Command [pwd] []`, "pwd"},
 		{parsePureFTPdCommand, `<94>Nov 25 15:40:01 pure-ftpd: (?@127.0.0.1) [INFO] Logout.`, ""},
+		{parseInetutilsCommand, `<31>Nov 29 22:40:01 ftpd[4545]: command: RETR a b.txt`, "RETR a b.txt"},
+		{parseInetutilsCommand, `<31>Nov 29 22:40:01 ftpd[4545]: <--- 226`, ""},
+		{parsePyftpdlibCommand, `DEBUG:pyftpdlib:[anonymous]@127.0.0.1:40000 <- RETR /a b.txt`, "RETR /a b.txt"},
+		{parsePyftpdlibCommand, `DEBUG:pyftpdlib:[anonymous]@127.0.0.1:40000 -> 226 Transfer complete.`, ""},
 	}
 	for _, tt := range tests {
 		got, ok := tt.parse(tt.line)

@@ -267,6 +267,13 @@ func (s *Session) Raw(b []byte) { s.conn.Write(b) }
 // Conn returns the control connection.
 func (s *Session) Conn() net.Conn { return s.conn }
 
+// Dir returns the session's current directory (CWD).
+func (s *Session) Dir() string { return s.cwd }
+
+// Pipelined reports whether more of the client's commands are waiting
+// behind the one being handled: the client sent them in one write.
+func (s *Session) Pipelined() bool { return s.r.Buffered() > 0 }
+
 // Wait blocks until the client closes the control connection or the
 // server stops: a server that never answers.
 func (s *Session) Wait() {

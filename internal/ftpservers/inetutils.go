@@ -1,0 +1,72 @@
+package ftpservers
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// GNU inetutils ftpd 2.4 (Debian 12, inetutils-ftpd), run per connection
+// by tcpserver (ucspi-tcp) as inetd would. Anonymous only (-A): inetutils
+// ftpd serves anonymous users the home of the system user ftp, so, as for
+// pure-ftpd, it runs in a private mount namespace in which Root is
+// bind-mounted over that home. It has no FTPS, no MLSD and no passive
+// port range (its passive ports are the kernel's ephemeral ones).
+//
+// Its LIST and STAT hand their argument to its built-in ls, which expands
+// "*", "?" and "[...]" and splits at spaces: "STAT -a /[x]" lists /x. CWD
+// takes its argument as it is.
+//
+// ProtocolLog: with -d it logs every command to syslog, which the
+// namespace's /dev/log (see pureFTPdNamespace) brings to this package.
+var inetutilsFlavor = &flavor{
+	binary:       "usr/sbin/ftpd",
+	command:      inetutilsCommand,
+	parseCommand: parseInetutilsCommand,
+	syslog:       true,
+	noTLS:        true,
+}
+
+func inetutilsCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
+	ftp, err := user.Lookup("ftp")
+	if err != nil {
+		return nil, fmt.Errorf("system user ftp: %w (scripts/install-test-servers.sh creates it)", err)
+	}
+	if fi, err := os.Stat(ftp.HomeDir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("home of user ftp (%s) is not a directory: inetutils ftpd's anonymous login needs it", ftp.HomeDir)
+	}
+	tcpserver, err := exec.LookPath("tcpserver")
+	if err != nil {
+		return nil, fmt.Errorf("tcpserver (ucspi-tcp) not found: %w", err)
+	}
+	s.PassiveMin, s.PassiveMax = 0, 0
+	devDir := ""
+	args := []string{"-A"}
+	if s.syslog != nil {
+		args = append(args, "-d", "-l")
+		devDir = filepath.Dir(s.syslog.path)
+	}
+	// -H -R: no DNS or ident lookups; -l 0: no local name lookup;
+	// -c 200: as many sessions as the tests open.
+	cmd := append([]string{tcpserver, "-H", "-R", "-l", "0", "-c", "200",
+		"127.0.0.1", strconv.Itoa(port), bin}, args...)
+	shArgs := append([]string{"-m", "--propagation", "private", "sh", "-c", pureFTPdNamespace,
+		"sh", s.Root, ftp.HomeDir, devDir}, cmd...)
+	return exec.Command("unshare", shArgs...), nil
+}
+
+// parseInetutilsCommand reads a syslog message of -d:
+//
+//	<31>Nov 29 22:40:01 ftpd[4545]: command: RETR a.txt
+func parseInetutilsCommand(line string) (string, bool) {
+	const marker = "]: command: "
+	i := strings.Index(line, marker)
+	if i < 0 {
+		return "", false
+	}
+	return strings.TrimRight(line[i+len(marker):], "\r\n"), true
+}

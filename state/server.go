@@ -1,0 +1,91 @@
+package state
+
+import (
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Server is what runs learned about one FTP server that later runs
+// should know from the start, whichever job meets it.
+type Server struct {
+	// NoPipelining: the server answered pipelined commands out of order
+	// (pyftpdlib in active mode); send one command at a time.
+	NoPipelining bool
+	// NoREST: the server refused REST; fetch files in one stream from
+	// byte 0, without segments, and restart interrupted ones.
+	NoREST bool
+	// Updated is when a run last changed the record.
+	Updated time.Time
+}
+
+// bucketServers is a top-level bucket: ServerKey -> encodeServer. Its
+// name does not start with jobPrefix, so it is no job.
+var bucketServers = []byte("servers")
+
+// ServerKey returns the key of a server's record: its address
+// ("host:port") and the user logged in as, since one address may serve
+// several accounts with different set-ups behind a proxy.
+func ServerKey(addr, user string) string { return addr + " " + user }
+
+// Server returns the record of the server key (see ServerKey).
+func (db *DB) Server(key string) (Server, bool, error) {
+	var s Server
+	var ok bool
+	err := db.view("", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketServers)
+		if b == nil {
+			return nil
+		}
+		raw := b.Get([]byte(key))
+		if raw == nil {
+			return nil
+		}
+		var err error
+		if s, err = decodeServer(raw); err != nil {
+			return fmt.Errorf("server %q: %w", key, err)
+		}
+		ok = true
+		return nil
+	})
+	return s, ok, err
+}
+
+// PutServer stores the record of the server key.
+func (db *DB) PutServer(key string, s Server) error {
+	if key == "" || len(key) > bolt.MaxKeySize {
+		return db.wrap("", fmt.Errorf("bad server key of %d bytes", len(key)))
+	}
+	return db.update("", func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(bucketServers)
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), encodeServer(s))
+	})
+}
+
+func encodeServer(s Server) []byte {
+	e := newEncoder()
+	var flags byte
+	if s.NoPipelining {
+		flags |= 1
+	}
+	if s.NoREST {
+		flags |= 2
+	}
+	e.byte(flags)
+	e.time(s.Updated)
+	return e.buf
+}
+
+func decodeServer(v []byte) (Server, error) {
+	d := newDecoder("server", v)
+	flags := d.byte()
+	s := Server{NoPipelining: flags&1 != 0, NoREST: flags&2 != 0, Updated: d.time()}
+	if err := d.done(); err != nil {
+		return Server{}, err
+	}
+	return s, nil
+}

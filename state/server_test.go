@@ -1,0 +1,44 @@
+package state
+
+import (
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestServerRecord(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "s.db"), &Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	key := ServerKey("127.0.0.1:21", "anonymous")
+	if _, ok, err := db.Server(key); ok || err != nil {
+		t.Fatalf("empty db: %v %v", ok, err)
+	}
+	now := time.Date(2026, 11, 29, 23, 0, 0, 0, time.UTC)
+	for _, want := range []Server{
+		{NoPipelining: true, Updated: now},
+		{NoREST: true, Updated: now},
+		{NoPipelining: true, NoREST: true, Updated: now},
+		{},
+	} {
+		if err := db.PutServer(key, want); err != nil {
+			t.Fatal(err)
+		}
+		got, ok, err := db.Server(key)
+		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || !got.Updated.Equal(want.Updated) {
+			t.Errorf("Server = %+v %v %v, want %+v", got, ok, err, want)
+		}
+	}
+	if _, ok, _ := db.Server(ServerKey("127.0.0.1:21", "other")); ok {
+		t.Error("another user's record")
+	}
+	jobs, err := db.Jobs()
+	if err != nil || len(jobs) != 0 {
+		t.Errorf("Jobs = %v %v: the servers bucket is no job", jobs, err)
+	}
+	if _, err := decodeServer([]byte{codecVersion}); err == nil {
+		t.Error("truncated record decoded")
+	}
+}
