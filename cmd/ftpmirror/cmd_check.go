@@ -134,6 +134,7 @@ func printJobSettings(w io.Writer, j *jobSpec) {
 		{"state", state},
 		{"dry_run", fmt.Sprint(j.DryRun)},
 		{"quiet", fmt.Sprint(j.Quiet)},
+		{"pipelining", fmt.Sprint(j.Pipelining)},
 		{"jitter", orNone(j.Jitter)},
 		{"catch_up", fmt.Sprint(j.CatchUp)},
 		{"max_age", orNone(j.Freshness)},

@@ -380,13 +380,19 @@ func (d *daemon) reports() []jobReport {
 	now := time.Now()
 	d.mu.Lock()
 	specs := d.file.Jobs
-	next := map[string]time.Time{}
+	entries := map[string]cron.EntryID{}
 	for name, j := range d.jobs {
 		if j.entry != 0 {
-			next[name] = d.cron.Entry(j.entry).Next
+			entries[name] = j.entry
 		}
 	}
 	d.mu.Unlock()
+	// Ask cron without holding d.mu: cron's own lock is held while it
+	// answers, and apply takes d.mu, then cron's lock.
+	next := map[string]time.Time{}
+	for name, id := range entries {
+		next[name] = d.cron.Entry(id).Next
+	}
 	reports := make([]jobReport, len(specs))
 	for i, spec := range specs {
 		n, ok := next[spec.Name]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 )
 
@@ -15,6 +16,7 @@ func addConnFlags(fs *flagSet, jc *jobConfig) {
 	fs.BoolVar(&jc.TLSInsecure, "tls-insecure", jc.TLSInsecure, "do not verify the server's certificate (unsafe)")
 	fs.StringVar(&jc.TLSCAFile, "tls-ca-file", jc.TLSCAFile, "PEM file of CA certificates to verify the server with, instead of the system's")
 	fs.DurationVar(&jc.Timeout, "timeout", jc.Timeout, "bound on every network operation that makes no progress")
+	fs.Var(negBool{&jc.Pipelining}, "no-pipelining", "send each command only after the previous reply (job key pipelining = false); ftpmirror turns pipelining off by itself for a server that answers out of order")
 	fs.StringVar(&jc.User, "user", jc.User, "user name (overrides the URL's); the password comes from the URL, $FTPMIRROR_PASSWORD or ~/.netrc")
 }
 
@@ -75,6 +77,26 @@ func (l *listFlag) Set(v string) error {
 		*l.dst, l.set = nil, true
 	}
 	*l.dst = append(*l.dst, v)
+	return nil
+}
+
+// negBool is a boolean flag that sets its setting to the opposite:
+// -no-pipelining sets Pipelining false.
+type negBool struct{ v *bool }
+
+func (n negBool) IsBoolFlag() bool { return true }
+func (n negBool) String() string {
+	if n.v == nil {
+		return "false"
+	}
+	return strconv.FormatBool(!*n.v)
+}
+func (n negBool) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*n.v = !b
 	return nil
 }
 

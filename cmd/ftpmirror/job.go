@@ -47,18 +47,20 @@ type jobConfig struct {
 	StatePath   string // "" means the default path for this job
 	DryRun      bool
 	Quiet       bool // print nothing on success
+	Pipelining  bool // send commands ahead of replies (false: one at a time)
 }
 
 // defaultJob returns a jobConfig with every default filled in: the flags'
 // defaults and jobs.toml's are the same by construction.
 func defaultJob() jobConfig {
 	return jobConfig{
-		Parallel:  4,
-		MaxDelete: "50%",
-		Symlinks:  "skip",
-		Timeout:   60 * time.Second,
-		Retries:   3,
-		Segments:  4,
+		Parallel:   4,
+		MaxDelete:  "50%",
+		Symlinks:   "skip",
+		Timeout:    60 * time.Second,
+		Retries:    3,
+		Segments:   4,
+		Pipelining: true,
 	}
 }
 
@@ -137,7 +139,7 @@ func (jc *jobConfig) ftpConfig(src *source) (ftpcore.Config, error) {
 	if err != nil {
 		return ftpcore.Config{}, err
 	}
-	cfg := ftpcore.Config{TLS: mode, Active: jc.Active, Timeout: jc.Timeout}
+	cfg := ftpcore.Config{TLS: mode, Active: jc.Active, Timeout: jc.Timeout, DisablePipelining: !jc.Pipelining}
 	if mode != ftpcore.TLSNone {
 		tc := &tls.Config{InsecureSkipVerify: jc.TLSInsecure}
 		if jc.TLSCAFile != "" {

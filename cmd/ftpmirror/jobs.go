@@ -103,6 +103,7 @@ type tomlJob struct {
 	State        *string     `toml:"state"`
 	DryRun       *bool       `toml:"dry_run"`
 	Quiet        *bool       `toml:"quiet"`
+	Pipelining   *bool       `toml:"pipelining"`
 	Jitter       *string     `toml:"jitter"`
 	CatchUp      *bool       `toml:"catch_up"`
 	MaxAge       *string     `toml:"max_age"`
@@ -598,6 +599,9 @@ func (p *jobParser) applyTransfer(spec *jobSpec, t tomlJob, fail keyFail) {
 	}
 	if t.Quiet != nil {
 		spec.Quiet = *t.Quiet
+	}
+	if t.Pipelining != nil {
+		spec.Pipelining = *t.Pipelining
 	}
 }
 

@@ -61,7 +61,7 @@ func TestJobKeysMatchSyncFlags(t *testing.T) {
 	notFlags := map[string]string{
 		"name": "", "schedule": "", "source": "an argument", "target": "an argument",
 		"password_env": "", "password_file": "", "mode": "-active", "min_file_age": "-min-age", "max_file_age": "-max-age",
-		"jitter": "", "catch_up": "", "max_age": "freshness", "on_success": "", "on_failure": "", "on_change": "", "hook_timeout": "",
+		"jitter": "", "catch_up": "", "max_age": "freshness", "pipelining": "-no-pipelining", "on_success": "", "on_failure": "", "on_change": "", "hook_timeout": "",
 	}
 	keys := map[string]bool{}
 	for _, k := range jobKeys {
@@ -84,6 +84,8 @@ func TestJobKeysMatchSyncFlags(t *testing.T) {
 			k = "max_file_age"
 		case "q":
 			k = "quiet"
+		case "no-pipelining":
+			k = "pipelining"
 		}
 		if !keys[k] {
 			t.Errorf("sync flag -%s has no job key", f.Name)

@@ -42,6 +42,7 @@ segments = 2
 state = "file.db"
 dry_run = false
 quiet = false
+pipelining = true
 tls_insecure = false
 `)
 	// Settings that are flags of sync but not of a job.
@@ -74,6 +75,7 @@ tls_insecure = false
 		{"dry-run", []string{"-dry-run"}, func(jc *jobConfig) any { return jc.DryRun }, true},
 		{"quiet", []string{"-quiet"}, func(jc *jobConfig) any { return jc.Quiet }, true},
 		{"q", []string{"-q"}, func(jc *jobConfig) any { return jc.Quiet }, true},
+		{"no-pipelining", []string{"-no-pipelining"}, func(jc *jobConfig) any { return jc.Pipelining }, false},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			// The flag alone, and after the job's name (flags may
@@ -103,7 +105,7 @@ tls_insecure = false
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
 		"max-delete", "include", "exclude", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
-		"state", "dry-run", "quiet", "q"}
+		"state", "dry-run", "quiet", "q", "no-pipelining"}
 	for _, r := range rows {
 		covered[r] = true
 	}

@@ -37,9 +37,14 @@ func startSlowSync(t *testing.T, target string, env []string, args ...string) (*
 		case <-time.After(5 * time.Second):
 		}
 	})
-	waitFor(t, 10*time.Second, "the transfer to start", func() bool {
+	waitFor(t, 10*time.Second, "the transfer to bring bytes", func() bool {
 		m, _ := filepath.Glob(filepath.Join(target, ".ftpmirror-*.part"))
-		return len(m) > 0
+		for _, p := range m {
+			if fi, err := os.Stat(p); err == nil && fi.Size() >= 64<<10 {
+				return true
+			}
+		}
+		return false
 	})
 	return cmd, &out, exited
 }
