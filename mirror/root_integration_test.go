@@ -6,9 +6,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
 	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
+	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
@@ -72,6 +74,52 @@ func TestRealServersRootMissing(t *testing.T) {
 					t.Errorf("%s root: mirror has %d files, had %d", tc.what, len(got), len(before))
 				}
 			}
+		})
+	}
+}
+
+// TestRootIsAFile: a URL that names a file fails before anything is
+// written (no target directory), saying so and what to do instead.
+func TestRootIsAFile(t *testing.T) {
+	h := newHostile(t, hostileftp.Dir("", ok("a.txt")), nil)
+	o := h.opts()
+	o.Root, o.Target = "/a.txt", filepath.Join(h.dir, "fresh")
+	sum, err, _ := h.run(o, 10*time.Second)
+	var re *mirror.RootError
+	if !errors.As(err, &re) || !errors.Is(err, mirror.ErrNotStarted) || !strings.Contains(err.Error(), "names a file") || !strings.Contains(err.Error(), "-include") {
+		t.Fatalf("err = %v (%+v)", err, sum)
+	}
+	if _, err := os.Stat(o.Target); !os.IsNotExist(err) {
+		t.Errorf("target made for a file URL: %v", err)
+	}
+}
+
+// TestUnreadablePWD: a server whose PWD reply cannot be parsed still
+// serves a run: an absolute root never asks, and the login directory is
+// listed with paths relative to it.
+func TestUnreadablePWD(t *testing.T) {
+	root := hostileftp.Dir("", ok("a.txt"), hostileftp.Dir("sub", ok("b.txt")))
+	pwd := hostileftp.Options{Style: hostileftp.StyleUnix, Hook: func(s *hostileftp.Session, verb, _ string) bool {
+		if verb == "PWD" {
+			s.Reply("257 you are somewhere")
+			return true
+		}
+		return false
+	}}
+	for _, r := range []string{"/", "", "sub"} {
+		t.Run("root="+r, func(t *testing.T) {
+			h := newHostile(t, root, &pwd)
+			o := h.opts()
+			o.Root = r
+			sum, err, _ := h.run(o, 10*time.Second)
+			if err != nil || sum.Failed != 0 {
+				t.Fatalf("%v %+v", err, sum)
+			}
+			want := map[string]string{"a.txt": string(data("a.txt", 3)), "sub/": "", "sub/b.txt": string(data("b.txt", 3))}
+			if r == "sub" {
+				want = map[string]string{"b.txt": string(data("b.txt", 3))}
+			}
+			h.wantFiles(want)
 		})
 	}
 }

@@ -237,6 +237,10 @@ func (r *runner) run(ctx context.Context) (err error) {
 		first.Close()
 		return fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
+	if err := r.proveRoot(ctx, first); err != nil {
+		first.Close()
+		return err
+	}
 	r.cap.Store(int32(r.parallel()))
 
 	if !r.opts.DryRun {
@@ -299,6 +303,13 @@ func (r *runner) resolveRoot(ctx context.Context, c *ftpcore.Conn) (string, erro
 		return path.Clean(root), nil
 	}
 	pwd, err := c.Pwd(ctx)
+	if errors.Is(err, ftpcore.ErrProtocol) {
+		// A PWD reply we cannot read: go on with paths relative to the
+		// login directory, as for a server without Unix paths. (An
+		// absolute URL path, %2F..., never asks.)
+		r.log.Warn("PWD reply unreadable; using paths relative to the login directory", "err", err)
+		pwd, err = "", nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("find the login directory: %w", err)
 	}
@@ -311,6 +322,41 @@ func (r *runner) resolveRoot(ctx context.Context, c *ftpcore.Conn) (string, erro
 		return pwd, nil
 	}
 	return path.Join(pwd, root), nil
+}
+
+// errNamesAFile: the URL's path is a file, not a directory.
+var errNamesAFile = errors.New("the URL names a file, not a directory: ftpmirror mirrors directories; give the file's directory and -include with its name")
+
+// proveRoot changes into the remote root before anything is written: a
+// root that does not exist, cannot be entered or is a file fails the
+// run here, before the target is made. (vsftpd lists a missing directory
+// as empty, so a listing alone proves nothing.) The connection is left
+// in the root, where listing it needs no argument.
+func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) error {
+	if r.remoteRoot == "" {
+		return nil // the login directory, where the server put us
+	}
+	err := c.Cwd(ctx, r.remoteRoot)
+	var fe *ftpcore.Error
+	if err == nil && !strings.HasPrefix(r.remoteRoot, "/") {
+		// A relative root (no Unix paths on this server) is listed by
+		// argument from the login directory: go back there.
+		for range strings.Split(strings.Trim(r.remoteRoot, "/"), "/") {
+			if err = c.Cdup(ctx); err != nil {
+				break
+			}
+		}
+	}
+	if err == nil || !errors.As(err, &fe) || fe.Code/100 != 5 {
+		if err != nil {
+			return fmt.Errorf("%w: CWD %s: %w", ErrNotStarted, r.remoteRoot, err)
+		}
+		return nil
+	}
+	if _, serr := c.Size(ctx, r.remoteRoot); serr == nil {
+		return &RootError{Path: r.remoteRoot, Err: fmt.Errorf("%w (%v)", errNamesAFile, err)}
+	}
+	return &RootError{Path: r.remoteRoot, Err: err}
 }
 
 // remote returns the remote path of rel.

@@ -143,6 +143,15 @@ func TestNothingCouldBeDone(t *testing.T) {
 	if _, err := os.Stat(target); !os.IsNotExist(err) {
 		t.Errorf("target made: %v", err)
 	}
+	// A typo in the remote path: exit 5, the path and the reply named,
+	// no target made, also with -delete and no limit.
+	code, _, errOut = runCmd(t, "sync", "-delete", "-max-delete", "none", f.url+"/pubb", target)
+	if code != exitNotStarted || !strings.Contains(errOut, `remote root "/pubb"`) && !strings.Contains(errOut, `remote root "pubb"`) || !strings.Contains(errOut, "550") {
+		t.Errorf("typo'd root: exit %d, %s", code, errOut)
+	}
+	if _, err := os.Stat(target); !os.IsNotExist(err) {
+		t.Errorf("target made for a missing root: %v", err)
+	}
 	jobs := f.jobsFile(t, `
 [[job]]
 name = "dead"
