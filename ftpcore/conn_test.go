@@ -180,8 +180,13 @@ func TestExplicitTLSRefusedSendsNoCredentials(t *testing.T) {
 			h := loginHandlers()
 			h["AUTH"] = func(s *fakeSession, _ string) { s.reply(tc.reply) }
 			f := newFakeServer(t, h)
-			_, err := Dial(t.Context(), f.addr(), &Config{TLS: TLSExplicit, Timeout: 2 * time.Second})
+			// Bounded, and the Conn closed, should a guard fail: the
+			// test ends instead of waiting for the server forever.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, f.addr(), &Config{TLS: TLSExplicit, Timeout: 2 * time.Second})
 			if err == nil {
+				c.Close()
 				t.Fatal("Dial succeeded")
 			}
 			for _, cmd := range f.got() {

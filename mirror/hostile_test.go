@@ -171,11 +171,24 @@ func (h *hostile) files() map[string]string {
 	return out
 }
 
+// wantFiles checks that the target holds exactly want and no temporary
+// file.
 func (h *hostile) wantFiles(want map[string]string) {
+	h.t.Helper()
+	h.wantFilesTemps(want, 0)
+}
+
+// wantFilesTemps checks that the target holds exactly want and temps
+// temporary files (interrupted downloads kept for resuming); temps < 0
+// means any number.
+func (h *hostile) wantFilesTemps(want map[string]string, temps int) {
 	h.t.Helper()
 	got := h.files()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		h.t.Errorf("target holds\n  %s\nwant\n  %s", dump(got), dump(want))
+	}
+	if temps >= 0 && h.temps != temps {
+		h.t.Errorf("%d temporary files in the target, want %d", h.temps, temps)
 	}
 }
 
