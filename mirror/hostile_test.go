@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
 	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
@@ -373,7 +374,7 @@ func trap(t *testing.T, port int) *atomic.Int32 {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
 	if err != nil {
-		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+		ftpservers.Unavailable(t, "cannot listen on 127.0.0.2: %v", err)
 	}
 	var n atomic.Int32
 	go func() {
@@ -484,7 +485,7 @@ func TestHostileActiveThirdParty(t *testing.T) {
 		t.Fatal(err)
 	}
 	if intruders.Load() == 0 {
-		t.Skip("could not connect from 127.0.0.2")
+		ftpservers.Unavailable(t, "could not connect from 127.0.0.2: no intruder was turned away")
 	}
 	wantCounts(t, sum, 2, 0, "ok")
 	h.wantFiles(map[string]string{"a": string(data("a", 3)), "b": string(data("b", 3))})
