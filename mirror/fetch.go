@@ -99,7 +99,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 			offset = fi.Size()
 		}
 	}
-	flag := os.O_WRONLY | os.O_CREATE
+	flag := os.O_RDWR | os.O_CREATE // read back for sameOverlap
 	if offset == 0 {
 		flag |= os.O_TRUNC
 	}
@@ -146,17 +146,34 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		retr = c.RetrModTime
 	}
 	var xfer *ftpcore.Transfer
+	overlap := min(offset, resumeOverlap)
 	if p := t.queued; p != nil {
 		t.queued = nil
 		wantTime = t.queuedTime
 		xfer, err = p.Start(ctx)
 	} else {
-		xfer, err = retr(ctx, rp, offset)
+		xfer, err = retr(ctx, rp, offset-overlap)
 	}
 	var fe *ftpcore.Error
-	if err != nil && offset > 0 && errors.As(err, &fe) && fe.Cmd == "REST" && fe.Code/100 == 5 {
-		// REST refused: start over.
+	restart := err != nil && offset > 0 && errors.As(err, &fe) && fe.Cmd == "REST" && fe.Code/100 == 5
+	if restart {
 		r.log.Debug("REST refused, fetching from the start", "path", "/"+rel, "err", err)
+	}
+	if err == nil && overlap > 0 {
+		same, oerr := sameOverlap(f, xfer, offset-overlap, overlap)
+		if oerr != nil {
+			xfer.Close()
+			return 0, time.Time{}, 0, oerr
+		}
+		if !same {
+			r.log.Info("remote file changed since the interrupted download; fetching from the start", "path", "/"+rel)
+			if err := xfer.Close(); err != nil && c.Err() != nil {
+				return 0, time.Time{}, 0, err
+			}
+			restart = true
+		}
+	}
+	if restart {
 		offset = 0
 		if err := f.Truncate(0); err != nil {
 			return 0, time.Time{}, 0, permanent(err)

@@ -215,6 +215,9 @@ func TestResumeChangedHostile(t *testing.T) {
 		{"same size, new time", rewritePrefix(old), t1, 0},
 		{"new size", append(rewritePrefix(old), "more"...), t0, 0},
 		{"shorter", rewritePrefix(old)[:size-100], t0, 0},
+		// Size and time as before, every byte new: resumed, until the
+		// bytes fetched again before the offset tell it apart.
+		{"same size and time, new bytes", bytes.Repeat([]byte("NEW BYTES\n"), size/10), t0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var cut atomic.Bool
