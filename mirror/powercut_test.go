@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -48,11 +49,11 @@ import (
 // FUSE is not told of syncfs(2), so the test wraps mirror's syncfs and
 // makes the file system durable when mirror calls it.
 //
-// FTPMIRROR_POWERCUT_SECONDS bounds the loop (default 30),
+// FTPMIRROR_POWERCUT_SECONDS bounds the loop (default 40),
 // FTPMIRROR_POWERCUT_SEED replays a run.
 func TestPowerCut(t *testing.T) {
 	powercut.Require(t)
-	budget := 30 * time.Second
+	budget := 40 * time.Second
 	if s := os.Getenv("FTPMIRROR_POWERCUT_SECONDS"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -73,68 +74,93 @@ func TestPowerCut(t *testing.T) {
 	t.Logf("seed %d (FTPMIRROR_POWERCUT_SEED replays it)", seed)
 	rng := rand.New(rand.NewPCG(seed, 11))
 
+	// The server serves two versions of a tree: /a, and /b, made from
+	// /a by changing, deleting and adding a fifth of the files and
+	// rewriting a large one. A run of /b into a mirror of /a is what a
+	// sync after remote changes does.
 	base := t.TempDir()
 	src := filepath.Join(base, "src")
-	if err := os.Mkdir(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	treetest.Make(t, src, 300, 3000, 5)
+	a, b := filepath.Join(src, "a"), filepath.Join(src, "b")
+	treetest.Make(t, a, 300, 3000, 5)
 	// Two files above partialMin: their downloads are recorded as
 	// partial and resumed from the temporary file.
 	for i, name := range []string{"big1", "d01 big/big2"} {
-		p := filepath.Join(src, name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		data := bytes.Repeat([]byte{byte('a' + i), '\n'}, partialMin*3/4)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		mt := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC)
-		os.Chtimes(p, mt, mt)
+		writeBig(t, filepath.Join(a, name), byte('a'+i))
 	}
+	if out, err := exec.Command("cp", "-a", a, b).CombinedOutput(); err != nil {
+		t.Fatalf("cp: %v %s", err, out)
+	}
+	treetest.Mutate(t, b, 20, 6)
+	writeBig(t, filepath.Join(b, "big1"), 'z')
 	srv, err := embedftp.Start(src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Close() })
 
-	pt := &powerTest{t: t, base: base, src: src, addr: srv.Addr()}
+	pt := &powerTest{t: t, base: base, a: a, b: b, addr: srv.Addr()}
 	pt.hookSyncfs()
 	if err := os.Mkdir(filepath.Join(base, "mnt"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 
-	// A run without a cut: how many operations and syncs a run makes.
-	ops, syncs := pt.iteration(0, cut{}, "calibration")
-	if t.Failed() {
-		return
+	// Runs without a cut: how many operations and syncs a run makes,
+	// of /a into an empty target, and of /b into a mirror of /a.
+	var ops, syncs [2]int
+	for u := range 2 {
+		ops[u], syncs[u] = pt.iteration(0, cut{update: u == 1}, fmt.Sprintf("calibration %d", u))
+		if t.Failed() {
+			return
+		}
 	}
-	t.Logf("a whole run: %d file system operations, %d syncfs", ops, syncs)
+	t.Logf("a whole run: %d file system operations and %d syncfs into an empty target, %d and %d for an update",
+		ops[0], syncs[0], ops[1], syncs[1])
 
 	start := time.Now()
 	n := 0
 	for time.Since(start) < budget && !t.Failed() {
 		n++
-		var c cut
+		c := cut{update: rng.IntN(2) == 1}
+		u := 0
+		if c.update {
+			u = 1
+		}
 		if rng.IntN(2) == 0 {
-			c.op = 1 + rng.IntN(ops+ops/5+1)
+			c.op = 1 + rng.IntN(ops[u]+ops[u]/5+1)
 		} else {
-			c.sync = 1 + rng.IntN(syncs+1)
+			c.sync = 1 + rng.IntN(syncs[u]+1)
 		}
 		pt.iteration(n, c, "")
 	}
 	t.Logf("%d power cuts in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
+// writeBig writes a file of 1.5 MiB of fill bytes.
+func writeBig(t *testing.T, p string, fill byte) {
+	t.Helper()
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, bytes.Repeat([]byte{fill, '\n'}, partialMin*3/4), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mt := time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC).Add(time.Duration(fill) * time.Minute)
+	os.Chtimes(p, mt, mt)
+}
+
 // cut is where one iteration cuts the power: at file system operation
 // op, or at syncfs number sync; neither (or a point the run does not
-// reach): after the run.
-type cut struct{ op, sync int }
+// reach): after the run. With update, the run cut is one of /b (with
+// -delete) into a complete mirror of /a; else one of /a into an empty
+// target.
+type cut struct {
+	op, sync int
+	update   bool
+}
 
 type powerTest struct {
-	t         *testing.T
-	base, src string
-	addr      string
-	cur       atomic.Pointer[powerRun]
+	t          *testing.T
+	base, a, b string // base directory, the two trees
+	addr       string
+	cur        atomic.Pointer[powerRun]
 }
 
 // powerRun is the file system of the iteration under way.
@@ -194,22 +220,35 @@ func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
 	}
 	defer db.Close()
 	if what == "" {
-		what = fmt.Sprintf("iteration %d, cut at op %d / syncfs %d", i, c.op, c.sync)
+		what = fmt.Sprintf("iteration %d, cut at op %d / syncfs %d, update %v", i, c.op, c.sync, c.update)
 	}
 
-	pr := &powerRun{fs: fs, cutAt: int32(c.sync)}
+	pr := &powerRun{fs: fs}
 	pr.dev = devOfPath(t, mnt)
 	pt.cur.Store(pr)
+	target := filepath.Join(mnt, "target")
+	o := &Options{Job: "pc", Addr: pt.addr, Root: "/a", Target: target, State: db,
+		Parallel: 4, FTP: ftpcore.Config{Timeout: 10 * time.Second}}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	want := pt.a
+	if c.update {
+		// First a complete mirror of /a; the cut run is one of /b.
+		sum, err := Run(ctx, o)
+		if err != nil || sum.Failed > 0 {
+			t.Fatalf("%s: the run before: %v %v", what, err, sum.Errors)
+		}
+		o.Root, o.Delete, want = "/b", true, pt.b
+		o.MaxDeletePercent = -1
+	}
+	pr.syncs.Store(0)
+	pr.cutAt = int32(c.sync)
+	opsBefore := fs.Ops()
 	if c.op > 0 {
 		fs.CutAfter(c.op)
 	}
-	target := filepath.Join(mnt, "target")
-	o := &Options{Job: "pc", Addr: pt.addr, Root: "/", Target: target, State: db,
-		Parallel: 4, FTP: ftpcore.Config{Timeout: 10 * time.Second}}
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	sum, runErr := Run(ctx, o)
 	cancel()
-	ops, syncs = fs.Ops(), int(pr.syncs.Load())
+	ops, syncs = fs.Ops()-opsBefore, int(pr.syncs.Load())
 	if c == (cut{}) && (runErr != nil || sum.Failed > 0) {
 		t.Errorf("%s: run without a cut failed: %v %v", what, runErr, sum.Errors)
 	}
@@ -231,18 +270,24 @@ func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
 			}
 		case state.KindFile:
 			claimed++
-			want, err := os.ReadFile(filepath.Join(pt.src, filepath.FromSlash(p)))
-			if err != nil {
-				return err
-			}
 			got, err := os.ReadFile(local)
 			if err != nil {
 				return fmt.Errorf("state claims %s: %v", p, err)
 			}
-			if !bytes.Equal(got, want) || rec.Size != int64(len(want)) {
-				return fmt.Errorf("state claims %s (%d bytes): local file has %d bytes, equal %v, want %d",
-					p, rec.Size, len(got), bytes.Equal(got, want), len(want))
+			// The version the record is of, or, in an update, a newer
+			// one whose rename was synced before its record was
+			// committed: complete and exact either way.
+			versions := []string{pt.a}
+			if c.update {
+				versions = append(versions, pt.b)
 			}
+			for _, v := range versions {
+				data, err := os.ReadFile(filepath.Join(v, filepath.FromSlash(p)))
+				if err == nil && bytes.Equal(got, data) && (rec.Size == int64(len(data)) || v == pt.b) {
+					return nil
+				}
+			}
+			return fmt.Errorf("state claims %s (%d bytes): the local file (%d bytes) is no version of it", p, rec.Size, len(got))
 		}
 		return nil
 	})
@@ -261,7 +306,7 @@ func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
 		t.Errorf("%s: the run after the power cut: %v %v", what, err, sum.Errors)
 		return
 	}
-	treetest.Equal(t, pt.src, target, true)
+	treetest.Equal(t, want, target, true)
 
 	// Nothing outside the target.
 	entries, err := os.ReadDir(mnt)
