@@ -112,6 +112,15 @@ m "record a large download as partial before it starts (partialMin)" mirror/fetc
 m "compare the bytes before the offset when resuming (mirror/fetch.go)" mirror/fetch.go \
   's/\t\tif !same \{\n/\t\tif false \&\& !same {\n/' \
   ./mirror 'TestResumeChanged'
+m "the sync before a commit syncs (syncTarget)" mirror/run.go \
+  's/(func \(r \*runner\) syncTarget\(\) error \{\n)/$1\treturn nil\n/' \
+  ./mirror 'TestPowerCut$'
+m "a transfer shorter than listed is not renamed into place" mirror/fetch.go \
+  's/\tcase e\.Size >= 0 && total != e\.Size:/\tcase false \&\& e.Size >= 0 \&\& total != e.Size:/' \
+  ./mirror 'TestHostileSizes'
+m "the partial record goes once the file is in place" mirror/fetch.go \
+  's/(\tif hadPartial \{\n\t\t)if err := r\.db\.DeletePartial\(r\.opts\.Job, rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
+  ./mirror 'TestResumeChanged'
 m "a before-commit error fails the batch (state/batch.go)" state/batch.go \
   's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\t)err = before\(\)/$1before()/' \
   ./state 'TestBatcherBeforeCommitFailure'
