@@ -77,7 +77,8 @@ func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerS
 // download runs RETR into the temporary file and renames it into
 // place. It resumes from the temporary file when the state says it was
 // started against the same remote file, or when an earlier attempt of
-// this run left it.
+// this run left it, and the bytes before the offset, fetched again, are
+// the temporary file's (sameOverlap); else it starts over.
 func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) (int64, time.Time, ftpcore.TimePrecision, error) {
 	e, rel := t.entry, t.rel
 	// Commands sent ahead for this fetch but not started (a local error
@@ -166,7 +167,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 			return 0, time.Time{}, 0, oerr
 		}
 		if !same {
-			r.log.Info("remote file changed since the interrupted download; fetching from the start", "path", "/"+rel)
+			r.log.Debug("remote file changed since the interrupted download; fetching from the start", "path", "/"+rel)
 			if err := xfer.Close(); err != nil && c.Err() != nil {
 				return 0, time.Time{}, 0, err
 			}
