@@ -37,8 +37,9 @@ func powerFS(t *testing.T) *powercut.FS {
 // bbolt maps its file: a process must not serve the FUSE file system
 // it maps (a page fault waiting for the server blocks the garbage
 // collector's stop-the-world, and with it the server). So the database
-// is used by a child process, TestDurableCommitsChild, which applies one
-// batch per line it reads; and checked through a copy off the mount.
+// is used by a child process, TestDurableCommitsChild, which opens,
+// applies and closes as it is told; and checked through a copy off the
+// mount.
 func TestDurableCommits(t *testing.T) {
 	pc := powerFS(t)
 	seed := uint64(time.Now().UnixNano())
@@ -48,10 +49,11 @@ func TestDurableCommits(t *testing.T) {
 	const batches = 8
 	start := time.Now()
 	n := 0
+	child := startChild(t, path)
 	for time.Since(start) < 5*time.Second && n < 100 && !t.Failed() {
 		n++
 		os.Remove(path)
-		child := startChild(t, path)
+		child.send("open")
 		child.expect("opened")
 		// The file's name is durable, as after the fsync of its
 		// directory that creating a state directory would do.
@@ -70,7 +72,6 @@ func TestDurableCommits(t *testing.T) {
 		}
 		child.send("close")
 		child.expect("closed")
-		child.wait()
 		pc.Cut()
 		if err := pc.Restart(); err != nil {
 			t.Fatal(err)
@@ -83,6 +84,7 @@ func TestDurableCommits(t *testing.T) {
 			t.Fatalf("iteration %d, cut at op %d: %d batches committed before the cut, %d records after it", n, cut, done, count)
 		}
 	}
+	child.wait()
 	t.Logf("%d power cuts in %v", n, time.Since(start).Round(time.Millisecond))
 }
 
@@ -163,22 +165,25 @@ func (c *child) wait() {
 }
 
 // TestDurableCommitsChild is the child of TestDurableCommits: it opens
-// the database and applies a batch of 20 changes for each "apply" it
-// reads.
+// the database on "open", applies a batch of 20 changes for each
+// "apply", and closes it on "close", until its input ends.
 func TestDurableCommitsChild(t *testing.T) {
 	path := os.Getenv("FTPMIRROR_DURABLE_CHILD")
 	if path == "" {
 		t.Skip("the child process of TestDurableCommits")
 	}
-	db, err := Open(path, nil)
-	if err != nil {
-		fmt.Printf("error %v\n", err)
-		return
-	}
-	fmt.Println("opened")
+	var db *DB
 	in := bufio.NewScanner(os.Stdin)
 	for i := 0; in.Scan(); i++ {
 		switch in.Text() {
+		case "open":
+			var err error
+			if db, err = Open(path, nil); err != nil {
+				fmt.Printf("error %v\n", err)
+				return
+			}
+			i = -1
+			fmt.Println("opened")
 		case "apply":
 			var cs []Change
 			for j := range 20 {
@@ -195,7 +200,6 @@ func TestDurableCommitsChild(t *testing.T) {
 				return
 			}
 			fmt.Println("closed")
-			return
 		}
 	}
 }
