@@ -103,6 +103,7 @@ func TestPowerCut(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(base, "mnt"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	pt.mirrorA()
 
 	// Runs without a cut: how many operations and syncs a run makes,
 	// of /a into an empty target, and of /b into a mirror of /a.
@@ -161,6 +162,10 @@ type powerTest struct {
 	base, a, b string // base directory, the two trees
 	addr       string
 	cur        atomic.Pointer[powerRun]
+	// A complete mirror of /a, where the updates start: the file
+	// system's image and the state database's bytes.
+	imageA *powercut.Image
+	stateA []byte
 }
 
 // powerRun is the file system of the iteration under way.
@@ -198,9 +203,8 @@ func (pt *powerTest) hookSyncfs() {
 	}
 }
 
-// iteration runs one sync with a power cut, remounts, checks, and runs
-// again. It returns the operations and syncs of the interrupted run.
-func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
+// mirrorA makes the complete mirror of /a that updates start from.
+func (pt *powerTest) mirrorA() {
 	t := pt.t
 	mnt := filepath.Join(pt.base, "mnt")
 	fs, err := powercut.Mount(mnt)
@@ -214,7 +218,56 @@ func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
 	if err := fs.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	db, err := state.Open(filepath.Join(pt.base, fmt.Sprintf("state-%d.db", i)), nil)
+	path := filepath.Join(pt.base, "state-a.db")
+	db, err := state.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr := &powerRun{fs: fs, dev: devOfPath(t, mnt)}
+	pt.cur.Store(pr)
+	sum, err := Run(t.Context(), &Options{Job: "pc", Addr: pt.addr, Root: "/a", Target: filepath.Join(mnt, "target"),
+		State: db, Parallel: 4, FTP: ftpcore.Config{Timeout: 10 * time.Second}})
+	pt.cur.Store(nil)
+	if err != nil || sum.Failed > 0 {
+		t.Fatalf("mirror of /a: %v %v", err, sum.Errors)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pt.imageA = fs.Image()
+	if pt.stateA, err = os.ReadFile(path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// iteration runs one sync with a power cut, remounts, checks, and runs
+// again. It returns the operations and syncs of the interrupted run.
+func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
+	t := pt.t
+	mnt := filepath.Join(pt.base, "mnt")
+	statePath := filepath.Join(pt.base, fmt.Sprintf("state-%d.db", i))
+	var fs *powercut.FS
+	var err error
+	if c.update {
+		// From the complete mirror of /a, a run of /b.
+		fs, err = powercut.MountImage(mnt, pt.imageA)
+		if err == nil {
+			err = os.WriteFile(statePath, pt.stateA, 0o600)
+		}
+	} else {
+		fs, err = powercut.Mount(mnt)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(mnt, "outside"), []byte("sentinel"), 0o644)
+		}
+		if err == nil {
+			err = fs.Sync()
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fs.Unmount()
+	db, err := state.Open(statePath, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,13 +285,7 @@ func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	want := pt.a
 	if c.update {
-		// First a complete mirror of /a; the cut run is one of /b.
-		sum, err := Run(ctx, o)
-		if err != nil || sum.Failed > 0 {
-			t.Fatalf("%s: the run before: %v %v", what, err, sum.Errors)
-		}
-		o.Root, o.Delete, want = "/b", true, pt.b
-		o.MaxDeletePercent = -1
+		o.Root, o.Delete, o.MaxDeletePercent, want = "/b", true, -1, pt.b
 	}
 	pr.syncs.Store(0)
 	pr.cutAt = int32(c.sync)

@@ -93,11 +93,31 @@ type FS struct {
 func Mount(dir string) (*FS, error) {
 	now := time.Now()
 	root := &inode{mode: syscall.S_IFDIR | 0o755, kids: map[string]uint64{}, mtime: now, atime: now}
+	return MountImage(dir, &Image{inodes: map[uint64]*inode{rootIno: root}, next: rootIno + 1})
+}
+
+// Image is what an FS held durably at some moment, to mount again: the
+// starting point of many tests, made once.
+type Image struct {
+	inodes map[uint64]*inode
+	next   uint64
+}
+
+// Image returns what is durable now.
+func (f *FS) Image() *Image {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return &Image{inodes: cloneTable(f.durable), next: f.next}
+}
+
+// MountImage mounts at dir, which must exist, a file system that holds
+// img, all of it durable.
+func MountImage(dir string, img *Image) (*FS, error) {
 	f := &FS{
 		dir:     dir,
-		live:    map[uint64]*inode{rootIno: root},
-		durable: map[uint64]*inode{rootIno: root.clone()},
-		next:    rootIno + 1,
+		live:    cloneTable(img.inodes),
+		durable: cloneTable(img.inodes),
+		next:    img.next,
 	}
 	if err := f.mount(); err != nil {
 		return nil, err
