@@ -190,6 +190,14 @@ settle() {
     sleep 1
   done
 }
+# primefail ends setup with an error: after a failed priming run, the timed run that follows
+# would be a full run counted as a noop or pct1 one. setup runs as timeit.sh's -s (bash -c), so
+# the exit ends only that shell; timeit.sh (set -e) then exits non-zero, and so does the
+# pipeline below: run.sh (set -e, pipefail) stops, its EXIT trap stopping the servers.
+primefail() { # TOOL TREE WORKLOAD
+  echo "run.sh: priming run of $1 on $2 failed: a $3 time would be a full run's; aborting" >&2
+  exit 1
+}
 setup() { # WORKLOAD TOOL TREE
   local wl=$1 tool=$2 tree=$3
   case $wl in
@@ -197,17 +205,17 @@ setup() { # WORKLOAD TOOL TREE
     noop) # a complete mirror (and state) from an earlier run, else one untimed full run
       if [ ! -d "$(dest_of "$tool" "$tree")" ] || { [[ $tool == ftpmirror* ]] && [ ! -f "$(state_of "$tool" "$tree")" ]; } ||
         ! "$SHB/verify.sh" "$WORK/data/$tree" "$(dest_of "$tool" "$tree")" >/dev/null 2>&1; then
-        fresh "$tool" "$tree" && peer "$tool" "$tree" || echo "setup: priming run failed" >&2
+        fresh "$tool" "$tree" && peer "$tool" "$tree" || primefail "$tool" "$tree" noop
       fi ;;
     pct1) # serve a pristine copy, mirror it fully (untimed), then change ~1% of it on the server
       rm -rf "$WORK/data/$tree.mut" && cp -a "$WORK/data/$tree" "$WORK/data/$tree.mut"
-      fresh "$tool" "$tree.mut" && peer "$tool" "$tree.mut" || echo "setup: priming run failed" >&2
+      fresh "$tool" "$tree.mut" && peer "$tool" "$tree.mut" || primefail "$tool" "$tree.mut" pct1
       "$GENTREE" -mutate -pct 1 -seed "$SEED" -o "$WORK/data/$tree.mut" >/dev/null ;;
   esac
   settle
   if ((PROTOCOUNT)); then sleep 0.5; wc -l <"$PLOG" >"$OUT/mark"; fi
 }
-export -f dest_of state_of peer fresh settle setup
+export -f dest_of state_of peer fresh settle primefail setup
 
 src_of() { if [ "$1" = pct1 ]; then echo "$2.mut"; else echo "$2"; fi; } # WORKLOAD TREE
 nfiles() { find "$WORK/data/$1" -type f | wc -l; }

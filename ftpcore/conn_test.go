@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 )
 
 func dialFake(t *testing.T, f *fakeServer, cfg *Config) *Conn {
@@ -180,8 +182,13 @@ func TestExplicitTLSRefusedSendsNoCredentials(t *testing.T) {
 			h := loginHandlers()
 			h["AUTH"] = func(s *fakeSession, _ string) { s.reply(tc.reply) }
 			f := newFakeServer(t, h)
-			_, err := Dial(t.Context(), f.addr(), &Config{TLS: TLSExplicit, Timeout: 2 * time.Second})
+			// Bounded, and the Conn closed, should a guard fail: the
+			// test ends instead of waiting for the server forever.
+			ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, f.addr(), &Config{TLS: TLSExplicit, Timeout: 2 * time.Second})
 			if err == nil {
+				c.Close()
 				t.Fatal("Dial succeeded")
 			}
 			for _, cmd := range f.got() {
@@ -256,7 +263,7 @@ func dataListener(t *testing.T, addr string, payload string, accepted *atomic.In
 	t.Helper()
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Skipf("cannot listen on %s: %v", addr, err)
+		ftpservers.Unavailable(t, "cannot listen on %s: %v", addr, err)
 	}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
@@ -323,6 +330,7 @@ func TestPASVForeignAddressNotUsed(t *testing.T) {
 func TestActiveRefusesThirdParty(t *testing.T) {
 	h := loginHandlers()
 	var target atomic.Value
+	var intruded atomic.Bool
 	h["PORT"] = func(s *fakeSession, arg string) {
 		var a [6]int
 		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
@@ -335,6 +343,7 @@ func TestActiveRefusesThirdParty(t *testing.T) {
 		// The intruder, from 127.0.0.2, comes first.
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}}
 		if evil, err := d.Dial("tcp", addr); err == nil {
+			intruded.Store(true)
 			evil.Write([]byte("EVIL"))
 			evil.Close()
 		}
@@ -363,6 +372,9 @@ func TestActiveRefusesThirdParty(t *testing.T) {
 	}
 	if string(b) != "the data" {
 		t.Fatalf("read %q", b)
+	}
+	if !intruded.Load() {
+		ftpservers.Unavailable(t, "the intruder could not connect from 127.0.0.2: nothing was refused")
 	}
 }
 

@@ -21,6 +21,7 @@ type fakeServer struct {
 
 	mu       sync.Mutex
 	commands []string
+	conns    map[net.Conn]bool // open sessions, closed by the cleanup
 	wg       sync.WaitGroup
 }
 
@@ -41,11 +42,18 @@ func newFakeServer(t *testing.T, handlers map[string]func(s *fakeSession, arg st
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fakeServer{t: t, ln: ln, greeting: "220 fake ready\r\n", handlers: handlers}
+	f := &fakeServer{t: t, ln: ln, greeting: "220 fake ready\r\n", handlers: handlers, conns: map[net.Conn]bool{}}
 	f.wg.Add(1)
 	go f.serve()
 	t.Cleanup(func() {
 		ln.Close()
+		// A session waiting for a client that never closed its side
+		// (a Conn a failing test left open) must not hang the test.
+		f.mu.Lock()
+		for c := range f.conns {
+			c.Close()
+		}
+		f.mu.Unlock()
 		f.wg.Wait()
 	})
 	return f
@@ -60,10 +68,18 @@ func (f *fakeServer) serve() {
 		if err != nil {
 			return
 		}
+		f.mu.Lock()
+		f.conns[c] = true
+		f.mu.Unlock()
 		f.wg.Add(1)
 		go func() {
 			defer f.wg.Done()
-			defer c.Close()
+			defer func() {
+				f.mu.Lock()
+				delete(f.conns, c)
+				f.mu.Unlock()
+				c.Close()
+			}()
 			s := &fakeSession{srv: f, conn: c, r: bufio.NewReader(c)}
 			s.reply(f.greeting)
 			for {

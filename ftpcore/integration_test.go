@@ -391,8 +391,11 @@ func TestRealServerOutOfOrder(t *testing.T) {
 func TestRealServerTLSVerifies(t *testing.T) {
 	root := t.TempDir()
 	srv := ftpservers.Start(t, "vsftpd", root, &ftpservers.Options{TLS: true})
-	_, err := ftpcore.Dial(t.Context(), srv.Addr, &ftpcore.Config{TLS: ftpcore.TLSExplicit, Timeout: 10 * time.Second})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	c, err := ftpcore.Dial(ctx, srv.Addr, &ftpcore.Config{TLS: ftpcore.TLSExplicit, Timeout: 10 * time.Second})
 	if err == nil {
+		c.Close()
 		t.Fatal("Dial accepted an unknown certificate")
 	}
 	if ftpcore.IsTransient(err) {

@@ -64,7 +64,8 @@ func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerS
 // download runs RETR into the temporary file and renames it into
 // place. It resumes from the temporary file when the state says it was
 // started against the same remote file, or when an earlier attempt of
-// this run left it.
+// this run left it, and the bytes before the offset, fetched again, are
+// the temporary file's (sameOverlap); else it starts over.
 func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) (int64, time.Time, ftpcore.TimePrecision, error) {
 	e, rel := t.entry, t.rel
 	// Commands sent ahead for this fetch but not started (a local error
@@ -89,7 +90,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 			offset = fi.Size()
 		}
 	}
-	flag := os.O_WRONLY | os.O_CREATE
+	flag := os.O_RDWR | os.O_CREATE // read back for sameOverlap
 	if offset == 0 {
 		flag |= os.O_TRUNC
 	}
@@ -136,16 +137,34 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		retr = c.RetrModTime
 	}
 	var xfer *ftpcore.Transfer
+	overlap := min(offset, resumeOverlap)
 	if p := t.queued; p != nil {
 		t.queued = nil
 		wantTime = t.queuedTime
 		xfer, err = p.Start(ctx)
 	} else {
-		xfer, err = retr(ctx, rp, offset)
+		xfer, err = retr(ctx, rp, offset-overlap)
 	}
-	if err != nil && offset > 0 && restRefused(err) {
+	restart := err != nil && offset > 0 && restRefused(err)
+	if restart {
 		// REST refused: start over, and do not ask again.
 		r.restRefused(rel, err)
+	}
+	if err == nil && overlap > 0 {
+		same, oerr := sameOverlap(f, xfer, offset-overlap, overlap)
+		if oerr != nil {
+			xfer.Close()
+			return 0, time.Time{}, 0, oerr
+		}
+		if !same {
+			r.log.Debug("remote file changed since the interrupted download; fetching from the start", "path", "/"+rel)
+			if err := xfer.Close(); err != nil && c.Err() != nil {
+				return 0, time.Time{}, 0, err
+			}
+			restart = true
+		}
+	}
+	if restart {
 		offset = 0
 		if err := f.Truncate(0); err != nil {
 			return 0, time.Time{}, 0, permanent(err)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
 	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
@@ -185,11 +186,24 @@ func (h *hostile) files() map[string]string {
 	return out
 }
 
+// wantFiles checks that the target holds exactly want and no temporary
+// file.
 func (h *hostile) wantFiles(want map[string]string) {
+	h.t.Helper()
+	h.wantFilesTemps(want, 0)
+}
+
+// wantFilesTemps checks that the target holds exactly want and temps
+// temporary files (interrupted downloads kept for resuming); temps < 0
+// means any number.
+func (h *hostile) wantFilesTemps(want map[string]string, temps int) {
 	h.t.Helper()
 	got := h.files()
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		h.t.Errorf("target holds\n  %s\nwant\n  %s", dump(got), dump(want))
+	}
+	if temps >= 0 && h.temps != temps {
+		h.t.Errorf("%d temporary files in the target, want %d", h.temps, temps)
 	}
 }
 
@@ -442,7 +456,7 @@ func trap(t *testing.T, port int) *atomic.Int32 {
 	t.Helper()
 	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.2", strconv.Itoa(port)))
 	if err != nil {
-		t.Skipf("cannot listen on 127.0.0.2: %v", err)
+		ftpservers.Unavailable(t, "cannot listen on 127.0.0.2: %v", err)
 	}
 	var n atomic.Int32
 	go func() {
@@ -553,7 +567,7 @@ func TestHostileActiveThirdParty(t *testing.T) {
 		t.Fatal(err)
 	}
 	if intruders.Load() == 0 {
-		t.Skip("could not connect from 127.0.0.2")
+		ftpservers.Unavailable(t, "could not connect from 127.0.0.2: no intruder was turned away")
 	}
 	wantCounts(t, sum, 2, 0, "ok")
 	h.wantFiles(map[string]string{"a": string(data("a", 3)), "b": string(data("b", 3))})

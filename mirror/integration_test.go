@@ -107,7 +107,8 @@ func mode(active bool) string {
 }
 
 // TestRealServersResume: an interrupted large download resumes with REST
-// from the partial size, and the result is byte-identical.
+// from the partial size (less the overlap it compares), and the result is
+// byte-identical.
 func TestRealServersResume(t *testing.T) {
 	for _, name := range ftpservers.Names() {
 		t.Run(name, func(t *testing.T) {
@@ -136,15 +137,18 @@ func TestRealServersResume(t *testing.T) {
 				t.Fatalf("resumed %d", sum.Resumed)
 			}
 			treetest.Equal(t, e.src, e.target, true)
+			// The resume fetches 64 KiB before the partial size again,
+			// to compare them with the temporary file (resume.go).
+			want := fi.Size() - min(fi.Size(), 64<<10)
 			_, args := count(srv, "REST")
 			found := false
 			for _, a := range args {
-				if off, err := strconv.ParseInt(a, 10, 64); err == nil && off == fi.Size() {
+				if off, err := strconv.ParseInt(a, 10, 64); err == nil && off == want {
 					found = true
 				}
 			}
 			if !found {
-				t.Fatalf("server saw no REST %d; REST commands: %v", fi.Size(), args)
+				t.Fatalf("server saw no REST %d; REST commands: %v", want, args)
 			}
 		})
 	}

@@ -5,6 +5,6 @@ package mirror
 import "os"
 
 // syncfs flushes f's directory; elsewhere than Linux there is no syncfs.
-func syncfs(f *os.File) error {
+var syncfs = func(f *os.File) error {
 	return f.Sync()
 }

@@ -290,3 +290,47 @@ func TestTLSHints(t *testing.T) {
 	}
 	treetest.Equal(t, src, filepath.Join(dir, "m"), true)
 }
+
+// TestDefaultMaxDelete: without -max-delete, sync -delete may delete
+// half of what the mirror knows and no more (the default 50% is set
+// once, in the command's defaults); -max-delete 0 allows none and
+// -max-delete none any number.
+func TestDefaultMaxDelete(t *testing.T) {
+	for _, tc := range []struct {
+		gone int
+		args []string
+		code int
+	}{
+		{5, nil, 0},
+		{6, nil, exitGuard},
+		{1, []string{"-max-delete", "0"}, exitGuard},
+		{1, []string{"-max-delete", "0%"}, exitGuard},
+		{10, []string{"-max-delete", "none"}, 0},
+	} {
+		t.Run(fmt.Sprintf("%d gone %q", tc.gone, tc.args), func(t *testing.T) {
+			f := newFixture(t)
+			for i := range 10 {
+				writeFile(t, filepath.Join(f.src, fmt.Sprintf("f%d", i)), "x")
+			}
+			state, target := filepath.Join(f.dir, "s.db"), f.target("m")
+			if code, _, errOut := runCmd(t, "sync", "-state", state, f.url+"/", target); code != 0 {
+				t.Fatal(errOut)
+			}
+			for i := range tc.gone {
+				os.Remove(filepath.Join(f.src, fmt.Sprintf("f%d", i)))
+			}
+			args := append([]string{"sync", "-delete", "-state", state}, tc.args...)
+			code, _, errOut := runCmd(t, append(args, f.url+"/", target)...)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d: %s", code, tc.code, errOut)
+			}
+			left := 10
+			if code == 0 {
+				left -= tc.gone
+			}
+			if got := len(treetest.Files(t, target)); got != left {
+				t.Errorf("%d files left, want %d", got, left)
+			}
+		})
+	}
+}

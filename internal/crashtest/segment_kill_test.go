@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
@@ -29,10 +30,7 @@ func TestKillSegments(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(src, "big.iso"), big, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s, ok := startVsftpd(t, src)
-	if !ok {
-		t.Skip("vsftpd not installed, or not root")
-	}
+	s := ftpservers.Start(t, "vsftpd", src, &ftpservers.Options{ProtocolLog: true})
 	target, db := filepath.Join(dir, "target"), filepath.Join(dir, "state.db")
 	args := []string{"sync", "-parallel", "4", "-segments", "4", "-limit-rate", "16M", "-timeout", "5s",
 		"-state", db, url(s.Addr, "/"), target}

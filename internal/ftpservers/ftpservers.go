@@ -156,9 +156,11 @@ func binaryPath(f *flavor) string {
 	return filepath.Join(prefix(), f.binary)
 }
 
-// unavailable skips the test, or fails it in CI, where a missing server
-// means a broken install rather than a developer's machine without one.
-func unavailable(t testing.TB, format string, args ...any) {
+// Unavailable skips the test, or fails it in CI (CI=true), where
+// something it needs is missing: a missing server, mount or loopback
+// address there means a broken setup rather than a developer's machine
+// without one, and a skipped test would hide the point it proves.
+func Unavailable(t testing.TB, format string, args ...any) {
 	t.Helper()
 	if os.Getenv("CI") == "true" {
 		t.Fatalf(format, args...)
@@ -183,10 +185,10 @@ func Start(t testing.TB, name, root string, opts *Options) *Server {
 	}
 	bin := binaryPath(f)
 	if _, err := os.Stat(bin); err != nil {
-		unavailable(t, "%s not installed: run 'sudo bash scripts/install-test-servers.sh'", name)
+		Unavailable(t, "%s not installed: run 'sudo bash scripts/install-test-servers.sh'", name)
 	}
 	if os.Geteuid() != 0 {
-		unavailable(t, "%s needs root (it chroots and drops privileges to user ftp): run the tests as root", name)
+		Unavailable(t, "%s needs root (it chroots and drops privileges to user ftp): run the tests as root", name)
 	}
 	if opts == nil {
 		opts = &Options{}

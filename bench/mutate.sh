@@ -1,0 +1,298 @@
+#!/bin/bash
+# mutate.sh — remove the safety guards one at a time and check that a test fails each time.
+#
+#   bench/mutate.sh [-list] [-only "N M ..."] [-timeout SEC] [-full]
+#
+#   -list        print the mutations and exit
+#   -check       check that every mutation applies (its pattern is found once) and exit
+#   -only "..."  run only these mutation numbers
+#   -timeout S   bound on one mutant's test run (default 300); a run cut by it counts as caught
+#                ("timeout"), but is reported apart: a guard whose removal hangs a test wants a
+#                better test
+#   -full        run each mutant's whole package instead of the tests named for it
+#
+# Each mutation is one small textual edit (a perl substitution on a pattern that occurs exactly
+# once in its file) that removes one guard: the rows of issue 11's table, and the guards the
+# tests of that issue added. A pattern that is not found, or found more than once, stops the
+# script with "mutation N did not apply": the list must follow refactors, not silently test
+# nothing. Before the mutants, every test named below runs once on the unmodified tree and must
+# pass. Each file is restored after its mutant (and on exit or interrupt), and the script checks
+# that every file it touched is as it was.
+#
+# Output: one line per mutation, "caught" (a test failed), "timeout", or "SURVIVED", then a
+# markdown table for the closing note. Exit status 1 if any mutation survived or did not apply.
+# The power-cut tests need root and /dev/fuse, the integration tests the real servers of
+# scripts/install-test-servers.sh; without them, those mutants survive.
+set -euo pipefail
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+cd "$REPO"
+TIMEOUT=300 ONLY="" LIST=0 FULL=0 CHECK=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    -list) LIST=1; shift ;;
+    -check) CHECK=1; shift ;;
+    -only) ONLY=$2; shift 2 ;;
+    -timeout) TIMEOUT=$2; shift 2 ;;
+    -full) FULL=1; shift ;;
+    -h | -help | --help) sed -n '2,24p' "$0" >&2; exit 2 ;;
+    *) echo "mutate.sh: unknown option $1" >&2; exit 2 ;;
+  esac
+done
+
+# The mutations: number, guard, file, perl substitution,
+# package, tests (a go test -run pattern). perl runs with -0777: the whole file is one string.
+N=0
+declare -a GUARD FILE SUBST PKG TESTS
+m() { N=$((N + 1)); GUARD[N]=$1 FILE[N]=$2 SUBST[N]=$3 PKG[N]=$4 TESTS[N]=$5; }
+
+# --- issue 11's table
+m "resume only when size and time are unchanged (canResume)" mirror/walk.go \
+  's/(func \(r \*runner\) canResume\(p state\.Partial, e ftpcore\.Entry\) bool \{\n)/$1\treturn true\n/' \
+  ./mirror 'TestResumeChanged'
+m "syncfs before each state commit (SetBeforeCommit)" mirror/apply.go \
+  's/\n\tr\.batch\.SetBeforeCommit\(r\.syncTarget\)\n/\n/' \
+  ./mirror 'TestPowerCut$'
+m "commit ordering: before-commit, then Apply (state/batch.go)" state/batch.go \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.db\.Apply\(b\.job, batch\)\n\t\t\t\}\n)/$2$1/' \
+  ./state 'TestBatcherBeforeCommit'
+m "commit ordering, seen by the power-cut test" state/batch.go \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.db\.Apply\(b\.job, batch\)\n\t\t\t\}\n)/$2$1/' \
+  ./mirror 'TestPowerCut$'
+m "state fsync (NoSync: true)" state/state.go \
+  's/\t\tNoSync:   o\.NoSync,\n/\t\tNoSync:   true,\n/' \
+  ./state 'TestDurableCommits$'
+m "stale-temp cleanup (isTempName)" mirror/apply.go \
+  's/\t\tif !isTempName\(name\) \{\n/\t\tif true || !isTempName(name) {\n/' \
+  ./mirror 'TestStaleTempsRemoved'
+m "remove the temporary file on a RETR error" mirror/fetch.go \
+  's/(\t\t\t\/\/ Nothing to resume from: leave no empty temporary file\.\n\t\t\tf\.Close\(\)\n\t\t\tf = nil\n)\t\t\tdr\.Remove\(tmp\)\n/$1/' \
+  ./mirror 'TestNoTempAfterRETRError'
+m "remove the temporary file on errTooLong" mirror/fetch.go \
+  's/(\t\t\/\/ keep none of it\.\n)\t\tdr\.Remove\(tmp\)\n/$1/' \
+  ./mirror 'TestHostileSizes'
+m "delete guard default 50% -> 88% (the command's default)" cmd/ftpmirror/job.go \
+  's/\t\tMaxDelete:  "50%",\n/\t\tMaxDelete:  "88%",\n/' \
+  ./cmd/ftpmirror 'TestDefaultMaxDelete'
+m "delete guard default 50% -> 5% (the command's default)" cmd/ftpmirror/job.go \
+  's/\t\tMaxDelete:  "50%",\n/\t\tMaxDelete:  "5%",\n/' \
+  ./cmd/ftpmirror 'TestDefaultMaxDelete'
+m "a percentage limit of deletions (DeleteLimit.allows)" mirror/delete.go \
+  's/\t\treturn known > 0 && float64\(n\)\*100 <= l\.N\*float64\(known\)\n/\t\treturn true\n/' \
+  ./mirror 'TestDeleteGuardDefault|TestDeleteLimit'
+m "-max-delete N count limit (DeleteLimit.allows)" mirror/delete.go \
+  's/\treturn float64\(n\) <= l\.N\n/\treturn true\n/' \
+  ./mirror 'TestMaxDeleteCount|TestDeleteLimit'
+m "STAT listing byte limit (ftpcore/list.go)" ftpcore/list.go \
+  's/c\.budget\.maxBytes = int\(min\(c\.cfg\.MaxListBytes, 1<<30\)\)/c.budget.maxBytes = int(1 << 40)/' \
+  ./ftpcore 'TestSTATListingLimit'
+m "CR/LF refusal on the pipelined send path (ftpcore/conn.go send)" ftpcore/conn.go \
+  's/(\tfor _, line := range lines \{\n\t\tif )(strings\.ContainsAny\(line, "\\r\\n\\x00"\) \{\n\t\t\tverb, _, _ := strings\.Cut\(line, " "\))/$1false \&\& $2/' \
+  ./ftpcore 'TestSendRefusesControlBytes'
+m "os.Root confinement of the per-directory Roots (mirror/dirs.go)" mirror/dirs.go \
+  's/\tsub, err := d\.root\.OpenRoot\(dir\)\n/\tsub, err := os.OpenRoot(d.root.Name() + "\/" + dir)\n/' \
+  ./mirror 'TestDirSwappedForLink'
+m "privileged passive ports (ftpcore/data.go)" ftpcore/data.go \
+  's/\tif port < 1024 && !c\.cfg\.TrustPASVAddress \{/\tif false \&\& port < 1024 \&\& !c.cfg.TrustPASVAddress {/' \
+  ./ftpcore 'TestPassivePrivilegedPort'
+m "MinRate (ftpcore/transfer.go)" ftpcore/transfer.go \
+  's/if min := t\.c\.cfg\.MinRate; min > 0 && /if min := t.c.cfg.MinRate; false \&\& min > 0 \&\& /' \
+  ./ftpcore 'TestMinRate'
+m "listing byte limit on a data connection (ftpcore/list.go)" ftpcore/list.go \
+  's/lr := &io\.LimitedReader\{R: t, N: c\.cfg\.MaxListBytes \+ 1\}/lr := \&io.LimitedReader{R: t, N: 1 << 40}/' \
+  ./ftpcore 'TestDataListingLimit'
+m "bytes after 234 (ftpcore/conn.go authTLS)" ftpcore/conn.go \
+  's/if n := c\.text\.R\.Buffered\(\); n > 0 \{/if n := c.text.R.Buffered(); false \&\& n > 0 {/' \
+  ./ftpcore 'TestBytesAfter234'
+
+# --- guards the tests of issue 11 hold besides
+m "remove the temporary file when the disk has no room for the file" mirror/fetch.go \
+  's/(\t\t\tif offset == 0 \{\n\t\t\t\tf\.Close\(\)\n\t\t\t\tf = nil\n)\t\t\t\tdr\.Remove\(tmp\)\n/$1/' \
+  ./mirror 'TestHostileSizes'
+m "record a large download as partial before it starts (partialMin)" mirror/fetch.go \
+  's/if offset == 0 && e\.Size >= partialMin && /if offset == 0 \&\& e.Size >= 1<<62 \&\& /' \
+  ./mirror 'TestResumeChangedHostile'
+m "compare the bytes before the offset when resuming (mirror/fetch.go)" mirror/fetch.go \
+  's/\t\tif !same \{\n/\t\tif false \&\& !same {\n/' \
+  ./mirror 'TestResumeChanged'
+m "the sync before a commit syncs (syncTarget)" mirror/run.go \
+  's/(func \(r \*runner\) syncTarget\(\) error \{\n)/$1\treturn nil\n/' \
+  ./mirror 'TestPowerCut$'
+m "a transfer shorter than listed is not renamed into place" mirror/fetch.go \
+  's/\tcase e\.Size >= 0 && total != e\.Size:/\tcase false \&\& e.Size >= 0 \&\& total != e.Size:/' \
+  ./mirror 'TestHostileSizes'
+m "the partial record goes once the file is in place" mirror/fetch.go \
+  's/(\tif hadPartial \{\n\t\t)if err := r\.store\.DeletePartial\(r\.opts\.Job, rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
+  ./mirror 'TestResumeChanged'
+m "a before-commit error fails the batch (state/batch.go)" state/batch.go \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\t)err = before\(\)/$1before()/' \
+  ./state 'TestBatcherBeforeCommitFailure'
+
+# --- the operator's contract (issue 10)
+m "a dry run makes no directory (needDir)" mirror/apply.go \
+  's/(\t\tr\.report\(Action\{Verb: VerbMkdir, Path: rel\}\)\n)\t\tif r\.dryRun\(\) \{\n\t\t\tcontinue\n\t\t\}\n/$1/' \
+  ./mirror 'TestDryRunWritesNothing'
+m "a dry run queues no download (planFetch)" mirror/apply.go \
+  's/\tif r\.dryRun\(\) \{\n\t\tr\.fetched\.Add\(1\)\n/\tif false \&\& r.dryRun() {\n\t\tr.fetched.Add(1)\n/' \
+  ./mirror 'TestDryRunWritesNothing'
+m "a dry run opens no writer (no target, no batcher)" mirror/run.go \
+  's/\tif !r\.opts\.DryRun \{\n(\t\t\/\/ Only now that the server answered)/\tif true {\n$1/' \
+  ./mirror 'TestDryRunWritesNothing'
+m "a run that cannot connect makes no target" mirror/run.go \
+  's/(\tr\.view = view\n)/$1\tos.MkdirAll(r.opts.Target, 0o755)\n/' \
+  ./cmd/ftpmirror 'TestNothingCouldBeDone'
+m "the remote root is proven before the target is made (proveRoot)" mirror/run.go \
+  's/\tif err := r\.proveRoot\(ctx, first\); err != nil \{/\tif err := error(nil); err != nil {/' \
+  ./mirror 'TestRootIsAFile'
+m "0 and 0% allow no deletion (DeleteLimit.allows)" mirror/delete.go \
+  's/\tcase l\.None \|\| n == 0:/\tcase l.None || n == 0 || l.N == 0:/' \
+  ./mirror 'TestDeleteLimit'
+m "one writer per target (lockTarget)" mirror/lock_unix.go \
+  's/\terr = unix\.Flock\(int\(f\.Fd\(\)\), unix\.LOCK_EX\|unix\.LOCK_NB\)/\terr = nil/' \
+  ./mirror 'TestTargetLock'
+m "sync flags override job keys with -jobs (overrideFlags)" cmd/ftpmirror/cmd_sync.go \
+  's/\t\tif err := overrideFlags\(&s\.jobConfig, args\); err != nil \{/\t\tif err := error(nil); err != nil {/' \
+  ./cmd/ftpmirror 'TestSyncFlagsOverrideJobKeys|TestDryRunWithJobsWritesNothing'
+m "a dry run of a job takes no lock and writes no status (jobRunner.run)" cmd/ftpmirror/jobs_run.go \
+  's/\tif spec\.DryRun \{\n\t\treturn r\.dryRun\(ctx, spec\)\n\t\}\n//' \
+  ./cmd/ftpmirror 'TestDryRunWithJobsWritesNothing'
+m "a first dry run creates no state file (runJob)" cmd/ftpmirror/job.go \
+  's/\tif !jc\.DryRun \|\| fileExists\(path\) \{/\tif true {/' \
+  ./cmd/ftpmirror 'TestDryRunFirstRunWritesNothing'
+m "nothing could be done exits 5" cmd/ftpmirror/main.go \
+  's/(\tcase errors\.Is\(err, mirror\.ErrNotStarted\):\n\t\treturn )exitNotStarted/$1exitPartial/' \
+  ./cmd/ftpmirror 'TestNothingCouldBeDone|TestExitStatuses'
+m "SIGTERM exits 143" cmd/ftpmirror/main.go \
+  's/\t\t\treturn exitSIGTERM\n/\t\t\treturn exitSIGINT\n/' \
+  ./cmd/ftpmirror 'TestOneWriterPerTarget'
+m "an interrupted run is recorded as interrupted" mirror/run.go \
+  's/\t\treturn ResultInterrupted\n/\t\treturn ResultFailed\n/' \
+  ./cmd/ftpmirror 'TestOneWriterPerTarget'
+m "quiet prints nothing on success" cmd/ftpmirror/cmd_sync.go \
+  's/\tif quiet && err == nil && /\tif false \&\& quiet \&\& err == nil \&\& /' \
+  ./cmd/ftpmirror 'TestQuietCron'
+m "a port outside 1-65535 is a usage error" cmd/ftpmirror/source.go \
+  's/n < 1 \|\| n > 65535/n < 1/' \
+  ./cmd/ftpmirror 'TestParseSource|TestExitStatuses'
+m "two jobs may not share a target" cmd/ftpmirror/jobs.go \
+  's/if other, dup := targets\[target\]; dup \{/if other, dup := targets[target]; false \&\& dup {/' \
+  ./cmd/ftpmirror 'TestTwoJobsOneTarget'
+m "directories only for what they hold (emptyDirWanted)" mirror/apply.go \
+  's/\treturn len\(r\.opts\.Include\) == 0 \|\| r\.filter\.file\(rel\)\n/\treturn true\n/' \
+  ./mirror 'TestIncludeMakesNoEmptyDirectories'
+m "JSON summaries are not HTML-escaped" cmd/ftpmirror/cmd_sync.go \
+  's/\t\tenc\.SetEscapeHTML\(false\)\n//' \
+  ./cmd/ftpmirror 'TestOutputDetails'
+m "no password found: say where ftpmirror looked" cmd/ftpmirror/hints.go \
+  's/\t\tif cred\.From == "" && user != "anonymous" && user != "ftp" \{/\t\tif false {/' \
+  ./cmd/ftpmirror 'TestNoPasswordFound'
+m "an unreadable PWD does not stop the run" mirror/run.go \
+  's/\tif errors\.Is\(err, ftpcore\.ErrProtocol\) \{\n(\t\t\/\/ A PWD reply)/\tif false {\n$1/' \
+  ./mirror 'TestUnreadablePWD'
+
+if ((LIST)); then
+  for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
+  exit 0
+fi
+selected() { [ -z "$ONLY" ] || [[ " $ONLY " == *" $1 "* ]]; }
+
+BACKUP=$(mktemp -d)
+restore() {
+  for i in $(seq 1 $N); do
+    f=${FILE[i]} b=$BACKUP/$(echo "${FILE[i]}" | tr / %)
+    [ -f "$b" ] && cp "$b" "$f"
+  done
+  rm -rf "$BACKUP"
+}
+trap restore EXIT
+trap 'exit 130' INT TERM
+
+run_tests() { # pkg pattern -> exit status of go test, 124 on timeout
+  local pattern=$2
+  ((FULL)) && pattern=.
+  FTPMIRROR_POWERCUT_SECONDS=${FTPMIRROR_POWERCUT_SECONDS:-15} \
+    timeout --kill-after=10 "$TIMEOUT" go test -count=1 -run "$pattern" "$1" >"$BACKUP/out" 2>&1
+}
+
+# Every pattern must apply before anything runs: a stale list fails at once.
+for i in $(seq 1 $N); do
+  selected "$i" || continue
+  f=${FILE[i]}
+  c=$(perl -0777 -ne "print 0 + (${SUBST[i]}g)" "$f")
+  if [ "$c" != 1 ]; then
+    echo "mutate.sh: mutation $i did not apply (${GUARD[i]}: pattern found $c times in $f)" >&2
+    exit 1
+  fi
+done
+
+if ((CHECK)); then
+  echo "all $N mutations apply"
+  exit 0
+fi
+echo "== baseline: the named tests pass on the unmodified tree"
+declare -A DONE
+for i in $(seq 1 $N); do
+  selected "$i" || continue
+  key="${PKG[i]} ${TESTS[i]}"
+  [ -n "${DONE[$key]:-}" ] && continue
+  DONE[$key]=1
+  if ! run_tests "${PKG[i]}" "${TESTS[i]}"; then
+    cat "$BACKUP/out" >&2
+    echo "mutate.sh: baseline fails: go test -run '${TESTS[i]}' ${PKG[i]}" >&2
+    exit 1
+  fi
+done
+
+echo "== mutants"
+declare -a RESULT SECS FAILED
+bad=0
+for i in $(seq 1 $N); do
+  selected "$i" || continue
+  f=${FILE[i]} b=$BACKUP/$(echo "$f" | tr / %)
+  [ -f "$b" ] || cp "$f" "$b"
+  perl -0777 -pi -e "${SUBST[i]}" "$f"
+  if cmp -s "$f" "$b"; then
+    echo "mutation $i did not apply" >&2
+    exit 1
+  fi
+  start=$(date +%s)
+  set +e
+  run_tests "${PKG[i]}" "${TESTS[i]}"
+  rc=$?
+  set -e
+  SECS[i]=$(($(date +%s) - start))
+  cp "$b" "$f"
+  case $rc in
+    0) RESULT[i]=SURVIVED; bad=1 ;;
+    124 | 137) RESULT[i]=timeout ;;
+    *)
+      if grep -q -e '^FAIL' -e '--- FAIL' "$BACKUP/out"; then
+        if grep -q -e '\[build failed\]' -e '\[setup failed\]' "$BACKUP/out"; then
+          RESULT[i]="build failed"; bad=1
+        else
+          RESULT[i]=caught
+        fi
+      else
+        RESULT[i]="error $rc"; bad=1
+      fi
+      ;;
+  esac
+  failed=$(grep -o -e '--- FAIL: [^ ]*' "$BACKUP/out" | sed 's/--- FAIL: //' | sort -u | head -4 | tr '\n' ' ')
+  printf '%2d %-9s %4ss  %s  [%s]\n' "$i" "${RESULT[i]}" "${SECS[i]}" "${GUARD[i]}" "$failed"
+  [ "${RESULT[i]}" = SURVIVED ] && sed -n '1,20p' "$BACKUP/out"
+  FAILED[i]=$failed
+done
+for b in "$BACKUP"/*%*; do
+  [ -e "$b" ] || continue
+  f=$(basename "$b" | tr % /)
+  cmp -s "$f" "$b" || { echo "mutate.sh: $f not restored" >&2; exit 1; }
+done
+
+echo
+echo "| # | guard removed | file | tests run | result | failing tests | time |"
+echo "|---|---|---|---|---|---|---|"
+for i in $(seq 1 $N); do
+  selected "$i" || continue
+  echo "| $i | ${GUARD[i]} | ${FILE[i]} | \`${TESTS[i]}\` (${PKG[i]}) | ${RESULT[i]} | ${FAILED[i]} | ${SECS[i]}s |"
+done
+exit $bad
