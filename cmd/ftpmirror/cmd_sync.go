@@ -237,7 +237,7 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 	case errors.As(err, &tle):
 		fmt.Fprintf(o.stdout, "%s: locked, skipped: target %s is being written by %v\n", job, tle.Target, tle.Holder)
 		return
-	case sum.End.IsZero():
+	case sum.End.IsZero(), errors.Is(err, mirror.ErrNotStarted):
 		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
 		return
 	}
@@ -264,7 +264,9 @@ func syncOnce(ctx context.Context, jc *jobConfig, logger *slog.Logger, out *runO
 	if disp != nil {
 		disp.stop()
 	}
-	if sum != nil && exitCode(ctx, err) != exitLocked {
+	if sum != nil && exitCode(ctx, err) != exitLocked && !errors.Is(err, mirror.ErrNotStarted) {
+		// A run that did nothing has no counts to show: main prints
+		// its error.
 		out.summary(jc.Name, sum, nil, jc.Quiet)
 	}
 	return sum, err

@@ -48,7 +48,9 @@ func nextStep(err error, o *mirror.Options, cred login) string {
 	case errors.As(err, &fe) && fe.Code == 530 && mentionsTLS(fe.Msg),
 		errors.As(err, &fe) && fe.Code == 421 && mentionsTLS(fe.Msg):
 		return `the server wants TLS: add -tls explicit (job key tls = "explicit"), or use an ftps:// URL for implicit TLS`
-	case errors.As(err, &fe) && (fe.Cmd == "PASS" || fe.Cmd == "USER") && fe.Code/100 == 5:
+	case errors.As(err, &fe) && fe.Cmd == "USER" && fe.Code/100 == 5:
+		return fmt.Sprintf("the server refused the user %s before any password: check the user name (-user, or user@ in the URL); the server may take anonymous logins only", orAnonymous(cred.User))
+	case errors.As(err, &fe) && fe.Cmd == "PASS" && fe.Code/100 == 5:
 		user := orAnonymous(cred.User)
 		if cred.From == "" && user != "anonymous" && user != "ftp" {
 			host, _, _ := net.SplitHostPort(o.Addr)
