@@ -86,7 +86,12 @@ var errPartial = errors.New("some files failed")
 // signalError is the cause of a context cancelled by a signal.
 type signalError struct{ sig os.Signal }
 
-func (e *signalError) Error() string { return "interrupted by " + e.sig.String() }
+func (e *signalError) Error() string {
+	if e.sig == syscall.SIGTERM {
+		return "stopped (SIGTERM)"
+	}
+	return "interrupted (SIGINT)"
+}
 
 type command struct {
 	name    string
@@ -199,6 +204,13 @@ func exitStatus(ctx context.Context, err error, stderr io.Writer) int {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.As(err, &ee) && ee.err == nil:
 	case errors.Is(err, errPartial):
+	case code == exitSIGINT || code == exitSIGTERM:
+		what := "interrupted"
+		var se *signalError
+		if errors.As(context.Cause(ctx), &se) {
+			what = se.Error()
+		}
+		fmt.Fprintf(stderr, "ftpmirror: %s; partial downloads are kept and resume on the next run\n", what)
 	default:
 		fmt.Fprintf(stderr, "ftpmirror: %v\n", err)
 	}
