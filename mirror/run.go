@@ -100,9 +100,12 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 	}
 	attrs := []any{"result", sum.Result, "listed", sum.Listed, "fetched", sum.Fetched,
 		"bytes", sum.Bytes, "deleted", sum.Deleted, "failed", sum.Failed, "dur", sum.End.Sub(sum.Start).Round(time.Millisecond)}
-	if err != nil {
+	switch {
+	case sum.Result == ResultInterrupted:
+		r.log.Warn("run end", attrs...) // not a failure: the next run goes on
+	case err != nil:
 		r.log.Error("run end", append(attrs, "err", err)...)
-	} else {
+	default:
 		r.log.Info("run end", attrs...)
 	}
 	return sum, err
