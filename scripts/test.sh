@@ -33,6 +33,11 @@ fi
 step "go test -race ./... $*"
 go test -race ./... "$@"
 
+# What -race cannot measure: peak memory (the race detector multiplies
+# it, so these tests skip under -race and run here without it).
+step "go test -run 'Memory' ./mirror (without -race)"
+go test -count=1 -run 'TestEndlessListingsMemory' ./mirror "$@"
+
 if [ "${CI:-}" = true ]; then
   # One line per target: "PACKAGE_DIR NAME".
   mapfile -t targets < <(grep -rEo --include='*_test.go' --exclude-dir=testdata --exclude-dir=vendor \
