@@ -277,7 +277,10 @@ for i in $(seq 1 $N); do
       fi
       ;;
   esac
-  failed=$(grep -o -e '--- FAIL: [^ ]*' "$BACKUP/out" | sed 's/--- FAIL: //' | sort -u | head -4 | tr '\n' ' ')
+  # A panic in a goroutine of the code under test ends the test binary
+  # without "--- FAIL" lines: name the panic then.
+  failed=$( (grep -o -e '--- FAIL: [^ ]*' "$BACKUP/out" || grep -m1 -o -e '^panic: .\{0,60\}' "$BACKUP/out" || true) |
+    sed 's/--- FAIL: //' | sort -u | head -4 | tr '\n' ' ')
   printf '%2d %-9s %4ss  %s  [%s]\n' "$i" "${RESULT[i]}" "${SECS[i]}" "${GUARD[i]}" "$failed"
   [ "${RESULT[i]}" = SURVIVED ] && sed -n '1,20p' "$BACKUP/out"
   FAILED[i]=$failed
