@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gofrs/flock"
+
+	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // A job run holds NAME.lock, beside the job's state database, with
@@ -33,21 +35,13 @@ type lockHolder struct {
 	Since time.Time `json:"since"`
 }
 
+// String reads as mirror.LockHolder's, which names a target's holder.
 func (h lockHolder) String() string {
-	if h.PID == 0 {
-		return "another process"
+	cmd := h.Cmd
+	if cmd != "" {
+		cmd = "ftpmirror " + cmd
 	}
-	s := fmt.Sprintf("pid %d", h.PID)
-	if h.Host != "" {
-		s += " on " + h.Host
-	}
-	if h.Cmd != "" {
-		s += " (ftpmirror " + h.Cmd + ")"
-	}
-	if !h.Since.IsZero() {
-		s += " since " + h.Since.Local().Format(time.DateTime)
-	}
-	return s
+	return mirror.LockHolder{PID: h.PID, Host: h.Host, Cmd: cmd, Since: h.Since}.String()
 }
 
 // lockedError says that a job is locked and by whom. It comes wrapped in
