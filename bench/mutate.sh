@@ -190,6 +190,10 @@ m "an unreadable PWD does not stop the run" mirror/run.go \
   's/\tif errors\.Is\(err, ftpcore\.ErrProtocol\) \{\n(\t\t\/\/ A PWD reply)/\tif false {\n$1/' \
   ./mirror 'TestUnreadablePWD'
 
+m "a directory gone before its fetch is made again (remakeDir)" mirror/fetch.go \
+  's/\tif errors\.Is\(err, fs\.ErrNotExist\) \{\n(\t\t\/\/ The directory was made when the fetch was planned)/\tif false \&\& errors.Is(err, fs.ErrNotExist) {\n$1/' \
+  ./mirror 'TestDirRemovedBeforeFetch'
+
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

@@ -186,6 +186,22 @@ func (r *runner) needDir(dir string) bool {
 	return true
 }
 
+// remakeDir makes dir and its parents again when they vanished after
+// needDir made them.
+func (r *runner) remakeDir(dir string) error {
+	r.mkdirMu.Lock()
+	defer r.mkdirMu.Unlock()
+	if r.view.dirExists(dir) {
+		return nil
+	}
+	r.log.Warn("directory gone during the run; made again", "path", "/"+dir)
+	r.dc.forget(dir)
+	if err := r.root.MkdirAll(localPath(dir), 0o755); err != nil {
+		return err
+	}
+	return r.batch.Add(state.Change{Path: dir, Record: state.Record{Kind: state.KindDir, Fetched: r.now}})
+}
+
 // recordDir records an existing local directory that the remote tree
 // has too as the mirror's, so that -delete may remove it once it is gone
 // remotely.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"sync"
@@ -74,6 +75,14 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	rp := r.remote(rel)
 	// Local work happens in the file's directory: one name to resolve.
 	dr, name, release, err := r.dc.at(rel)
+	if errors.Is(err, fs.ErrNotExist) {
+		// The directory was made when the fetch was planned, and is
+		// gone (removed under the running mirror, or lost): make it
+		// again rather than fail the file.
+		if err = r.remakeDir(parentOf(rel)); err == nil {
+			dr, name, release, err = r.dc.at(rel)
+		}
+	}
 	if err != nil {
 		return 0, time.Time{}, 0, permanent(err)
 	}

@@ -268,3 +268,32 @@ func rewritePrefix(b []byte) []byte {
 	copy(c, bytes.Repeat([]byte("NEW BYTES\n"), 4096/10))
 	return c
 }
+
+// A directory that the run made for a fetch, and that is removed before
+// the fetch (by hand, under a running mirror), is made again: the file
+// is fetched, not failed.
+func TestDirRemovedBeforeFetch(t *testing.T) {
+	root := hostileftp.Dir("", ok("a"), hostileftp.Dir("d", ok("f")), hostileftp.Dir("z", ok("g")))
+	var removed atomic.Bool
+	var h *hostile
+	h = newHostile(t, root, &hostileftp.Options{Listing: func(verb, dir, text string) string {
+		// As in TestDirSwappedForLink: by the listing of /z the run
+		// has made target/d; it has fetched nothing yet.
+		d := filepath.Join(h.target, "d")
+		if fi, err := os.Lstat(d); dir == "/z" && err == nil && fi.IsDir() && !removed.Load() {
+			if err := os.Remove(d); err != nil {
+				t.Errorf("remove the directory: %v", err)
+			}
+			removed.Store(true)
+		}
+		return text
+	}})
+	o := h.opts()
+	o.Parallel = 1
+	sum, err, _ := h.run(o, 10*time.Second)
+	if err != nil || !removed.Load() {
+		t.Fatalf("%v, removed %v", err, removed.Load())
+	}
+	wantCounts(t, sum, 3, 0, "ok")
+	h.wantFiles(map[string]string{"a": string(data("a", 3)), "d/": "", "d/f": string(data("f", 3)), "z/": "", "z/g": string(data("g", 3))})
+}
