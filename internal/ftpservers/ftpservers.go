@@ -526,6 +526,19 @@ var virtualAccount = sync.OnceValues(func() (account, error) {
 
 // ftpIDs returns the uid of the system user ftp and the gid of nogroup, as
 // strings, for the virtual users.
+// virtualLogin gives s the account virtualUser, and returns it with the
+// ids of the system user ftp and group nogroup that serve it.
+func (s *Server) virtualLogin() (acct account, uid, gid string, err error) {
+	if uid, gid, err = ftpIDs(); err != nil {
+		return account{}, "", "", err
+	}
+	if acct, err = virtualAccount(); err != nil {
+		return account{}, "", "", err
+	}
+	s.User, s.Password = virtualUser, acct.password
+	return acct, uid, gid, nil
+}
+
 func ftpIDs() (uid, gid string, err error) {
 	u, err := user.Lookup("ftp")
 	if err != nil {

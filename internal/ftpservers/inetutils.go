@@ -2,9 +2,7 @@ package ftpservers
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -32,12 +30,9 @@ var inetutilsFlavor = &flavor{
 }
 
 func inetutilsCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
-	ftp, err := user.Lookup("ftp")
+	home, err := ftpHome("inetutils ftpd")
 	if err != nil {
-		return nil, fmt.Errorf("system user ftp: %w (scripts/install-test-servers.sh creates it)", err)
-	}
-	if fi, err := os.Stat(ftp.HomeDir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("home of user ftp (%s) is not a directory: inetutils ftpd's anonymous login needs it", ftp.HomeDir)
+		return nil, err
 	}
 	tcpserver, err := exec.LookPath("tcpserver")
 	if err != nil {
@@ -54,9 +49,7 @@ func inetutilsCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	// -c 200: as many sessions as the tests open.
 	cmd := append([]string{tcpserver, "-H", "-R", "-l", "0", "-c", "200",
 		"127.0.0.1", strconv.Itoa(port), bin}, args...)
-	shArgs := append([]string{"-m", "--propagation", "private", "sh", "-c", pureFTPdNamespace,
-		"sh", s.Root, ftp.HomeDir, devDir}, cmd...)
-	return exec.Command("unshare", shArgs...), nil
+	return namespaced(s.Root, home, devDir, cmd), nil
 }
 
 // parseInetutilsCommand reads a syslog message of -d:

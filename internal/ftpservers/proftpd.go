@@ -21,15 +21,10 @@ var proFTPdFlavor = &flavor{
 const proFTPdLogPrefix = "ftpmirror-cmd "
 
 func proFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
-	ftpUID, nogroupGID, err := ftpIDs()
+	acct, ftpUID, nogroupGID, err := s.virtualLogin()
 	if err != nil {
 		return nil, err
 	}
-	acct, err := virtualAccount()
-	if err != nil {
-		return nil, err
-	}
-	s.User, s.Password = virtualUser, acct.password
 	passwd := filepath.Join(s.Dir, "ftpd.passwd")
 	group := filepath.Join(s.Dir, "ftpd.group")
 	if err := writeFile(passwd, fmt.Appendf(nil, "%s:%s:%s:%s::%s:/bin/sh\n",

@@ -45,23 +45,14 @@ shift 3
 exec "$@"`
 
 func pureFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
-	ftp, err := user.Lookup("ftp")
-	if err != nil {
-		return nil, fmt.Errorf("system user ftp: %w (scripts/install-test-servers.sh creates it)", err)
-	}
-	if fi, err := os.Stat(ftp.HomeDir); err != nil || !fi.IsDir() {
-		return nil, fmt.Errorf("home of user ftp (%s) is not a directory: pure-ftpd's anonymous login needs it", ftp.HomeDir)
-	}
-
-	acct, err := virtualAccount()
+	home, err := ftpHome("pure-ftpd")
 	if err != nil {
 		return nil, err
 	}
-	ftpUID, nogroupGID, err := ftpIDs()
+	acct, ftpUID, nogroupGID, err := s.virtualLogin()
 	if err != nil {
 		return nil, err
 	}
-	s.User, s.Password = virtualUser, acct.password
 	// pure-pw's passwd format; "/./" ends the chroot part of the home.
 	passwd, pdb := filepath.Join(s.Dir, "pureftpd.passwd"), filepath.Join(s.Dir, "pureftpd.pdb")
 	if err := writeFile(passwd, fmt.Appendf(nil, "%s:%s:%s:%s::%s/./::::::::::::\n",
@@ -93,9 +84,28 @@ func pureFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 		args = append(args, "-d")
 		devDir = filepath.Dir(s.syslog.path)
 	}
-	shArgs := append([]string{"-m", "--propagation", "private", "sh", "-c", pureFTPdNamespace,
-		"sh", s.Root, ftp.HomeDir, devDir, bin}, args...)
-	return exec.Command("unshare", shArgs...), nil
+	return namespaced(s.Root, home, devDir, append([]string{bin}, args...)), nil
+}
+
+// namespaced runs argv in a new mount namespace (pureFTPdNamespace): root
+// bind-mounted over home, and /dev replaced by devDir if not empty.
+func namespaced(root, home, devDir string, argv []string) *exec.Cmd {
+	args := append([]string{"-m", "--propagation", "private", "sh", "-c", pureFTPdNamespace,
+		"sh", root, home, devDir}, argv...)
+	return exec.Command("unshare", args...)
+}
+
+// ftpHome returns the home of the system user ftp, which the anonymous
+// logins of server need.
+func ftpHome(server string) (string, error) {
+	ftp, err := user.Lookup("ftp")
+	if err != nil {
+		return "", fmt.Errorf("system user ftp: %w (scripts/install-test-servers.sh creates it)", err)
+	}
+	if fi, err := os.Stat(ftp.HomeDir); err != nil || !fi.IsDir() {
+		return "", fmt.Errorf("home of user ftp (%s) is not a directory: %s's anonymous login needs it", ftp.HomeDir, server)
+	}
+	return ftp.HomeDir, nil
 }
 
 // parsePureFTPdCommand reads a syslog message of -d:

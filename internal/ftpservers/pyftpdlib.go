@@ -64,15 +64,10 @@ server.serve_forever()
 `
 
 func pyftpdlibCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
-	ftpUID, nogroupGID, err := ftpIDs()
+	_, ftpUID, nogroupGID, err := s.virtualLogin()
 	if err != nil {
 		return nil, err
 	}
-	acct, err := virtualAccount()
-	if err != nil {
-		return nil, err
-	}
-	s.User, s.Password = virtualUser, acct.password
 	logFile, certFile, keyFile := "", "", ""
 	if s.opts.ProtocolLog {
 		logFile = filepath.Join(s.Dir, "commands.log")
