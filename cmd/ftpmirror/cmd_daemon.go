@@ -176,6 +176,11 @@ func runDaemon(ctx context.Context, opts *daemonOptions) error {
 	d.metrics = newDaemonMetrics(d.reports)
 	d.runner = &jobRunner{logger: logger, cmd: "daemon", metrics: d.metrics}
 
+	// The jobs are in place before the first request: /healthz and
+	// /status answer for them from the first byte served.
+	d.apply(f)
+	d.seedMetrics()
+
 	var srv *http.Server
 	if opts.Listen != "" {
 		ln, err := net.Listen("tcp", listenAddr(opts.Listen))
@@ -194,8 +199,6 @@ func runDaemon(ctx context.Context, opts *daemonOptions) error {
 		}
 	}
 
-	d.apply(f)
-	d.seedMetrics()
 	d.startCatchUp()
 	d.cron.Start()
 	logger.Info("daemon started", "jobs", len(f.Jobs), "file", opts.JobsPath)

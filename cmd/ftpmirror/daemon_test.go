@@ -256,6 +256,65 @@ func addBigFile(t *testing.T, dir, name string, size int) {
 	os.Chtimes(filepath.Join(dir, name), old, old)
 }
 
+// TestDaemonAnswersOnceListening: the first request, made the moment the
+// daemon says it listens, finds the job file's jobs. (It was served before
+// the jobs were applied once: /healthz panicked on a nil job file while
+// holding the daemon's lock, and the daemon hung; seen once in CI.)
+func TestDaemonAnswersOnceListening(t *testing.T) {
+	f := newFixture(t)
+	jobs := f.jobsFile(t, `
+[[job]]
+name = "a"
+source = "URL/"
+target = "a"
+schedule = "@every 1h"
+`)
+	ctx, cancel := context.WithCancel(t.Context())
+	type answer struct {
+		path, body string
+		code       int
+		err        error
+	}
+	var answers []answer
+	done := make(chan error, 1)
+	go func() {
+		done <- runDaemon(ctx, &daemonOptions{
+			JobsPath: jobs,
+			Listen:   "127.0.0.1:0",
+			Logger:   slog.New(slog.DiscardHandler),
+			Listening: func(addr string) {
+				for _, path := range []string{"/healthz", "/status"} {
+					a := answer{path: path}
+					resp, err := http.Get("http://" + addr + path)
+					if a.err = err; err == nil {
+						b, _ := io.ReadAll(resp.Body)
+						resp.Body.Close()
+						a.code, a.body = resp.StatusCode, string(b)
+					}
+					answers = append(answers, a)
+				}
+				cancel()
+			},
+		})
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("daemon: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("daemon did not stop")
+	}
+	for _, a := range answers {
+		if a.err != nil || a.code != 200 {
+			t.Errorf("GET %s as the daemon starts listening: %d %q %v", a.path, a.code, a.body, a.err)
+		}
+		if a.path == "/status" && !strings.Contains(a.body, `"job": "a"`) {
+			t.Errorf("/status as the daemon starts listening does not name job a:\n%s", a.body)
+		}
+	}
+}
+
 // TestDaemonSlowRun: a run that takes longer than the interval is not
 // overlapped (the ticks are skipped and logged); while it holds the
 // state database, status reads the job; a stop interrupts it within the
