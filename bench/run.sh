@@ -1,6 +1,7 @@
 #!/bin/bash
-# run.sh — time ftpmirror against lftp and rclone on vsftpd, over a 20 ms RTT link or loopback,
-# and print the medians as a markdown table (the table of issue 6 and the README).
+# run.sh — time ftpmirror against lftp and rclone on vsftpd, pure-ftpd or proftpd, over a 20 ms RTT
+# link or loopback, and print the medians as a markdown table with each workload's protocol floor
+# (the tables of issues 6 and 14 and the README).
 #
 #   bench/run.sh [options]
 #
@@ -11,6 +12,9 @@
 #                                             unchanged tree after a full run; pct1: re-sync after
 #                                             ~1% of the files changed (fixed seed); large: 4 x 256 MiB
 #   -n 3                                      runs per tool and workload (medians of N)
+#   -server vsftpd                            the server: vsftpd, pure-ftpd or proftpd (servers.sh)
+#   -mode passive                             data connections: passive or active (rclone has no
+#                                             active mode: its rows are left out with -mode active)
 #   -loopback                                 no netsim: server and client share a private
 #                                             network namespace's loopback (CPU-bound figures)
 #   -delay 10ms                               one-way delay of the netsim link (RTT = 2x)
@@ -25,6 +29,15 @@
 #   -perf                                     record every ftpmirror run with perf (call graphs;
 #                                             slows it a little) into OUT/perf/WORKLOAD-TREE-RUN.{data,txt}
 #   -o DIR                                    results directory (default bench/work/results/DATE-MODE)
+#
+# The floor column is the least time the protocol allows a tool of the row's width W over the
+# measured RTT (netsim only; see README "The floor"): per connection, the login (2 RTT: connect
+# and greeting, then USER/PASS/TYPE in one write), ceil(dirs/W) listings of L RTT (vsftpd 1: STAT
+# -a on the control connection; pure-ftpd and proftpd K: MLSD on a data connection), and per file
+# K RTT (passive 3: PASV reply, data connect, then the 226 that lets the next PASV open a port;
+# active 2) plus one for a file over one initial congestion window (10 x 1448 bytes); large is
+# bytes over the link's single-stream rate, measured with one RETR. pct1 counts the files the
+# mutation changed or added.
 #
 # Tools runs are interleaved (run i of every tool, then run i+1), so drift from other load on
 # the machine hits every tool alike. Every run is checked with verify.sh (bytes of every file);
@@ -42,18 +55,20 @@ SHB=${SHARED_BENCH:-$(cd "$REPO/../shared/bench" 2>/dev/null && pwd || true)}
 TOOLS="lftp-p8 rclone-t8 ftpmirror-p8"
 TREES="small1k small"
 WORKLOADS="full noop pct1 large"
-N=3 LOOPBACK=0 DELAY=10ms PROTOCOUNT=0 PERF=0 BIN="" SEED=42 SETTLE=0 REF=lftp-p8 OUT=""
-PORT=2161  # our own port: servers.sh keeps its run files in work/run/vsftpd-PORT
+N=3 LOOPBACK=0 DELAY=10ms SERVER=vsftpd FTPMODE=passive PROTOCOUNT=0 PERF=0 BIN="" SEED=42 SETTLE=0 REF=lftp-p8 OUT=""
+PORT=2161  # our own port: servers.sh keeps its run files in work/run/SERVER-PORT
 LO_NS=fm-lo
 
 die() { echo "run.sh: $*" >&2; exit 1; }
-usage() { sed -n '2,35p' "$0" >&2; exit 2; }
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case $1 in
     -tools) TOOLS=$2; shift 2 ;;
     -trees) TREES=$2; shift 2 ;;
     -workloads) WORKLOADS=$2; shift 2 ;;
     -n) N=$2; shift 2 ;;
+    -server) SERVER=$2; shift 2 ;;
+    -mode) FTPMODE=$2; shift 2 ;;
     -loopback) LOOPBACK=1; shift ;;
     -delay) DELAY=$2; shift 2 ;;
     -protocount) PROTOCOUNT=1; shift ;;
@@ -70,7 +85,14 @@ done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, vsftpd)"
 [ -n "$SHB" ] && [ -x "$SHB/servers.sh" ] || die "shared bench tools not found (set SHARED_BENCH=.../shared/bench)"
 ((PROTOCOUNT)) && N=1
+case $SERVER in vsftpd | pure-ftpd | proftpd) ;; *) die "-server: $SERVER (vsftpd, pure-ftpd, proftpd)" ;; esac
+case $FTPMODE in passive | active) ;; *) die "-mode: $FTPMODE (passive, active)" ;; esac
+((PROTOCOUNT)) && [ "$SERVER" != vsftpd ] && die "-protocount needs -server vsftpd (its protocol log)"
+if [ "$FTPMODE" = active ]; then # rclone's FTP backend has no active mode
+  t2=""; for t in $TOOLS; do [[ $t == rclone-* ]] || t2="$t2 $t"; done; TOOLS=${t2# }
+fi
 MODE=netsim; ((LOOPBACK)) && MODE=loopback
+MODE=$MODE-$SERVER-$FTPMODE
 ((PROTOCOUNT)) && MODE=$MODE-protocount
 OUT=${OUT:-$WORK/results/$(date -u +%Y%m%d-%H%M%S)-$MODE}
 mkdir -p "$WORK"/{bin,data,dest,state,gen} "$OUT/logs"
@@ -107,6 +129,8 @@ for t in $TOOLS; do
   esac
 done
 [ -x /usr/sbin/vsftpd ] || need_apt+=(vsftpd)
+command -v bc >/dev/null || need_apt+=(bc)       # the floor column
+command -v curl >/dev/null || need_apt+=(curl)   # the large workload's link rate
 command -v ping >/dev/null || need_apt+=(iputils-ping) # netsim.sh waits for a ping
 [ -x /usr/bin/time ] || need_apt+=(time)               # timeit.sh
 if [ ${#need_apt[@]} -gt 0 ]; then
@@ -138,7 +162,7 @@ want_wl large && gen large -w large
 OWN_NETSIM=0 OWN_LO=0 OWN_SRV=0
 cleanup() {
   set +e
-  ((OWN_SRV)) && "$SHB/servers.sh" stop vsftpd "$PORT" >/dev/null
+  ((OWN_SRV)) && "$SHB/servers.sh" stop "$SERVER" "$PORT" >/dev/null
   ((OWN_NETSIM)) && "$SHB/netsim.sh" down >/dev/null
   ((OWN_LO)) && ip netns del "$LO_NS"
 }
@@ -157,18 +181,24 @@ else
 fi
 # A wide passive range: thousands of data connections per run leave TIME_WAIT sockets.
 if ((PROTOCOUNT)); then export PROTOLOG=1; else unset PROTOLOG; fi
-NS=$SRV_NS PASV_MIN=10000 PASV_MAX=32000 "$SHB/servers.sh" start vsftpd "$WORK/data" "$PORT"
+[ "$SERVER" = vsftpd ] || "$SHB/servers.sh" install >/dev/null
+NS=$SRV_NS PASV_MIN=10000 PASV_MAX=32000 "$SHB/servers.sh" start "$SERVER" "$WORK/data" "$PORT"
 OWN_SRV=1
 # The relay and the server stand for the wire and the remote machine: keep their latency from
 # depending on whatever else this (2-core) machine runs. The tools under test keep nice 0.
-renice -n -10 -p "$(cat "$SHB/work/run/vsftpd-$PORT/pid")" >/dev/null
+renice -n -10 -p "$(cat "$SHB/work/run/$SERVER-$PORT/pid")" >/dev/null
 ((LOOPBACK)) || renice -n -10 -p "$(cat "$SHB/work/run/netsim.pid")" >/dev/null
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 PLOG=$SHB/work/run/vsftpd-$PORT/xfer.log
-((LOOPBACK)) || ip netns exec "$CLI_NS" ping -c 5 -i 0.2 -q "$HOST" | tail -1
+RTT=""
+if ! ((LOOPBACK)); then
+  ping_out=$(ip netns exec "$CLI_NS" ping -c 10 -i 0.2 -q "$HOST" | tail -1)
+  echo "$ping_out"
+  RTT=$(echo "$ping_out" | awk -F/ '{printf "%.4f", $5 / 1000}') # the average, in seconds
+fi
 
 # --- one run: setup (untimed) and command (timed by timeit.sh), shared with timeit's bash -c
-export PERF WORK SHB BIN GENTREE CLI_NS SRV_NS HOST PORT SEED SETTLE PLOG PROTOCOUNT OUT
+export PERF WORK SHB BIN GENTREE CLI_NS SRV_NS HOST PORT SEED SETTLE PLOG PROTOCOUNT OUT FTPMODE
 dest_of() { echo "$WORK/dest/$1/$2"; }              # TOOL SRC
 state_of() { echo "$WORK/state/$1-$2.db"; }         # TOOL SRC
 peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
@@ -179,7 +209,7 @@ peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
   esac
   local bin=$BIN
   ((PERF)) && bin=$OUT/perf/ftpmirror
-  ip netns exec "$CLI_NS" env PEER_ARGS="$args" FTPMIRROR="$bin" XDG_STATE_HOME="$WORK/state/xdg" \
+  ip netns exec "$CLI_NS" env FTP_MODE="$FTPMODE" PEER_ARGS="$args" FTPMIRROR="$bin" XDG_STATE_HOME="$WORK/state/xdg" \
     PEER_LOG="$OUT/logs/$tool.log" "$SHB/run-peer.sh" "$tool" "ftp://$HOST:$PORT/$src" "$(dest_of "$tool" "$src")"
 }
 fresh() { rm -rf "$(dest_of "$1" "$2")" "$(state_of "$1" "$2")"; } # TOOL SRC
@@ -260,14 +290,73 @@ for wl in $WORKLOADS; do
 done
 [ "$(ls "$WORK/dest")" ] && rm -rf "${WORK:?}"/dest/*/large # 1 GiB per tool
 
+# --- the floor of each cell and width (see the header); netsim only
+FLOORS=$OUT/floors.tsv # cell tool seconds
+: >"$FLOORS"
+width_of() { # TOOL: its number of connections, or nothing when it chooses
+  case $1 in
+    *-p[0-9]* | *-t[0-9]*) echo "${1##*-[pt]}" ;;
+    wget) echo 1 ;;
+    ftpmirror) echo 4 ;;
+  esac
+}
+tree_stats() { # DIR [PRISTINE]: dirs files big (files over 14,480 bytes); with PRISTINE, only
+  # the files that differ from it or are new count as files and big
+  local dir=$1 pristine=${2:-} dirs files=0 big=0 f size
+  dirs=$(find "$dir" -mindepth 1 -type d | wc -l)
+  while IFS= read -r -d '' f; do
+    if [ -n "$pristine" ] && cmp -s "$f" "$pristine/${f#"$dir"/}"; then continue; fi
+    files=$((files + 1))
+    size=$(stat -c %s "$f")
+    ((size > 14480)) && big=$((big + 1))
+  done < <(find "$dir" -type f -print0)
+  echo "$((dirs + 1)) $files $big"
+}
+LINK_RATE=""
+if [ -n "$RTT" ] && want_wl large; then # one RETR of a large file: the link's single-stream rate
+  f=$(cd "$WORK/data/large" && find . -type f | sort | head -1)
+  LINK_RATE=$(ip netns exec "$CLI_NS" curl -s -o /dev/null -w '%{speed_download}' "ftp://$HOST:$PORT/large/${f#./}" || true)
+  echo "== link rate: $LINK_RATE bytes/s (one RETR of large/${f#./})"
+fi
+K=3; [ "$FTPMODE" = active ] && K=2
+L=$K; [ "$SERVER" = vsftpd ] && L=1 # a listing: STAT -a over the control connection, or MLSD over data
+if [ -n "$RTT" ]; then
+  for c in "${cells[@]}"; do
+    wl=${c%%/*} tree=${c#*/}
+    case $wl in
+      full) read -r dirs files big < <(tree_stats "$WORK/data/$tree") ;;
+      noop) read -r dirs files big < <(tree_stats "$WORK/data/$tree"); files=0 big=0 ;;
+      pct1) read -r dirs files big < <(tree_stats "$WORK/data/$tree.mut" "$WORK/data/$tree") ;;
+      large) read -r dirs files big < <(tree_stats "$WORK/data/large") ;;
+    esac
+    bytes=$(du -sb "$WORK/data/$(src_of "$wl" "$tree")" | cut -f1)
+    for tool in $TOOLS; do
+      w=$(width_of "$tool"); [ -n "$w" ] || continue
+      if [ "$wl" = large ]; then
+        [ -n "$LINK_RATE" ] || continue
+        fl=$(echo "$RTT * (2 + $K) + $bytes / $LINK_RATE" | bc -l)
+      else
+        fl=$(echo "scale=4; $RTT * (2 + $(( (dirs + w - 1) / w )) * $L + $(( (files + w - 1) / w )) * $K + $(( (big + w - 1) / w )))" | bc)
+      fi
+      printf '%s\t%s\t%.2f\n' "$c" "$tool" "$fl" >>"$FLOORS"
+    done
+  done
+fi
+
 # --- report
+server_version() {
+  case $SERVER in
+    vsftpd) dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '?' ;;
+    *) ls "$SHB/work/pkgs/debs" 2>/dev/null | grep -m1 "^$SERVER\(-core\)\?_" | cut -d_ -f2 || echo '?' ;;
+  esac
+}
 {
   echo "## ftpmirror benchmark: $MODE$( ((LOOPBACK)) || echo " (${DELAY} each way)")"
   echo
-  echo "- date: $(date -u +%FT%TZ); ftpmirror $REV; vsftpd $(dpkg-query -W -f='${Version}' vsftpd 2>/dev/null || echo '?'), passive"
+  echo "- date: $(date -u +%FT%TZ); ftpmirror $REV; $SERVER $(server_version), $FTPMODE; RTT ${RTT:-0} s (ping average)$( [ -n "$LINK_RATE" ] && echo "; link $LINK_RATE bytes/s single stream")"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/^Mem/ {print $2}') GiB, Linux $(uname -r); load average $LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
   echo "- peers: $(lftp --version 2>/dev/null | head -1 | awk -F'|' '{print $1 $2}' | tr -s ' ')$(rclone version 2>/dev/null | head -1 | sed 's/^/, /')"
-  echo "- command: bench/run.sh -tools \"$TOOLS\" -trees \"$TREES\" -workloads \"$WORKLOADS\" -n $N$( ((LOOPBACK)) && echo " -loopback")$( ((PROTOCOUNT)) && echo " -protocount")"
+  echo "- command: bench/run.sh -tools \"$TOOLS\" -trees \"$TREES\" -workloads \"$WORKLOADS\" -n $N -server $SERVER -mode $FTPMODE$( ((LOOPBACK)) && echo " -loopback")$( ((PROTOCOUNT)) && echo " -protocount")"
   echo
 } >"$OUT/table.md"
 if ((PROTOCOUNT)); then
@@ -289,13 +378,14 @@ if ((PROTOCOUNT)); then
   } >>"$OUT/table.md"
 fi
 # medians over the runs that exited 0 and verified OK
-awk -F'\t' -v ref="$REF" -v cells="${cells[*]}" -v tools="$TOOLS" -v loop="$LOOPBACK" '
+awk -F'\t' -v ref="$REF" -v cells="${cells[*]}" -v tools="$TOOLS" -v loop="$LOOPBACK" -v floors="$FLOORS" '
   function med(s,   a, n, t, i, j) {
     n = split(s, a, " "); if (n == 0) return ""
     for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] + 0 > t + 0; j--) a[j+1] = a[j]; a[j+1] = t }
     return (n % 2) ? a[(n+1)/2] : (a[n/2] + a[n/2+1]) / 2 }
   function name(c,   p) { split(c, p, "/"); return (p[1] == "full" ? "full" : p[1] == "noop" ? "no-op" : p[1] == "pct1" ? "1% changed" : "large") \
                           (p[1] == "large" ? "" : p[2] == "small1k" ? " 1k" : p[2] == "small" ? " 5k" : " " p[2]) }
+  FILENAME == floors { fl[$1 SUBSEP $2] = $3; next }
   {
     split($2, l, "/"); k = l[1] "/" l[2] SUBSEP l[3]; runs[k]++
     if ($9 == "0" && $10 ~ /-> OK/) {
@@ -305,8 +395,8 @@ awk -F'\t' -v ref="$REF" -v cells="${cells[*]}" -v tools="$TOOLS" -v loop="$LOOP
   }
   END {
     nc = split(cells, C, " "); nt = split(tools, T, " ")
-    print "| workload | tool | wall s, median (min-max) | ratio to " ref " | ok runs | CPU s | peak RSS MiB | files with other mtime |"
-    print "|---|---|---|---|---|---|---|---|"
+    print "| workload | tool | wall s, median (min-max) | ratio to " ref " | floor s | ratio to floor | ok runs | CPU s | peak RSS MiB | files with other mtime |"
+    print "|---|---|---|---|---|---|---|---|---|---|"
     for (i = 1; i <= nc; i++) {
       rm = med(w[C[i] SUBSEP ref])
       for (j = 1; j <= nt; j++) {
@@ -316,7 +406,8 @@ awk -F'\t' -v ref="$REF" -v cells="${cells[*]}" -v tools="$TOOLS" -v loop="$LOOP
         ratio = (wm != "" && rm > 0) ? sprintf("%.2f", wm / rm) : "-"
         ws = (wm == "") ? "failed" : sprintf("%.2f (%s-%s)", wm, lo, hi)
         cell[i, j] = (wm == "") ? "failed" : sprintf("%.1f%s", wm, ratio == "-" ? "" : " (" ratio "x)")
-        printf "| %s | %s | %s | %s | %d/%d | %s | %s | %s |\n", name(C[i]), T[j], ws, ratio, ok[k], runs[k], med(c[k]), med(r[k]), med(m[k])
+        f = (k in fl) ? fl[k] : ""; fr = (f != "" && wm != "" && f > 0) ? sprintf("%.2f", wm / f) : "-"
+        printf "| %s | %s | %s | %s | %s | %s | %d/%d | %s | %s | %s |\n", name(C[i]), T[j], ws, ratio, (f == "" ? "-" : f), fr, ok[k], runs[k], med(c[k]), med(r[k]), med(m[k])
       }
     }
     print ""
@@ -326,9 +417,9 @@ awk -F'\t' -v ref="$REF" -v cells="${cells[*]}" -v tools="$TOOLS" -v loop="$LOOP
       printf "| %s |", T[j]; for (i = 1; i <= nc; i++) printf " %s |", ((i, j) in cell) ? cell[i, j] : "-"; print ""
     }
     print ""
-    print "Wall seconds, median of the runs that exited 0 and verified byte for byte; (Nx) = ratio to " ref " in the same run."
+    print "Wall seconds, median of the runs that exited 0 and verified byte for byte; (Nx) = ratio to " ref " in the same run; floor: the protocol floor at the tool'"'"'s width (bench/README.md)."
   }
-' "$RUNS" >>"$OUT/table.md"
+' "$FLOORS" "$RUNS" >>"$OUT/table.md"
 echo
 cat "$OUT/table.md"
 echo
