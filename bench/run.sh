@@ -21,6 +21,8 @@
 #   -protocount                               one run each with vsftpd's protocol log on; prints
 #                                             FTP commands per file per tool instead of timings
 #   -bin PATH                                 use this ftpmirror binary instead of building one
+#   -bin-b PATH                               a second ftpmirror binary, run as the tools named
+#                                             ftpmirror-b-pN (an A/B of two builds in one run)
 #   -seed 42                                  gentree -mutate seed for pct1
 #   -settle SEC                               before each timed run, wait up to SEC seconds for
 #                                             the client's TIME_WAIT sockets to drain (default
@@ -55,7 +57,7 @@ SHB=${SHARED_BENCH:-$(cd "$REPO/../shared/bench" 2>/dev/null && pwd || true)}
 TOOLS="lftp-p8 rclone-t8 ftpmirror-p8"
 TREES="small1k small"
 WORKLOADS="full noop pct1 large"
-N=3 LOOPBACK=0 DELAY=10ms SERVER=vsftpd FTPMODE=passive PROTOCOUNT=0 PERF=0 BIN="" SEED=42 SETTLE=0 REF=lftp-p8 OUT=""
+BIN_B="" N=3 LOOPBACK=0 DELAY=10ms SERVER=vsftpd FTPMODE=passive PROTOCOUNT=0 PERF=0 BIN="" SEED=42 SETTLE=0 REF=lftp-p8 OUT=""
 PORT=2161  # our own port: servers.sh keeps its run files in work/run/SERVER-PORT
 LO_NS=fm-lo
 
@@ -73,6 +75,7 @@ while [ $# -gt 0 ]; do
     -delay) DELAY=$2; shift 2 ;;
     -protocount) PROTOCOUNT=1; shift ;;
     -bin) BIN=$(realpath "$2"); shift 2 ;;
+    -bin-b) BIN_B=$(realpath "$2"); shift 2 ;;
     -seed) SEED=$2; shift 2 ;;
     -settle) SETTLE=$2; shift 2 ;;
     -ref) REF=$2; shift 2 ;;
@@ -85,6 +88,7 @@ done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, vsftpd)"
 [ -n "$SHB" ] && [ -x "$SHB/servers.sh" ] || die "shared bench tools not found (set SHARED_BENCH=.../shared/bench)"
 ((PROTOCOUNT)) && N=1
+[[ " $TOOLS " == *" ftpmirror-b-"* ]] && [ -z "$BIN_B" ] && die "tools ftpmirror-b-*: give the second binary with -bin-b"
 case $SERVER in vsftpd | pure-ftpd | proftpd) ;; *) die "-server: $SERVER (vsftpd, pure-ftpd, proftpd)" ;; esac
 case $FTPMODE in passive | active) ;; *) die "-mode: $FTPMODE (passive, active)" ;; esac
 ((PROTOCOUNT)) && [ "$SERVER" != vsftpd ] && die "-protocount needs -server vsftpd (its protocol log)"
@@ -119,6 +123,7 @@ if ((PERF)); then # run-peer.sh runs $FTPMIRROR: make that perf record the real 
 fi
 REV=$(cd "$REPO" && git describe --always --dirty 2>/dev/null || echo unknown)
 [ "$BIN" = "$WORK/bin/ftpmirror" ] || REV="$BIN (tree at $REV)"
+[ -n "$BIN_B" ] && REV="$REV; ftpmirror-b-*: $BIN_B"
 
 need_apt=()
 for t in $TOOLS; do
@@ -198,7 +203,7 @@ if ! ((LOOPBACK)); then
 fi
 
 # --- one run: setup (untimed) and command (timed by timeit.sh), shared with timeit's bash -c
-export PERF WORK SHB BIN GENTREE CLI_NS SRV_NS HOST PORT SEED SETTLE PLOG PROTOCOUNT OUT FTPMODE
+export PERF WORK SHB BIN BIN_B GENTREE CLI_NS SRV_NS HOST PORT SEED SETTLE PLOG PROTOCOUNT OUT FTPMODE
 dest_of() { echo "$WORK/dest/$1/$2"; }              # TOOL SRC
 state_of() { echo "$WORK/state/$1-$2.db"; }         # TOOL SRC
 peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
@@ -207,10 +212,11 @@ peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
     rclone-*) args=--ftp-force-list-hidden ;; # vsftpd has no MLSD; plain LIST hides dot files
     ftpmirror*) args="-delete -state $(state_of "$tool" "$src")" ;;
   esac
-  local bin=$BIN
+  local bin=$BIN name=$tool
   ((PERF)) && bin=$OUT/perf/ftpmirror
+  if [[ $tool == ftpmirror-b-* ]]; then bin=$BIN_B name=ftpmirror-${tool#ftpmirror-b-}; fi
   ip netns exec "$CLI_NS" env FTP_MODE="$FTPMODE" PEER_ARGS="$args" FTPMIRROR="$bin" XDG_STATE_HOME="$WORK/state/xdg" \
-    PEER_LOG="$OUT/logs/$tool.log" "$SHB/run-peer.sh" "$tool" "ftp://$HOST:$PORT/$src" "$(dest_of "$tool" "$src")"
+    PEER_LOG="$OUT/logs/$tool.log" "$SHB/run-peer.sh" "$name" "ftp://$HOST:$PORT/$src" "$(dest_of "$tool" "$src")"
 }
 fresh() { rm -rf "$(dest_of "$1" "$2")" "$(state_of "$1" "$2")"; } # TOOL SRC
 settle() {
