@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 // defaultStopTimeout bounds the shutdown: running transfers get this
@@ -95,6 +97,9 @@ type daemonOptions struct {
 	// Listening, if set, is called with the HTTP server's address once
 	// it listens.
 	Listening func(addr string)
+	// Mirror runs a job once; nil means jobs.Mirror. Tests make runs
+	// misbehave with it.
+	Mirror jobs.MirrorFunc
 }
 
 // daemon is a running `ftpmirror daemon`.
@@ -103,12 +108,12 @@ type daemon struct {
 	logger  *slog.Logger
 	ctx     context.Context // the jobs' context: cancelled at shutdown
 	cron    *cron.Cron
-	runner  *jobRunner
+	runner  *jobs.Runner
 	metrics *daemonMetrics
 	started time.Time
 
 	mu   sync.Mutex
-	file *jobFile
+	file *jobs.File
 	jobs map[string]*daemonJob
 
 	catchUp sync.WaitGroup // catch-up runs, which cron does not track
@@ -123,9 +128,9 @@ type daemon struct {
 type daemonJob struct {
 	d       *daemon
 	name    string
-	spec    atomic.Pointer[jobSpec] // the job as last loaded
-	wrapped cron.Job                // this job inside Recover and SkipIfStillRunning
-	entry   cron.EntryID            // 0 when not scheduled
+	spec    atomic.Pointer[jobs.Job] // the job as last loaded
+	wrapped cron.Job                 // this job inside Recover and SkipIfStillRunning
+	entry   cron.EntryID             // 0 when not scheduled
 }
 
 // Run runs the job once, after its jitter. It is what cron calls.
@@ -146,7 +151,7 @@ func (j *daemonJob) Run() {
 		return
 	}
 	// Errors are logged by the runner and recorded in the status file.
-	_, _ = j.d.runner.run(ctx, spec)
+	_, _ = j.d.runner.Run(ctx, spec)
 }
 
 // runDaemon runs the daemon until ctx is cancelled. Only a bad job file
@@ -161,9 +166,9 @@ func runDaemon(ctx context.Context, opts *daemonOptions) error {
 	if stopTimeout <= 0 {
 		stopTimeout = defaultStopTimeout
 	}
-	f, err := loadJobFile(opts.JobsPath)
+	f, err := jobs.Load(opts.JobsPath)
 	if err != nil {
-		return usagef("%w", err)
+		return err
 	}
 	d := &daemon{
 		opts:    opts,
@@ -174,7 +179,7 @@ func runDaemon(ctx context.Context, opts *daemonOptions) error {
 		jobs:    map[string]*daemonJob{},
 	}
 	d.metrics = newDaemonMetrics(d.reports)
-	d.runner = &jobRunner{logger: logger, cmd: "daemon", metrics: d.metrics}
+	d.runner = &jobs.Runner{Logger: logger, Cmd: "daemon", Observer: d.metrics, Mirror: opts.Mirror}
 
 	// The jobs are in place before the first request: /healthz and
 	// /status answer for them from the first byte served.
@@ -185,7 +190,7 @@ func runDaemon(ctx context.Context, opts *daemonOptions) error {
 	if opts.Listen != "" {
 		ln, err := net.Listen("tcp", listenAddr(opts.Listen))
 		if err != nil {
-			return usagef("-listen: %v", err)
+			return &jobs.ConfigError{Err: fmt.Errorf("-listen: %w", err)}
 		}
 		srv = &http.Server{Handler: httpHandler(d.metrics, d.reports), ReadHeaderTimeout: 10 * time.Second}
 		go func() {
@@ -242,7 +247,7 @@ func (d *daemon) shutdown(srv *http.Server, timeout time.Duration) error {
 
 // reload replaces the job file if the new one is valid.
 func (d *daemon) reload() {
-	f, err := loadJobFile(d.opts.JobsPath)
+	f, err := jobs.Load(d.opts.JobsPath)
 	if err != nil {
 		d.logger.Error("reload failed; keeping the old job file", "file", d.opts.JobsPath, "err", err)
 		return
@@ -254,7 +259,7 @@ func (d *daemon) reload() {
 // apply schedules the jobs of f, replacing those of the previous file.
 // A job left out of f is unscheduled; its run going on, if any, ends
 // normally.
-func (d *daemon) apply(f *jobFile) {
+func (d *daemon) apply(f *jobs.File) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for _, w := range f.Warnings {
@@ -279,11 +284,11 @@ func (d *daemon) apply(f *jobFile) {
 			d.cron.Remove(j.entry)
 			j.entry = 0
 		}
-		if spec.schedule == nil {
+		if spec.CronSchedule() == nil {
 			d.logger.Info("job has no schedule; run it with sync -jobs", "job", spec.Name)
 			continue
 		}
-		j.entry = d.cron.Schedule(spec.schedule, j.wrapped)
+		j.entry = d.cron.Schedule(spec.CronSchedule(), j.wrapped)
 	}
 	for name, j := range d.jobs {
 		if keep[name] {
@@ -302,8 +307,8 @@ func (d *daemon) apply(f *jobFile) {
 // seedMetrics sets the last_* gauges from the status files.
 func (d *daemon) seedMetrics() {
 	for _, spec := range d.specs() {
-		if paths, err := spec.paths(); err == nil {
-			if st, ok, _ := readStatusFile(paths.status); ok {
+		if paths, err := spec.Paths(); err == nil {
+			if st, ok, _ := jobs.ReadStatus(paths.Status); ok {
 				d.metrics.seed(spec.Name, st)
 			}
 		}
@@ -320,7 +325,7 @@ func (d *daemon) seedMetrics() {
 func (d *daemon) startCatchUp() {
 	now := time.Now()
 	for _, spec := range d.specs() {
-		if !spec.CatchUp || spec.schedule == nil {
+		if !spec.CatchUp || spec.CronSchedule() == nil {
 			continue
 		}
 		last, err := lastRunStart(spec)
@@ -328,7 +333,7 @@ func (d *daemon) startCatchUp() {
 			d.logger.Warn("catch_up: last run unknown", "job", spec.Name, "err", err)
 			continue
 		}
-		if !missedRun(spec.schedule, last, now) {
+		if !missedRun(spec.CronSchedule(), last, now) {
 			continue
 		}
 		d.logger.Info("catch_up: running a missed run", "job", spec.Name, "last_run", last)
@@ -346,18 +351,18 @@ func missedRun(sched cron.Schedule, last, now time.Time) bool {
 }
 
 // lastRunStart returns when spec last started a run, or the zero time.
-func lastRunStart(spec *jobSpec) (time.Time, error) {
-	paths, err := spec.paths()
+func lastRunStart(spec *jobs.Job) (time.Time, error) {
+	paths, err := spec.Paths()
 	if err != nil {
 		return time.Time{}, err
 	}
-	st, ok, err := readStatusFile(paths.status)
+	st, ok, err := jobs.ReadStatus(paths.Status)
 	if err != nil {
 		return time.Time{}, err
 	}
 	if !ok {
 		// Unreadable or locked: better no catch-up than a wrong one.
-		if st, _, err = statusFromDB(paths.db, spec.Name); err != nil {
+		if st, _, err = jobs.StatusFromDB(paths.DB, spec.Name); err != nil {
 			return time.Time{}, err
 		}
 	}
@@ -371,7 +376,7 @@ func lastRunStart(spec *jobSpec) (time.Time, error) {
 }
 
 // specs returns the jobs of the current file.
-func (d *daemon) specs() []*jobSpec {
+func (d *daemon) specs() []*jobs.Job {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.file.Jobs
@@ -379,7 +384,7 @@ func (d *daemon) specs() []*jobSpec {
 
 // reports returns the status of every job, with live progress and the
 // scheduler's next times, for /status, /healthz and /metrics.
-func (d *daemon) reports() []jobReport {
+func (d *daemon) reports() []jobs.Report {
 	now := time.Now()
 	d.mu.Lock()
 	specs := d.file.Jobs
@@ -396,16 +401,16 @@ func (d *daemon) reports() []jobReport {
 	for name, id := range entries {
 		next[name] = d.cron.Entry(id).Next
 	}
-	reports := make([]jobReport, len(specs))
+	reports := make([]jobs.Report, len(specs))
 	for i, spec := range specs {
 		n, ok := next[spec.Name]
 		if !ok || n.IsZero() {
-			n = spec.next(now) // not yet started by cron
+			n = spec.Next(now) // not yet started by cron
 		}
-		r := jobReportOf(spec, now, n, d.started)
+		r := jobs.ReportOf(spec, now, n, d.started)
 		if p := d.metrics.progress(spec.Name); p != nil {
 			r.Running = true
-			r.Progress = &progressReport{
+			r.Progress = &jobs.ProgressReport{
 				FilesDone: p.FilesDone.Load(), FilesTotal: p.FilesTotal.Load(),
 				BytesDone: p.BytesDone.Load(), BytesTotal: p.BytesTotal.Load(),
 				InFlight: p.InFlight.Load(),

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
@@ -41,7 +42,7 @@ type daemonMetrics struct {
 
 // newDaemonMetrics makes the registry; reports gives the current job
 // reports for the gauges computed at scrape time.
-func newDaemonMetrics(reports func() []jobReport) *daemonMetrics {
+func newDaemonMetrics(reports func() []jobs.Report) *daemonMetrics {
 	job := []string{"job"}
 	gauge := func(name, help string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ftpmirror", Name: name, Help: help}, job)
@@ -71,7 +72,7 @@ func newDaemonMetrics(reports func() []jobReport) *daemonMetrics {
 }
 
 // seed sets the last_* gauges of a job from its status file.
-func (m *daemonMetrics) seed(job string, st jobStatus) {
+func (m *daemonMetrics) seed(job string, st jobs.Status) {
 	if m == nil {
 		return
 	}
@@ -89,8 +90,8 @@ func (m *daemonMetrics) setLast(job string, s *mirror.Summary) {
 	m.lastDuration.WithLabelValues(job).Set(s.End.Sub(s.Start).Seconds())
 }
 
-// started notes a run going on, with its progress counters.
-func (m *daemonMetrics) started(job string, p *mirror.Progress) {
+// RunStarted notes a run going on, with its progress counters.
+func (m *daemonMetrics) RunStarted(job string, p *mirror.Progress) {
 	if m == nil {
 		return
 	}
@@ -99,8 +100,8 @@ func (m *daemonMetrics) started(job string, p *mirror.Progress) {
 	m.mu.Unlock()
 }
 
-// stopped notes the end of the run going on.
-func (m *daemonMetrics) stopped(job string) {
+// RunStopped notes the end of the run going on.
+func (m *daemonMetrics) RunStopped(job string) {
 	if m == nil {
 		return
 	}
@@ -119,8 +120,8 @@ func (m *daemonMetrics) progress(job string) *mirror.Progress {
 	return m.live[job]
 }
 
-// finished counts a finished run.
-func (m *daemonMetrics) finished(job string, s *mirror.Summary) {
+// RunFinished counts a finished run.
+func (m *daemonMetrics) RunFinished(job string, s *mirror.Summary) {
 	if m == nil {
 		return
 	}
@@ -135,7 +136,8 @@ func (m *daemonMetrics) finished(job string, s *mirror.Summary) {
 	m.failed.WithLabelValues(job).Add(float64(s.Failed))
 }
 
-func (m *daemonMetrics) hookFailed(job, hook string) {
+// HookFailed counts a failed hook.
+func (m *daemonMetrics) HookFailed(job, hook string) {
 	if m == nil {
 		return
 	}
@@ -166,7 +168,7 @@ func unixSeconds(t time.Time) float64 {
 // liveCollector reports, at scrape time, what each job is doing now.
 type liveCollector struct {
 	m       *daemonMetrics
-	reports func() []jobReport
+	reports func() []jobs.Report
 }
 
 var (
@@ -234,7 +236,7 @@ func listenAddr(s string) string {
 // within it, else 503 naming the stale jobs: the process being up is not
 // the point, fresh mirrors are. A job that never succeeded gets max_age
 // from the daemon's start.
-func httpHandler(m *daemonMetrics, reports func() []jobReport) http.Handler {
+func httpHandler(m *daemonMetrics, reports func() []jobs.Report) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/embedftp"
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 // cmdDemo serves a generated sample tree from an embedded read-only FTP
 // server on a loopback port, mirrors it into DIR/mirror, changes a few
 // remote files, mirrors again, and checks that the copy is exact. Both
-// runs go through runJob, exactly as `ftpmirror sync` does.
+// runs go through jobs.Mirror, exactly as `ftpmirror sync` does.
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("demo", `demo [-dir DIR] [-files N]
 
@@ -51,7 +52,7 @@ runs go through the code path of "ftpmirror sync".`)
 	fmt.Fprintf(stdout, "serving %s on ftp://%s/ (embedded read-only server)\n", remote, srv.Addr())
 
 	out := &runOutput{stdout: stdout, stderr: stderr}
-	jc := defaultJob()
+	jc := jobs.Default()
 	jc.Name = "demo"
 	jc.Source = "ftp://" + srv.Addr() + "/"
 	jc.Target = filepath.Join(*dir, "mirror")

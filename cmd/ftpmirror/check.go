@@ -8,6 +8,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 const checkHelp = `check -jobs FILE [-v]
@@ -36,8 +38,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *jobsPath == "" {
 		return usagef("check: -jobs FILE is required (run \"ftpmirror help check\")")
 	}
-	f, err := loadJobFile(*jobsPath)
-	var fe *jobFileError
+	f, err := jobs.Load(*jobsPath)
+	var fe *jobs.FileError
 	if errors.As(err, &fe) {
 		for _, e := range fe.Errs {
 			fmt.Fprintln(stderr, e)
@@ -46,7 +48,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d problem%s", *jobsPath, n, plural(n))}
 	}
 	if err != nil {
-		return usagef("%w", err)
+		return err
 	}
 	for _, w := range f.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -59,10 +61,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sched, next := "-", "- (sync -jobs only)"
 		if j.Schedule != "" {
 			sched = j.Schedule
-			next = j.next(now).Local().Format("2006-01-02 15:04:05 MST")
+			next = j.Next(now).Local().Format("2006-01-02 15:04:05 MST")
 		}
 		src := j.Source
-		if s, err := parseSource(j.Source); err == nil {
+		if s, err := jobs.ParseSource(j.Source); err == nil {
 			src = s.String() // without a password
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, sched, next, src, j.Target)
@@ -79,9 +81,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // printJobSettings prints every setting of a job as it will run, as
 // job-file keys; never a password.
-func printJobSettings(w io.Writer, j *jobSpec) {
+func printJobSettings(w io.Writer, j *jobs.Job) {
 	src := j.Source
-	if s, err := parseSource(j.Source); err == nil {
+	if s, err := jobs.ParseSource(j.Source); err == nil {
 		src = s.String()
 	}
 	mode := "passive"
@@ -96,8 +98,8 @@ func printJobSettings(w io.Writer, j *jobSpec) {
 		password = "from " + j.PasswordFile
 	}
 	state := j.StatePath
-	if paths, err := j.paths(); err == nil {
-		state = paths.db
+	if paths, err := j.Paths(); err == nil {
+		state = paths.DB
 	} else if state == "" {
 		state = "? (" + err.Error() + ")"
 	}
@@ -127,8 +129,8 @@ func printJobSettings(w io.Writer, j *jobSpec) {
 		{"include", strings.Join(j.Include, " ")},
 		{"exclude", strings.Join(j.Exclude, " ")},
 		{"max_size", sizeOrNone(j.MaxSize)},
-		{"min_file_age", orNone(j.jobConfig.MinAge)},
-		{"max_file_age", orNone(j.jobConfig.MaxAge)},
+		{"min_file_age", orNone(j.MinFileAge)},
+		{"max_file_age", orNone(j.MaxFileAge)},
 		{"symlinks", j.Symlinks},
 		{"limit_rate", sizeOrNone(j.LimitRate)},
 		{"state", state},

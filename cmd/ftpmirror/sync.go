@@ -12,9 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
-
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
@@ -29,7 +27,7 @@ type syncFlags struct {
 // addSyncFlags binds every flag that has a job key to jc. A flag and the
 // job key of the same name are one setting (jc's field): `sync -jobs`
 // layers the flags given over each job's keys (overrideFlags).
-func addSyncFlags(fs *flagSet, jc *jobConfig) {
+func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	addConnFlags(fs, jc)
 	fs.IntVar(&jc.Parallel, "parallel", jc.Parallel, "connections to use at once (1-64)")
 	fs.IntVar(&jc.Retries, "retries", jc.Retries, "retries per file or directory after a transient failure (0: none)")
@@ -38,8 +36,8 @@ func addSyncFlags(fs *flagSet, jc *jobConfig) {
 	fs.Var(&listFlag{dst: &jc.Include}, "include", "mirror only files matching this glob (repeatable; '**' crosses directories; without '/' it matches base names)")
 	fs.Var(&listFlag{dst: &jc.Exclude}, "exclude", "leave out files and directories matching this glob (repeatable)")
 	fs.Var(bytesFlag{&jc.MaxSize}, "max-size", "skip files larger than this (e.g. 100M)")
-	fs.DurationVar(&jc.MinAge, "min-age", jc.MinAge, "skip files modified more recently than this (job key min_file_age)")
-	fs.DurationVar(&jc.MaxAge, "max-age", jc.MaxAge, "skip files modified longer ago than this (job key max_file_age)")
+	fs.DurationVar(&jc.MinFileAge, "min-age", jc.MinFileAge, "skip files modified more recently than this (job key min_file_age)")
+	fs.DurationVar(&jc.MaxFileAge, "max-age", jc.MaxFileAge, "skip files modified longer ago than this (job key max_file_age)")
 	fs.StringVar(&jc.Symlinks, "symlinks", jc.Symlinks, "remote symlinks: skip, follow (fetch what they point to) or keep (local links inside the mirror)")
 	fs.Var(bytesFlag{&jc.LimitRate}, "limit-rate", "cap the total download rate, bytes per second (e.g. 10M)")
 	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
@@ -50,7 +48,7 @@ func addSyncFlags(fs *flagSet, jc *jobConfig) {
 }
 
 // newSyncFlags makes sync's flag set, bound to jc and sf.
-func newSyncFlags(jc *jobConfig, sf *syncFlags) *flagSet {
+func newSyncFlags(jc *jobs.Job, sf *syncFlags) *flagSet {
 	fs := newFlagSet("sync", syncHelp)
 	addSyncFlags(fs, jc)
 	fs.StringVar(&sf.jobs, "jobs", "", "run these jobs of a job file (all if none named) once; the flags given override the jobs' keys for this run")
@@ -82,7 +80,7 @@ Examples:
 // cmdSync: ftpmirror sync [flags] URL TARGET_DIR, or
 // ftpmirror sync -jobs FILE [flags] [JOB...].
 func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	jc := defaultJob()
+	jc := jobs.Default()
 	var sf syncFlags
 	fs := newSyncFlags(&jc, &sf)
 	pos, err := fs.parseArgs(args, stdout)
@@ -111,7 +109,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usagef("sync takes a URL and a target directory, or -jobs FILE, not %d argument%s (run \"ftpmirror help sync\")", len(pos), plural(len(pos)))
 	}
 	jc.Source, jc.Target = pos[0], pos[1]
-	if src, err := parseSource(jc.Source); err == nil && src.HasPass {
+	if src, err := jobs.ParseSource(jc.Source); err == nil && src.HasPass {
 		fmt.Fprintln(stderr, "ftpmirror: warning: the URL holds a password, which other users can see in the process list; prefer $FTPMIRROR_PASSWORD or ~/.netrc")
 	}
 	logger, err := sf.log.logger(logWriter(stderr), jc.Quiet)
@@ -123,24 +121,86 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return runError(sum, err)
 }
 
+// runJobsOnce runs specs once each, one after the other: `ftpmirror sync
+// -jobs FILE [JOB...]`, the form for system cron and batch schedulers.
+// It prints a line per job to stdout (a JSON summary per line with
+// -json; with -q only for jobs that did not succeed), and returns an
+// *exitError with the worst job's status (see worseExit), or nil if
+// every job was ok. An interrupt stops after the current job.
+func runJobsOnce(ctx context.Context, specs []*jobs.Job, sf *syncFlags, stdout, stderr io.Writer) error {
+	out := &runOutput{stdout: stdout, stderr: stderr, json: sf.jsonOut}
+	worst := exitOK
+	for _, spec := range specs {
+		if ctx.Err() != nil {
+			break
+		}
+		logger, err := sf.log.logger(logWriter(stderr), spec.Quiet)
+		if err != nil {
+			return err
+		}
+		r := &jobs.Runner{Logger: logger, Cmd: "sync"}
+		if spec.DryRun {
+			r.Plan = out.planReporter()
+		}
+		sum, err := r.RunBounded(ctx, spec, defaultStopTimeout)
+		out.summary(spec.Name, sum, err, spec.Quiet)
+		worst = worseExit(worst, exitCode(ctx, runError(sum, err)))
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if worst == exitOK {
+		return nil
+	}
+	return &exitError{code: worst}
+}
+
+// worseExit returns the worse of two exit statuses. From best to worst:
+// ok (0), locked and skipped (4: the job is running elsewhere, nothing
+// is wrong), some files failed (1), nothing could be done (5), safety
+// guard (3: a human must look), configuration error (2), interrupted.
+func worseExit(a, b int) int {
+	rank := func(c int) int {
+		switch c {
+		case exitOK:
+			return 0
+		case exitLocked:
+			return 1
+		case exitPartial:
+			return 2
+		case exitNotStarted:
+			return 3
+		case exitGuard:
+			return 4
+		case exitUsage:
+			return 5
+		}
+		return 6
+	}
+	if rank(b) > rank(a) {
+		return b
+	}
+	return a
+}
+
 // jobsToSync loads the job file, picks the jobs named (all if none) and
 // layers the command line's flags over each.
-func jobsToSync(path string, names, args []string, stderr io.Writer) ([]*jobSpec, error) {
-	f, err := loadJobFile(path)
+func jobsToSync(path string, names, args []string, stderr io.Writer) ([]*jobs.Job, error) {
+	f, err := jobs.Load(path)
 	if err != nil {
-		return nil, usagef("%w", err)
+		return nil, err
 	}
 	for _, w := range f.Warnings {
 		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
 	}
-	specs, err := selectJobs(f, names)
+	specs, err := f.Select(names)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*jobSpec, len(specs))
+	out := make([]*jobs.Job, len(specs))
 	for i, spec := range specs {
 		s := *spec
-		if err := overrideFlags(&s.jobConfig, args); err != nil {
+		if err := overrideFlags(&s, args); err != nil {
 			return nil, err
 		}
 		out[i] = &s
@@ -151,7 +211,7 @@ func jobsToSync(path string, names, args []string, stderr io.Writer) ([]*jobSpec
 // overrideFlags sets the job settings that args give as flags: parsing
 // sync's command line again, bound to a job's settings, changes exactly
 // the settings named on it.
-func overrideFlags(jc *jobConfig, args []string) error {
+func overrideFlags(jc *jobs.Job, args []string) error {
 	var sf syncFlags
 	_, err := newSyncFlags(jc, &sf).parseArgs(args, io.Discard)
 	return err
@@ -228,7 +288,7 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 		enc.Encode(sum)
 		return
 	}
-	var le *lockedError
+	var le *jobs.LockedError
 	var tle *mirror.TargetLockedError
 	switch {
 	case errors.As(err, &le):
@@ -250,9 +310,9 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 // syncOnce runs one job with the terminal's progress display, prints the
 // dry run's plan and the summary. The daemon does not use it; demo and
 // sync do.
-func syncOnce(ctx context.Context, jc *jobConfig, logger *slog.Logger, out *runOutput) (*mirror.Summary, error) {
+func syncOnce(ctx context.Context, jc *jobs.Job, logger *slog.Logger, out *runOutput) (*mirror.Summary, error) {
 	var disp *progressDisplay
-	sum, err := runJob(ctx, jc, logger, func(o *mirror.Options) {
+	sum, err := jobs.Mirror(ctx, jc, logger, func(o *mirror.Options) {
 		if jc.DryRun {
 			o.Report = out.planReporter()
 		}
@@ -297,65 +357,10 @@ func humanBytes(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// progressDisplay draws mirror.Progress as a bar on a terminal: bytes
-// done of the bytes known so far (the walk keeps adding), files, rate
-// and ETA.
-type progressDisplay struct {
-	done chan struct{}
-	wg   sync.WaitGroup
-}
-
-func startProgress(p *mirror.Progress, w io.Writer) *progressDisplay {
-	bar := progressbar.NewOptions64(-1,
-		progressbar.OptionSetWriter(w),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetWidth(30),
-		progressbar.OptionThrottle(200*time.Millisecond),
-		progressbar.OptionShowElapsedTimeOnFinish(),
-		progressbar.OptionSetPredictTime(true),
-		progressbar.OptionClearOnFinish(),
-	)
-	d := &progressDisplay{done: make(chan struct{})}
-	d.wg.Add(1)
-	go func() {
-		defer d.wg.Done()
-		tick := time.NewTicker(200 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			select {
-			case <-d.done:
-				bar.Finish()
-				return
-			case <-tick.C:
-				total := p.BytesTotal.Load()
-				if total > 0 {
-					bar.ChangeMax64(total)
-				}
-				bar.Describe(fmt.Sprintf("%d/%d files, %d dirs", p.FilesDone.Load(), p.FilesTotal.Load(), p.Listed.Load()))
-				bar.Set64(p.BytesDone.Load())
-			}
-		}
-	}()
-	return d
-}
-
-func (d *progressDisplay) stop() {
-	close(d.done)
-	d.wg.Wait()
-}
-
-// clearLine clears the terminal line before each log line, so that log
-// lines do not run into the progress bar, which redraws itself below.
-type clearLine struct{ w io.Writer }
-
-func (c clearLine) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(c.w, "\r\x1b[K"); err != nil {
-		return 0, err
+// describe is err's text, or "" for none.
+func describe(err error) string {
+	if err == nil {
+		return ""
 	}
-	return c.w.Write(p)
+	return err.Error()
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // cmdLs lists a remote directory, to exercise a server (and ftpcore) end
 // to end: ftpmirror ls [flags] URL.
 func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	jc := defaultJob()
+	jc := jobs.Default()
 	fs := newFlagSet("ls", `ls [flags] URL
 
 Lists the remote directory URL, one entry per line: type, size, time (at
@@ -38,18 +39,18 @@ Examples:
 	if len(pos) != 1 {
 		return usagef("ls takes one URL (run \"ftpmirror help ls\")")
 	}
-	src, err := parseSource(pos[0])
+	src, err := jobs.ParseSource(pos[0])
 	if err != nil {
 		return err
 	}
-	cfg, err := jc.ftpConfig(src)
+	cfg, err := jc.FTPConfig(src)
 	if err != nil {
 		return err
 	}
 	if *trace {
 		cfg.Trace = stderr
 	}
-	cred := src.credentials(jc.User)
+	cred := src.Credentials(jc.User)
 	for _, w := range cred.Warnings {
 		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
 	}
@@ -60,7 +61,7 @@ Examples:
 	}
 	defer c.Close()
 	if err := c.Login(ctx, user, pass); err != nil {
-		return fmt.Errorf("login to %s as %s: %w", src.Addr, orAnonymous(user), err)
+		return fmt.Errorf("login to %s as %s: %w", src.Addr, cred.Who(), err)
 	}
 	// List changes into an absolute dir first: a missing or unreadable
 	// directory is an error naming the server's reply, never an empty
@@ -105,13 +106,6 @@ Examples:
 		return bad
 	}
 	return nil
-}
-
-func orAnonymous(user string) string {
-	if user == "" {
-		return "anonymous"
-	}
-	return user
 }
 
 // formatTime shows a listing time at the precision the server gave.
