@@ -13,14 +13,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
+	"github.com/ftpmirror/ftpmirror/internal/daemon"
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
 	"github.com/ftpmirror/ftpmirror/mirror"
@@ -72,7 +72,7 @@ func (l *logBuffer) lines(subs ...string) []string {
 	return out
 }
 
-// testDaemon is runDaemon running in the test's process.
+// testDaemon is daemon.Run running in the test's process.
 type testDaemon struct {
 	cancel context.CancelFunc
 	done   chan error
@@ -93,7 +93,7 @@ func startDaemonMirroring(t *testing.T, jobsPath string, stopTimeout time.Durati
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &testDaemon{cancel: cancel, done: make(chan error, 1), log: &logBuffer{}, reload: make(chan os.Signal, 1)}
 	addr := make(chan string, 1)
-	opts := &daemonOptions{
+	opts := &daemon.Options{
 		JobsPath:    jobsPath,
 		Listen:      "127.0.0.1:0",
 		StopTimeout: stopTimeout,
@@ -102,7 +102,7 @@ func startDaemonMirroring(t *testing.T, jobsPath string, stopTimeout time.Durati
 		Listening:   func(a string) { addr <- a },
 		Mirror:      mirror,
 	}
-	go func() { d.done <- runDaemon(ctx, opts) }()
+	go func() { d.done <- daemon.Run(ctx, opts) }()
 	select {
 	case d.addr = <-addr:
 	case err := <-d.done:
@@ -287,7 +287,7 @@ schedule = "@every 1h"
 	var answers []answer
 	done := make(chan error, 1)
 	go func() {
-		done <- runDaemon(ctx, &daemonOptions{
+		done <- daemon.Run(ctx, &daemon.Options{
 			JobsPath: jobsPath,
 			Listen:   "127.0.0.1:0",
 			Logger:   slog.New(slog.DiscardHandler),
@@ -486,28 +486,6 @@ schedule = "0 0 1 1 *"
 	}
 }
 
-func TestMissedRun(t *testing.T) {
-	daily, _ := cron.ParseStandard("@daily")
-	every, _ := cron.ParseStandard("@every 1h")
-	now := time.Date(2030, 6, 15, 12, 0, 0, 0, time.Local)
-	tests := []struct {
-		sched cron.Schedule
-		last  time.Time
-		want  bool
-	}{
-		{daily, time.Time{}, true},
-		{daily, now.Add(-time.Hour), false},     // today's midnight run was before it
-		{daily, now.Add(-13 * time.Hour), true}, // yesterday 23:00: missed today's 00:00
-		{every, now.Add(-59 * time.Minute), false},
-		{every, now.Add(-61 * time.Minute), true},
-	}
-	for _, tt := range tests {
-		if got := missedRun(tt.sched, tt.last, now); got != tt.want {
-			t.Errorf("missedRun(%v, %v) = %v", tt.sched, tt.last, got)
-		}
-	}
-}
-
 // TestDaemonRecoversPanics: a job whose run panics is logged, and the
 // daemon and the other jobs go on.
 func TestDaemonRecoversPanics(t *testing.T) {
@@ -651,39 +629,27 @@ func TestDaemonProcess(t *testing.T) {
 	treetest.Equal(t, f.src, f.target("b"), true)
 }
 
-// TestJitter: a job with jitter waits before it runs, and a shutdown
-// during the wait cancels the run instead of delaying the exit.
-func TestJitter(t *testing.T) {
-	ran := make(chan string, 10)
-	record := func(ctx context.Context, jc *jobs.Job, logger *slog.Logger, setup func(*mirror.Options)) (*mirror.Summary, error) {
-		ran <- jc.Name
-		return &mirror.Summary{Job: jc.Name, Result: "ok"}, nil
+// metricValue finds a sample in Prometheus text format: name with the
+// given label pairs (in the order the exposition sorts them: by name).
+func metricValue(text, name string, labels ...string) (float64, bool) {
+	var b strings.Builder
+	b.WriteString(name)
+	if len(labels) > 0 {
+		b.WriteString("{")
+		for i := 0; i < len(labels); i += 2 {
+			if i > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(labels[i] + `="` + labels[i+1] + `"`)
+		}
+		b.WriteString("}")
 	}
-	t.Setenv("XDG_STATE_HOME", t.TempDir())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemon{ctx: ctx, runner: &jobs.Runner{Logger: slog.New(slog.DiscardHandler), Cmd: "daemon", Mirror: record}}
-	short := &daemonJob{d: d, name: "short"}
-	short.spec.Store(&jobs.Job{Name: "short", Jitter: 50 * time.Millisecond})
-	start := time.Now()
-	short.Run()
-	if got := <-ran; got != "short" || time.Since(start) > 5*time.Second {
-		t.Errorf("ran %s after %v", got, time.Since(start))
+	prefix := b.String() + " "
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, prefix); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			return f, err == nil
+		}
 	}
-
-	long := &daemonJob{d: d, name: "long"}
-	long.spec.Store(&jobs.Job{Name: "long", Jitter: time.Hour})
-	done := make(chan struct{})
-	go func() { long.Run(); close(done) }()
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a job waiting for its jitter held up the shutdown")
-	}
-	select {
-	case got := <-ran:
-		t.Errorf("%s ran after the shutdown", got)
-	default:
-	}
+	return 0, false
 }

@@ -23,6 +23,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ftpmirror/ftpmirror/internal/daemon"
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
@@ -223,6 +224,7 @@ func exitCode(ctx context.Context, err error) int {
 	var ce *jobs.ConfigError
 	var fe *jobs.FileError
 	var ee *exitError
+	var ste *daemon.StopTimeoutError
 	var se *signalError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -242,6 +244,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitGuard
 	case errors.Is(err, mirror.ErrNotStarted):
 		return exitNotStarted
+	case errors.As(err, &ste):
+		return exitPartial
 	default:
 		return exitPartial
 	}

@@ -142,7 +142,7 @@ func runJobsOnce(ctx context.Context, specs []*jobs.Job, sf *syncFlags, stdout, 
 		if spec.DryRun {
 			r.Plan = out.planReporter()
 		}
-		sum, err := r.RunBounded(ctx, spec, defaultStopTimeout)
+		sum, err := r.RunBounded(ctx, spec, jobs.DefaultStopTimeout)
 		out.summary(spec.Name, sum, err, spec.Quiet)
 		worst = worseExit(worst, exitCode(ctx, runError(sum, err)))
 	}

@@ -217,6 +217,11 @@ func (r *Runner) dryRun(ctx context.Context, j *Job) (*mirror.Summary, error) {
 	return r.mirror(ctx, jc, func(o *mirror.Options) { o.Report = r.Plan })
 }
 
+// DefaultStopTimeout bounds a shutdown: running transfers get this long
+// to stop and leave resumable partial files. Keep the systemd unit's
+// TimeoutStopSec and Kubernetes' terminationGracePeriodSeconds above it.
+const DefaultStopTimeout = 30 * time.Second
+
 // RunBounded is Run, but returns at most stop after ctx is cancelled, so
 // that `sync -jobs` under a scheduler exits within its grace period
 // (Kubernetes' terminationGracePeriodSeconds, systemd's TimeoutStopSec)

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"encoding/json"
@@ -67,7 +67,7 @@ func TestListenAddr(t *testing.T) {
 func TestMetricsAfterRuns(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
 	var reports []jobs.Report
-	m := newDaemonMetrics(func() []jobs.Report { return reports })
+	m := newMetrics(func() []jobs.Report { return reports })
 	m.seed("a", jobs.Status{LastSuccess: start.Add(-time.Hour)})
 	m.RunFinished("a", &mirror.Summary{Job: "a", Start: start, End: start.Add(3 * time.Second), Result: "ok", Fetched: 3, Resumed: 1, Bytes: 1000, Deleted: 2})
 	m.RunFinished("a", &mirror.Summary{Job: "a", Start: start.Add(time.Minute), End: start.Add(time.Minute + time.Second), Result: "partial", Fetched: 1, Bytes: 10, Failed: 2})
@@ -117,7 +117,7 @@ func TestMetricsAfterRuns(t *testing.T) {
 
 func TestHealthzAndStatusEndpoints(t *testing.T) {
 	var reports []jobs.Report
-	m := newDaemonMetrics(func() []jobs.Report { return reports })
+	m := newMetrics(func() []jobs.Report { return reports })
 	h := httptest.NewServer(httpHandler(m, func() []jobs.Report { return reports }))
 	defer h.Close()
 	get := func(path string) (int, string) {
@@ -150,7 +150,7 @@ func TestHealthzAndStatusEndpoints(t *testing.T) {
 // TestHookFailuresMetric: a hook failure the runner reports is counted
 // per job and hook (jobs' TestHookFailures checks that it is reported).
 func TestHookFailuresMetric(t *testing.T) {
-	m := newDaemonMetrics(func() []jobs.Report { return nil })
+	m := newMetrics(func() []jobs.Report { return nil })
 	m.HookFailed("j", "on_success")
 	m.HookFailed("j", "on_change")
 	text := scrape(t, httpHandler(m, func() []jobs.Report { return nil }))
