@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -82,82 +81,12 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // printJobSettings prints every setting of a job as it will run, as
 // job-file keys; never a password.
 func printJobSettings(w io.Writer, j *jobs.Job) {
-	src := j.Source
-	if s, err := jobs.ParseSource(j.Source); err == nil {
-		src = s.String()
-	}
-	mode := "passive"
-	if j.Active {
-		mode = "active"
-	}
-	password := "from the URL, $FTPMIRROR_PASSWORD or ~/.netrc"
-	switch {
-	case j.PasswordEnv != "":
-		password = "from $" + j.PasswordEnv
-	case j.PasswordFile != "":
-		password = "from " + j.PasswordFile
-	}
-	state := j.StatePath
-	if paths, err := j.Paths(); err == nil {
-		state = paths.DB
-	} else if state == "" {
-		state = "? (" + err.Error() + ")"
-	}
-	orNone := func(d time.Duration) string {
-		if d == 0 {
-			return "0 (none)"
-		}
-		return d.String()
-	}
-	rows := [][2]string{
-		{"name", j.Name},
-		{"schedule", j.Schedule},
-		{"source", src},
-		{"target", j.Target},
-		{"user", j.User},
-		{"password", password},
-		{"mode", mode},
-		{"tls", j.TLS},
-		{"tls_ca_file", j.TLSCAFile},
-		{"tls_insecure", fmt.Sprint(j.TLSInsecure)},
-		{"timeout", j.Timeout.String()},
-		{"parallel", fmt.Sprint(j.Parallel)},
-		{"retries", fmt.Sprint(j.Retries)},
-		{"segments", fmt.Sprint(j.Segments)},
-		{"delete", fmt.Sprint(j.Delete)},
-		{"max_delete", j.MaxDelete},
-		{"include", strings.Join(j.Include, " ")},
-		{"exclude", strings.Join(j.Exclude, " ")},
-		{"max_size", sizeOrNone(j.MaxSize)},
-		{"min_file_age", orNone(j.MinFileAge)},
-		{"max_file_age", orNone(j.MaxFileAge)},
-		{"symlinks", j.Symlinks},
-		{"limit_rate", sizeOrNone(j.LimitRate)},
-		{"state", state},
-		{"dry_run", fmt.Sprint(j.DryRun)},
-		{"quiet", fmt.Sprint(j.Quiet)},
-		{"pipelining", fmt.Sprint(j.Pipelining)},
-		{"jitter", orNone(j.Jitter)},
-		{"catch_up", fmt.Sprint(j.CatchUp)},
-		{"max_age", orNone(j.Freshness)},
-		{"on_success", strings.Join(j.OnSuccess, " ")},
-		{"on_failure", strings.Join(j.OnFailure, " ")},
-		{"on_change", strings.Join(j.OnChange, " ")},
-		{"hook_timeout", j.HookTimeout.String()},
-	}
 	fmt.Fprintf(w, "[[job]] # line %d\n", j.Line)
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	for _, r := range rows {
-		fmt.Fprintf(tw, "  %s\t= %s\n", r[0], r[1])
+	for _, s := range j.Settings() {
+		fmt.Fprintf(tw, "  %s\t= %s\n", s.Key, s.Value)
 	}
 	tw.Flush()
-}
-
-func sizeOrNone(n int64) string {
-	if n == 0 {
-		return "0 (none)"
-	}
-	return humanBytes(n)
 }
 
 func plural(n int) string {

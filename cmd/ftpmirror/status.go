@@ -79,7 +79,7 @@ func printReports(w io.Writer, reports []jobs.Report, now time.Time) {
 			fetched = fmt.Sprint(s.Fetched + s.Resumed)
 			deleted = fmt.Sprint(s.Deleted)
 			failed = fmt.Sprint(s.Failed)
-			bytes = humanBytes(s.Bytes)
+			bytes = jobs.FormatBytes(s.Bytes)
 		}
 		if r.Running {
 			result = "running since " + ago(now, r.RunningSince)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
+	"github.com/ftpmirror/ftpmirror/internal/termbar"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
@@ -220,8 +221,8 @@ func overrideFlags(jc *jobs.Job, args []string) error {
 // logWriter is where log lines go: on a terminal, each clears the line
 // first, so that it does not run into the progress bar.
 func logWriter(stderr io.Writer) io.Writer {
-	if isTerminal(stderr) {
-		return clearLine{stderr}
+	if termbar.IsTerminal(stderr) {
+		return termbar.ClearLine{W: stderr}
 	}
 	return stderr
 }
@@ -311,18 +312,18 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 // dry run's plan and the summary. The daemon does not use it; demo and
 // sync do.
 func syncOnce(ctx context.Context, jc *jobs.Job, logger *slog.Logger, out *runOutput) (*mirror.Summary, error) {
-	var disp *progressDisplay
+	var disp *termbar.Bar
 	sum, err := jobs.Mirror(ctx, jc, logger, func(o *mirror.Options) {
 		if jc.DryRun {
 			o.Report = out.planReporter()
 		}
-		if !out.json && !jc.DryRun && !jc.Quiet && isTerminal(out.stderr) {
+		if !out.json && !jc.DryRun && !jc.Quiet && termbar.IsTerminal(out.stderr) {
 			o.Progress = &mirror.Progress{}
-			disp = startProgress(o.Progress, out.stderr)
+			disp = termbar.Start(o.Progress, out.stderr)
 		}
 	})
 	if disp != nil {
-		disp.stop()
+		disp.Stop()
 	}
 	if sum != nil && exitCode(ctx, err) != exitLocked && !errors.Is(err, mirror.ErrNotStarted) {
 		// A run that did nothing has no counts to show: main prints
@@ -337,24 +338,11 @@ func summaryLine(s *mirror.Summary) string {
 	d := s.End.Sub(s.Start)
 	rate := ""
 	if secs := d.Seconds(); secs > 0 && s.Bytes > 0 {
-		rate = fmt.Sprintf(", %s/s", humanBytes(int64(float64(s.Bytes)/secs)))
+		rate = fmt.Sprintf(", %s/s", jobs.FormatBytes(int64(float64(s.Bytes)/secs)))
 	}
 	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
-		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, humanBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
+		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, jobs.FormatBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
 		d.Round(10*time.Millisecond), rate)
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }
 
 // describe is err's text, or "" for none.

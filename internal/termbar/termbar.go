@@ -1,4 +1,7 @@
-package main
+// Package termbar draws a run's progress as a bar on a terminal, for
+// `ftpmirror sync` (the command decides when: a terminal, no -json, no
+// -quiet).
+package termbar
 
 import (
 	"fmt"
@@ -13,20 +16,21 @@ import (
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a terminal.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// progressDisplay draws mirror.Progress as a bar on a terminal: bytes
-// done of the bytes known so far (the walk keeps adding), files, rate
-// and ETA.
-type progressDisplay struct {
+// Bar draws a mirror.Progress as a bar on a terminal: bytes done of the
+// bytes known so far (the walk keeps adding), files, rate and ETA.
+type Bar struct {
 	done chan struct{}
 	wg   sync.WaitGroup
 }
 
-func startProgress(p *mirror.Progress, w io.Writer) *progressDisplay {
+// Start draws p on w, five times a second, until Stop.
+func Start(p *mirror.Progress, w io.Writer) *Bar {
 	bar := progressbar.NewOptions64(-1,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionShowBytes(true),
@@ -36,7 +40,7 @@ func startProgress(p *mirror.Progress, w io.Writer) *progressDisplay {
 		progressbar.OptionSetPredictTime(true),
 		progressbar.OptionClearOnFinish(),
 	)
-	d := &progressDisplay{done: make(chan struct{})}
+	d := &Bar{done: make(chan struct{})}
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -60,18 +64,20 @@ func startProgress(p *mirror.Progress, w io.Writer) *progressDisplay {
 	return d
 }
 
-func (d *progressDisplay) stop() {
+// Stop draws the bar a last time, clears it and returns when it is
+// gone.
+func (d *Bar) Stop() {
 	close(d.done)
 	d.wg.Wait()
 }
 
-// clearLine clears the terminal line before each log line, so that log
-// lines do not run into the progress bar, which redraws itself below.
-type clearLine struct{ w io.Writer }
+// ClearLine clears the terminal line before each write (a log line), so
+// that log lines do not run into the bar, which redraws itself below.
+type ClearLine struct{ W io.Writer }
 
-func (c clearLine) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(c.w, "\r\x1b[K"); err != nil {
+func (c ClearLine) Write(p []byte) (int, error) {
+	if _, err := io.WriteString(c.W, "\r\x1b[K"); err != nil {
 		return 0, err
 	}
-	return c.w.Write(p)
+	return c.W.Write(p)
 }
