@@ -93,10 +93,10 @@ func Load(path string) (*File, error) {
 func Parse(path string, data []byte) (*File, error) {
 	var doc tomlFile
 	md, err := toml.Decode(string(data), &doc)
-	if err != nil {
-		return nil, &FileError{[]*KeyError{decodeError(path, err)}}
-	}
 	lines := scanKeyLines(data)
+	if err != nil {
+		return nil, &FileError{[]*KeyError{decodeError(path, err, &md, lines)}}
+	}
 	p := &jobParser{path: path, dir: filepath.Dir(path), lines: lines}
 	p.unknownKeys(md.Undecoded())
 	if doc.Defaults.Name != nil {
@@ -138,15 +138,26 @@ func Parse(path string, data []byte) (*File, error) {
 // decodeError is the KeyError of a file the toml decoder refused. A
 // syntax error, and a value of the wrong type for a key (tomlJob's
 // fields decode themselves to get this), is a toml.ParseError with the
-// line and key; anything else (a value where a table belongs) comes as
-// the decoder words it, line included.
-func decodeError(path string, err error) *KeyError {
+// line and key. The decoder's other errors are about a value where the
+// [defaults] or [[job]] tables belong: md's types say which.
+func decodeError(path string, err error, md *toml.MetaData, lines keyLines) *KeyError {
 	ke := &KeyError{File: path, Err: err}
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		ke.Line = pe.Position.Line
 		ke.Key = pe.LastKey
 		ke.Err = errors.New(pe.Message)
+		return ke
+	}
+	for _, t := range []struct{ key, typ, want string }{
+		{"defaults", "Hash", "a [defaults] table"},
+		{"job", "ArrayHash", "[[job]] tables"},
+	} {
+		if typ := md.Type(t.key); typ != "" && typ != t.typ {
+			ke.Line, ke.Key = lines.tables[t.key], t.key
+			ke.Err = fmt.Errorf("type mismatch: want %s, not %s", t.want, typ)
+			break
+		}
 	}
 	return ke
 }

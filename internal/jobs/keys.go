@@ -340,7 +340,7 @@ func (p *jobParser) applySchedule(j *Job, t tomlJob, fail keyFail) {
 	if j.Schedule != "" {
 		sched, err := cron.ParseStandard(j.Schedule)
 		if err != nil {
-			fail("schedule", fmt.Errorf("%q: %v (want 5 fields, @daily, @every 30m, optionally after CRON_TZ=Zone)", j.Schedule, err))
+			fail("schedule", fmt.Errorf("%q: %w (want 5 fields, @daily, @every 30m, optionally after CRON_TZ=Zone)", j.Schedule, err))
 		}
 		j.schedule = sched
 	}
