@@ -168,7 +168,7 @@ m "SIGTERM exits 143" cmd/ftpmirror/main.go \
 m "an interrupted run is recorded as interrupted" mirror/run.go \
   's/\t\treturn ResultInterrupted\n/\t\treturn ResultFailed\n/' \
   ./cmd/ftpmirror 'TestOneWriterPerTarget'
-m "quiet prints nothing on success" cmd/ftpmirror/sync.go \
+m "quiet prints nothing on success" cmd/ftpmirror/output.go \
   's/\tif quiet && err == nil && /\tif false \&\& quiet \&\& err == nil \&\& /' \
   ./cmd/ftpmirror 'TestQuietCron'
 m "a port outside 1-65535 is a usage error" internal/jobs/source.go \
@@ -180,7 +180,7 @@ m "two jobs may not share a target" internal/jobs/file.go \
 m "directories only for what they hold (emptyDirWanted)" mirror/apply.go \
   's/\treturn len\(r\.opts\.Include\) == 0 \|\| r\.filter\.file\(rel\)\n/\treturn true\n/' \
   ./mirror 'TestIncludeMakesNoEmptyDirectories'
-m "JSON summaries are not HTML-escaped" cmd/ftpmirror/sync.go \
+m "JSON summaries are not HTML-escaped" cmd/ftpmirror/output.go \
   's/\t\tenc\.SetEscapeHTML\(false\)\n//' \
   ./cmd/ftpmirror 'TestOutputDetails'
 m "no password found: say where ftpmirror looked" internal/jobs/hints.go \
