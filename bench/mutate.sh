@@ -71,11 +71,11 @@ m "remove the temporary file on a RETR error" mirror/fetch.go \
 m "remove the temporary file on errTooLong" mirror/fetch.go \
   's/(\t\t\/\/ keep none of it\.\n)\t\tdr\.Remove\(tmp\)\n/$1/' \
   ./mirror 'TestHostileSizes'
-m "delete guard default 50% -> 88% (the command's default)" cmd/ftpmirror/job.go \
-  's/\t\tMaxDelete:  "50%",\n/\t\tMaxDelete:  "88%",\n/' \
+m "delete guard default 50% -> 88% (the command's default)" internal/jobs/job.go \
+  's/\t\tMaxDelete:   "50%",\n/\t\tMaxDelete:   "88%",\n/' \
   ./cmd/ftpmirror 'TestDefaultMaxDelete'
-m "delete guard default 50% -> 5% (the command's default)" cmd/ftpmirror/job.go \
-  's/\t\tMaxDelete:  "50%",\n/\t\tMaxDelete:  "5%",\n/' \
+m "delete guard default 50% -> 5% (the command's default)" internal/jobs/job.go \
+  's/\t\tMaxDelete:   "50%",\n/\t\tMaxDelete:   "5%",\n/' \
   ./cmd/ftpmirror 'TestDefaultMaxDelete'
 m "a percentage limit of deletions (DeleteLimit.allows)" mirror/delete.go \
   's/\t\treturn known > 0 && float64\(n\)\*100 <= l\.N\*float64\(known\)\n/\t\treturn true\n/' \
@@ -150,14 +150,14 @@ m "0 and 0% allow no deletion (DeleteLimit.allows)" mirror/delete.go \
 m "one writer per target (lockTarget)" mirror/lock_unix.go \
   's/\terr = unix\.Flock\(int\(f\.Fd\(\)\), unix\.LOCK_EX\|unix\.LOCK_NB\)/\terr = nil/' \
   ./mirror 'TestTargetLock'
-m "sync flags override job keys with -jobs (overrideFlags)" cmd/ftpmirror/cmd_sync.go \
-  's/\t\tif err := overrideFlags\(&s\.jobConfig, args\); err != nil \{/\t\tif err := error(nil); err != nil {/' \
+m "sync flags override job keys with -jobs (overrideFlags)" cmd/ftpmirror/sync.go \
+  's/\t\tif err := overrideFlags\(&s, args\); err != nil \{/\t\tif err := error(nil); err != nil {/' \
   ./cmd/ftpmirror 'TestSyncFlagsOverrideJobKeys|TestDryRunWithJobsWritesNothing'
-m "a dry run of a job takes no lock and writes no status (jobRunner.run)" cmd/ftpmirror/jobs_run.go \
-  's/\tif spec\.DryRun \{\n\t\treturn r\.dryRun\(ctx, spec\)\n\t\}\n//' \
+m "a dry run of a job takes no lock and writes no status (Runner.Run)" internal/jobs/runner.go \
+  's/\tif j\.DryRun \{\n\t\treturn r\.dryRun\(ctx, j\)\n\t\}\n//' \
   ./cmd/ftpmirror 'TestDryRunWithJobsWritesNothing'
-m "a first dry run creates no state file (runJob)" cmd/ftpmirror/job.go \
-  's/\tif !jc\.DryRun \|\| fileExists\(path\) \{/\tif true {/' \
+m "a first dry run creates no state file (jobs.Mirror)" internal/jobs/runner.go \
+  's/\tif !j\.DryRun \|\| fileExists\(path\) \{/\tif true {/' \
   ./cmd/ftpmirror 'TestDryRunFirstRunWritesNothing'
 m "nothing could be done exits 5" cmd/ftpmirror/main.go \
   's/(\tcase errors\.Is\(err, mirror\.ErrNotStarted\):\n\t\treturn )exitNotStarted/$1exitPartial/' \
@@ -168,22 +168,22 @@ m "SIGTERM exits 143" cmd/ftpmirror/main.go \
 m "an interrupted run is recorded as interrupted" mirror/run.go \
   's/\t\treturn ResultInterrupted\n/\t\treturn ResultFailed\n/' \
   ./cmd/ftpmirror 'TestOneWriterPerTarget'
-m "quiet prints nothing on success" cmd/ftpmirror/cmd_sync.go \
+m "quiet prints nothing on success" cmd/ftpmirror/output.go \
   's/\tif quiet && err == nil && /\tif false \&\& quiet \&\& err == nil \&\& /' \
   ./cmd/ftpmirror 'TestQuietCron'
-m "a port outside 1-65535 is a usage error" cmd/ftpmirror/source.go \
+m "a port outside 1-65535 is a usage error" internal/jobs/source.go \
   's/n < 1 \|\| n > 65535/n < 1/' \
-  ./cmd/ftpmirror 'TestParseSource|TestExitStatuses'
-m "two jobs may not share a target" cmd/ftpmirror/jobs.go \
+  ./internal/jobs 'TestParseSource'
+m "two jobs may not share a target" internal/jobs/file.go \
   's/if other, dup := targets\[target\]; dup \{/if other, dup := targets[target]; false \&\& dup {/' \
   ./cmd/ftpmirror 'TestTwoJobsOneTarget'
 m "directories only for what they hold (emptyDirWanted)" mirror/apply.go \
   's/\treturn len\(r\.opts\.Include\) == 0 \|\| r\.filter\.file\(rel\)\n/\treturn true\n/' \
   ./mirror 'TestIncludeMakesNoEmptyDirectories'
-m "JSON summaries are not HTML-escaped" cmd/ftpmirror/cmd_sync.go \
+m "JSON summaries are not HTML-escaped" cmd/ftpmirror/output.go \
   's/\t\tenc\.SetEscapeHTML\(false\)\n//' \
   ./cmd/ftpmirror 'TestOutputDetails'
-m "no password found: say where ftpmirror looked" cmd/ftpmirror/hints.go \
+m "no password found: say where ftpmirror looked" internal/jobs/hints.go \
   's/\t\tif cred\.From == "" && user != "anonymous" && user != "ftp" \{/\t\tif false {/' \
   ./cmd/ftpmirror 'TestNoPasswordFound'
 m "an unreadable PWD does not stop the run" mirror/run.go \

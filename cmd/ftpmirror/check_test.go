@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 func TestCheckExampleJobFile(t *testing.T) {
@@ -114,13 +116,13 @@ func TestDeployExamples(t *testing.T) {
 		{"../../deploy/nomad/ftpmirror.nomad.hcl", "data        = <<-EOT", []string{"vendor-firmware"}},
 	} {
 		text := read(ex.file)
-		f, err := parseJobFile(ex.file, []byte(indented(text, ex.start)))
+		f, err := jobs.Parse(ex.file, []byte(indented(text, ex.start)))
 		if err != nil {
 			t.Errorf("%s: %v", ex.file, err)
 			continue
 		}
 		for _, name := range ex.jobs {
-			if f.job(name) == nil {
+			if f.Job(name) == nil {
 				t.Errorf("%s: no job %s", ex.file, name)
 			}
 			if !strings.Contains(text, `"-log-format", "json", "`+name+`"]`) {

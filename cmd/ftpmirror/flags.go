@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 // addConnFlags binds the connection flags that ls and sync share to jc.
-func addConnFlags(fs *flagSet, jc *jobConfig) {
+func addConnFlags(fs *flagSet, jc *jobs.Job) {
 	fs.BoolVar(&jc.Active, "active", jc.Active, "active mode: the server connects back to us (EPRT/PORT) instead of passive (EPSV/PASV)")
 	fs.StringVar(&jc.TLS, "tls", jc.TLS, "FTPS: none, explicit (AUTH TLS) or implicit; default none, implicit for ftps://")
 	fs.BoolVar(&jc.TLSInsecure, "tls-insecure", jc.TLSInsecure, "do not verify the server's certificate (unsafe)")
@@ -111,7 +113,7 @@ func (b bytesFlag) String() string {
 }
 
 func (b bytesFlag) Set(s string) error {
-	n, err := parseBytes(s)
+	n, err := jobs.ParseBytes(s)
 	if err != nil {
 		return err
 	}
@@ -160,7 +162,7 @@ func (fs *flagSet) parseArgs(args []string, stdout io.Writer) ([]string, error) 
 			return nil, err
 		}
 		if err != nil {
-			return nil, usagef("%s: %v (run \"ftpmirror help %s\")", fs.Name(), err, fs.Name())
+			return nil, usagef("%s: %w (run \"ftpmirror help %s\")", fs.Name(), err, fs.Name())
 		}
 		rest := fs.Args()
 		if consumed := len(args) - len(rest); consumed > 0 && args[consumed-1] == "--" {

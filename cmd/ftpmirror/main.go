@@ -23,8 +23,9 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/ftpmirror/ftpmirror/internal/daemon"
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
-	"github.com/ftpmirror/ftpmirror/state"
 )
 
 // Exit statuses. Documented in README.md and in every command's help
@@ -220,9 +221,10 @@ func exitStatus(ctx context.Context, err error, stderr io.Writer) int {
 // exitCode is the exit status for err.
 func exitCode(ctx context.Context, err error) int {
 	var ue *usageError
+	var ce *jobs.ConfigError
+	var fe *jobs.FileError
 	var ee *exitError
-	var le *lockedError
-	var tle *mirror.TargetLockedError
+	var ste *daemon.StopTimeoutError
 	var se *signalError
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -234,14 +236,16 @@ func exitCode(ctx context.Context, err error) int {
 			return exitSIGTERM
 		}
 		return exitSIGINT
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), errors.As(err, &ce), errors.As(err, &fe):
 		return exitUsage
-	case errors.As(err, &le), errors.As(err, &tle), errors.Is(err, state.ErrLocked):
+	case jobs.IsLocked(err):
 		return exitLocked
 	case errors.Is(err, mirror.ErrSafetyGuard):
 		return exitGuard
 	case errors.Is(err, mirror.ErrNotStarted):
 		return exitNotStarted
+	case errors.As(err, &ste):
+		return exitPartial
 	default:
 		return exitPartial
 	}

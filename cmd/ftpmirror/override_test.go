@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 // TestSyncFlagsOverrideJobKeys: every sync flag given with -jobs sets
@@ -18,7 +20,7 @@ import (
 func TestSyncFlagsOverrideJobKeys(t *testing.T) {
 	dir := t.TempDir()
 	writeFile(t, filepath.Join(dir, "ca.pem"), "")
-	jobs := writeFile(t, filepath.Join(dir, "jobs.toml"), `
+	jobsPath := writeFile(t, filepath.Join(dir, "jobs.toml"), `
 [[job]]
 name = "pub"
 source = "ftp://127.0.0.1:2121/pub"
@@ -50,45 +52,45 @@ tls_insecure = false
 	for _, tc := range []struct {
 		flag string
 		args []string
-		want func(jc *jobConfig) any
+		want func(jc *jobs.Job) any
 		is   any
 	}{
-		{"active", []string{"-active"}, func(jc *jobConfig) any { return jc.Active }, true},
-		{"tls", []string{"-tls", "explicit"}, func(jc *jobConfig) any { return jc.TLS }, "explicit"},
-		{"tls-insecure", []string{"-tls-insecure"}, func(jc *jobConfig) any { return jc.TLSInsecure }, true},
-		{"tls-ca-file", []string{"-tls-ca-file", "/etc/ca.pem"}, func(jc *jobConfig) any { return jc.TLSCAFile }, "/etc/ca.pem"},
-		{"timeout", []string{"-timeout", "3s"}, func(jc *jobConfig) any { return jc.Timeout }, 3 * time.Second},
-		{"user", []string{"-user", "flaguser"}, func(jc *jobConfig) any { return jc.User }, "flaguser"},
-		{"parallel", []string{"-parallel", "9"}, func(jc *jobConfig) any { return jc.Parallel }, 9},
-		{"retries", []string{"-retries", "0"}, func(jc *jobConfig) any { return jc.Retries }, 0},
-		{"delete", []string{"-delete=false"}, func(jc *jobConfig) any { return jc.Delete }, false},
-		{"max-delete", []string{"-max-delete", "0"}, func(jc *jobConfig) any { return jc.MaxDelete }, "0"},
-		{"include", []string{"-include", "*.nothing"}, func(jc *jobConfig) any { return jc.Include }, []string{"*.nothing"}},
-		{"exclude", []string{"-exclude", "a", "-exclude", "b"}, func(jc *jobConfig) any { return jc.Exclude }, []string{"a", "b"}},
-		{"max-size", []string{"-max-size", "2k"}, func(jc *jobConfig) any { return jc.MaxSize }, int64(2048)},
-		{"min-age", []string{"-min-age", "5m"}, func(jc *jobConfig) any { return jc.MinAge }, 5 * time.Minute},
-		{"max-age", []string{"-max-age", "0s"}, func(jc *jobConfig) any { return jc.MaxAge }, time.Duration(0)},
-		{"symlinks", []string{"-symlinks", "follow"}, func(jc *jobConfig) any { return jc.Symlinks }, "follow"},
-		{"limit-rate", []string{"-limit-rate", "0"}, func(jc *jobConfig) any { return jc.LimitRate }, int64(0)},
-		{"segments", []string{"-segments", "1"}, func(jc *jobConfig) any { return jc.Segments }, 1},
-		{"state", []string{"-state", "/tmp/flag.db"}, func(jc *jobConfig) any { return jc.StatePath }, "/tmp/flag.db"},
-		{"dry-run", []string{"-dry-run"}, func(jc *jobConfig) any { return jc.DryRun }, true},
-		{"quiet", []string{"-quiet"}, func(jc *jobConfig) any { return jc.Quiet }, true},
-		{"q", []string{"-q"}, func(jc *jobConfig) any { return jc.Quiet }, true},
-		{"no-pipelining", []string{"-no-pipelining"}, func(jc *jobConfig) any { return jc.Pipelining }, false},
+		{"active", []string{"-active"}, func(jc *jobs.Job) any { return jc.Active }, true},
+		{"tls", []string{"-tls", "explicit"}, func(jc *jobs.Job) any { return jc.TLS }, "explicit"},
+		{"tls-insecure", []string{"-tls-insecure"}, func(jc *jobs.Job) any { return jc.TLSInsecure }, true},
+		{"tls-ca-file", []string{"-tls-ca-file", "/etc/ca.pem"}, func(jc *jobs.Job) any { return jc.TLSCAFile }, "/etc/ca.pem"},
+		{"timeout", []string{"-timeout", "3s"}, func(jc *jobs.Job) any { return jc.Timeout }, 3 * time.Second},
+		{"user", []string{"-user", "flaguser"}, func(jc *jobs.Job) any { return jc.User }, "flaguser"},
+		{"parallel", []string{"-parallel", "9"}, func(jc *jobs.Job) any { return jc.Parallel }, 9},
+		{"retries", []string{"-retries", "0"}, func(jc *jobs.Job) any { return jc.Retries }, 0},
+		{"delete", []string{"-delete=false"}, func(jc *jobs.Job) any { return jc.Delete }, false},
+		{"max-delete", []string{"-max-delete", "0"}, func(jc *jobs.Job) any { return jc.MaxDelete }, "0"},
+		{"include", []string{"-include", "*.nothing"}, func(jc *jobs.Job) any { return jc.Include }, []string{"*.nothing"}},
+		{"exclude", []string{"-exclude", "a", "-exclude", "b"}, func(jc *jobs.Job) any { return jc.Exclude }, []string{"a", "b"}},
+		{"max-size", []string{"-max-size", "2k"}, func(jc *jobs.Job) any { return jc.MaxSize }, int64(2048)},
+		{"min-age", []string{"-min-age", "5m"}, func(jc *jobs.Job) any { return jc.MinFileAge }, 5 * time.Minute},
+		{"max-age", []string{"-max-age", "0s"}, func(jc *jobs.Job) any { return jc.MaxFileAge }, time.Duration(0)},
+		{"symlinks", []string{"-symlinks", "follow"}, func(jc *jobs.Job) any { return jc.Symlinks }, "follow"},
+		{"limit-rate", []string{"-limit-rate", "0"}, func(jc *jobs.Job) any { return jc.LimitRate }, int64(0)},
+		{"segments", []string{"-segments", "1"}, func(jc *jobs.Job) any { return jc.Segments }, 1},
+		{"state", []string{"-state", "/tmp/flag.db"}, func(jc *jobs.Job) any { return jc.StatePath }, "/tmp/flag.db"},
+		{"dry-run", []string{"-dry-run"}, func(jc *jobs.Job) any { return jc.DryRun }, true},
+		{"quiet", []string{"-quiet"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
+		{"q", []string{"-q"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
+		{"no-pipelining", []string{"-no-pipelining"}, func(jc *jobs.Job) any { return jc.Pipelining }, false},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			// The flag alone, and after the job's name (flags may
 			// follow arguments).
 			for _, args := range [][]string{
-				append(append([]string{"-jobs", jobs}, tc.args...), "pub"),
-				append([]string{"-jobs", jobs, "pub"}, tc.args...),
+				append(append([]string{"-jobs", jobsPath}, tc.args...), "pub"),
+				append([]string{"-jobs", jobsPath, "pub"}, tc.args...),
 			} {
-				specs, err := jobsToSync(jobs, []string{"pub"}, args, io.Discard)
+				specs, err := jobsToSync(jobsPath, []string{"pub"}, args, io.Discard)
 				if err != nil {
 					t.Fatalf("%q: %v", args, err)
 				}
-				if got := tc.want(&specs[0].jobConfig); !reflect.DeepEqual(got, tc.is) {
+				if got := tc.want(specs[0]); !reflect.DeepEqual(got, tc.is) {
 					t.Errorf("%q: setting is %#v, want %#v", args, got, tc.is)
 				}
 			}
@@ -101,7 +103,7 @@ tls_insecure = false
 		covered[f] = true
 	}
 	var sf syncFlags
-	jc := defaultJob()
+	jc := jobs.Default()
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
 		"max-delete", "include", "exclude", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
@@ -117,15 +119,56 @@ tls_insecure = false
 
 	// Without flags the job's keys stand; an unknown flag is an error,
 	// never ignored.
-	specs, err := jobsToSync(jobs, nil, []string{"-jobs", jobs}, io.Discard)
+	specs, err := jobsToSync(jobsPath, nil, []string{"-jobs", jobsPath}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if jc := specs[0].jobConfig; jc.Parallel != 2 || !slices.Equal(jc.Include, []string{"*.iso", "*.txt"}) || jc.MaxDelete != "10%" {
+	if jc := specs[0]; jc.Parallel != 2 || !slices.Equal(jc.Include, []string{"*.iso", "*.txt"}) || jc.MaxDelete != "10%" {
 		t.Errorf("job keys lost: %+v", jc)
 	}
-	code, _, errOut := runCLI(t, "sync", "-jobs", jobs, "-max-deletes", "0", "pub")
+	code, _, errOut := runCLI(t, "sync", "-jobs", jobsPath, "-max-deletes", "0", "pub")
 	if code != exitUsage || !strings.Contains(errOut, "-max-deletes") || strings.Count(errOut, "max-deletes") != 1 {
 		t.Errorf("unknown flag with -jobs: exit %d, %q", code, errOut)
 	}
+}
+
+// TestJobKeysMatchSyncFlags: every job key either is a sync flag's name
+// (with '_' for '-'), or is listed here with why not.
+func TestJobKeysMatchSyncFlags(t *testing.T) {
+	jc := jobs.Default()
+	fs := newFlagSet("sync", "")
+	addSyncFlags(fs, &jc)
+	notFlags := map[string]string{
+		"name": "", "schedule": "", "source": "an argument", "target": "an argument",
+		"password_env": "", "password_file": "", "mode": "-active", "min_file_age": "-min-age", "max_file_age": "-max-age",
+		"jitter": "", "catch_up": "", "max_age": "freshness", "pipelining": "-no-pipelining", "on_success": "", "on_failure": "", "on_change": "", "hook_timeout": "",
+	}
+	keys := map[string]bool{}
+	for _, k := range jobs.Keys {
+		keys[k] = true
+		if _, ok := notFlags[k]; ok {
+			continue
+		}
+		if fs.Lookup(strings.ReplaceAll(k, "_", "-")) == nil {
+			t.Errorf("job key %s has no sync flag", k)
+		}
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		k := strings.ReplaceAll(f.Name, "-", "_")
+		switch f.Name {
+		case "active":
+			k = "mode"
+		case "min-age":
+			k = "min_file_age"
+		case "max-age":
+			k = "max_file_age"
+		case "q":
+			k = "quiet"
+		case "no-pipelining":
+			k = "pipelining"
+		}
+		if !keys[k] {
+			t.Errorf("sync flag -%s has no job key", f.Name)
+		}
+	})
 }

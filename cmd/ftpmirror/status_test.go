@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/embedftp"
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
 	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-// jobsFile writes the job file, with URL replaced by the server's URL.
+// jobsPath writes the job file, with URL replaced by the server's URL.
 func (f *fixture) jobsFile(t *testing.T, body string) string {
 	t.Helper()
 	return writeFile(t, filepath.Join(f.dir, "jobs.toml"), strings.ReplaceAll(body, "URL", f.url))
@@ -61,14 +61,14 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 // statusJSON runs `status -json` and decodes it.
-func statusJSON(t *testing.T, jobs string, names ...string) (int, map[string]jobReport) {
+func statusJSON(t *testing.T, jobsPath string, names ...string) (int, map[string]jobs.Report) {
 	t.Helper()
-	code, out, errOut := runCmd(t, append([]string{"status", "-jobs", jobs, "-json"}, names...)...)
-	var reports []jobReport
+	code, out, errOut := runCmd(t, append([]string{"status", "-jobs", jobsPath, "-json"}, names...)...)
+	var reports []jobs.Report
 	if err := json.Unmarshal([]byte(out), &reports); err != nil {
 		t.Fatalf("status -json: exit %d: %v\n%s\n%s", code, err, out, errOut)
 	}
-	m := map[string]jobReport{}
+	m := map[string]jobs.Report{}
 	for _, r := range reports {
 		m[r.Job] = r
 	}
@@ -78,7 +78,7 @@ func statusJSON(t *testing.T, jobs string, names ...string) (int, map[string]job
 func TestStatusAfterSyncJobs(t *testing.T) {
 	f := newFixture(t)
 	treetest.Make(t, f.src, 20, 2000, 1)
-	jobs := f.jobsFile(t, `
+	jobsPath := f.jobsFile(t, `
 [defaults]
 source = "URL/"
 max_age = "1h"
@@ -92,12 +92,12 @@ schedule = "@hourly"
 name = "never"
 target = "never"
 `)
-	code, reports := statusJSON(t, jobs)
+	code, reports := statusJSON(t, jobsPath)
 	if code != exitPartial || !reports["a"].Stale || reports["a"].LastRun != nil {
 		t.Errorf("before any run: exit %d, %+v", code, reports)
 	}
 
-	code, out, errOut := runCmd(t, "sync", "-jobs", jobs, "-json", "a")
+	code, out, errOut := runCmd(t, "sync", "-jobs", jobsPath, "-json", "a")
 	if code != exitOK {
 		t.Fatalf("sync -jobs: exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -108,7 +108,7 @@ target = "never"
 	treetest.Equal(t, f.src, f.target("a"), true)
 
 	before := time.Now()
-	code, reports = statusJSON(t, jobs, "a")
+	code, reports = statusJSON(t, jobsPath, "a")
 	a := reports["a"]
 	switch {
 	case code != exitOK:
@@ -124,7 +124,7 @@ target = "never"
 	}
 
 	// The table, for everybody: "never" is stale, so exit 1.
-	code, out, _ = runCmd(t, "status", "-jobs", jobs)
+	code, out, _ = runCmd(t, "status", "-jobs", jobsPath)
 	if code != exitPartial {
 		t.Errorf("status: exit %d", code)
 	}
@@ -135,24 +135,24 @@ target = "never"
 	}
 
 	// Without its status file, the history in the database does.
-	paths, _ := f.jobSpec(t, jobs, "a").paths()
-	if err := os.Remove(paths.status); err != nil {
+	paths, _ := f.jobSpec(t, jobsPath, "a").Paths()
+	if err := os.Remove(paths.Status); err != nil {
 		t.Fatal(err)
 	}
-	_, reports = statusJSON(t, jobs, "a")
+	_, reports = statusJSON(t, jobsPath, "a")
 	if a := reports["a"]; a.LastRun == nil || a.LastRun.Fetched != 20 || a.LastSuccess.IsZero() || a.Stale {
 		t.Errorf("from the database: %+v", a)
 	}
 }
 
 // jobSpec loads a job from a job file.
-func (f *fixture) jobSpec(t *testing.T, jobs, name string) *jobSpec {
+func (f *fixture) jobSpec(t *testing.T, jobsPath, name string) *jobs.Job {
 	t.Helper()
-	file, err := loadJobFile(jobs)
+	file, err := jobs.Load(jobsPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return file.job(name)
+	return file.Job(name)
 }
 
 // TestStatusWhileLocked plays a daemon in the middle of a run (the job
@@ -162,29 +162,29 @@ func (f *fixture) jobSpec(t *testing.T, jobs, name string) *jobSpec {
 func TestStatusWhileLocked(t *testing.T) {
 	f := newFixture(t)
 	treetest.Make(t, f.src, 5, 100, 2)
-	jobs := f.jobsFile(t, "[[job]]\nname = \"a\"\nsource = \"URL/\"\ntarget = \"a\"\n")
-	if code, out, errOut := runCmd(t, "sync", "-jobs", jobs); code != exitOK {
+	jobsPath := f.jobsFile(t, "[[job]]\nname = \"a\"\nsource = \"URL/\"\ntarget = \"a\"\n")
+	if code, out, errOut := runCmd(t, "sync", "-jobs", jobsPath); code != exitOK {
 		t.Fatalf("sync: %d %s %s", code, out, errOut)
 	}
-	paths, _ := f.jobSpec(t, jobs, "a").paths()
-	lock, err := acquireJobLock(t.Context(), paths.lock, "a", "daemon", 0)
+	paths, _ := f.jobSpec(t, jobsPath, "a").Paths()
+	lock, err := jobs.AcquireLock(t.Context(), paths.Lock, "a", "daemon", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer lock.release()
-	db, err := state.Open(paths.db, nil)
+	defer lock.Release()
+	db, err := state.Open(paths.DB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	st, _, _ := readStatusFile(paths.status)
+	st, _, _ := jobs.ReadStatus(paths.Status)
 	runStart := time.Now().UTC().Truncate(time.Millisecond)
 	st.Running, st.RunStart, st.PID = true, runStart, os.Getpid()
-	if err := writeStatusFile(paths.status, st); err != nil {
+	if err := jobs.WriteStatus(paths.Status, st); err != nil {
 		t.Fatal(err)
 	}
 
-	_, reports := statusJSON(t, jobs)
+	_, reports := statusJSON(t, jobsPath)
 	a := reports["a"]
 	wantHolder := fmt.Sprintf("pid %d", os.Getpid())
 	if !a.Running || !a.RunningSince.Equal(runStart) || !strings.Contains(a.RunningIn, wantHolder) ||
@@ -192,12 +192,12 @@ func TestStatusWhileLocked(t *testing.T) {
 		t.Errorf("while locked: %+v", a)
 	}
 
-	code, out, errOut := runCmd(t, "sync", "-jobs", jobs, "a")
+	code, out, errOut := runCmd(t, "sync", "-jobs", jobsPath, "a")
 	if code != exitLocked || !strings.Contains(out, "a: locked, skipped: running in "+wantHolder) ||
 		!strings.Contains(errOut, "run skipped: job locked") {
 		t.Errorf("sync while locked: exit %d\n%s\n%s", code, out, errOut)
 	}
-	code, out, _ = runCmd(t, "sync", "-jobs", jobs, "-json")
+	code, out, _ = runCmd(t, "sync", "-jobs", jobsPath, "-json")
 	var sum mirror.Summary
 	if err := json.Unmarshal([]byte(out), &sum); code != exitLocked || err != nil || sum.Result != "locked" {
 		t.Errorf("sync -json while locked: exit %d %v %s", code, err, out)
@@ -205,43 +205,13 @@ func TestStatusWhileLocked(t *testing.T) {
 
 	// A run killed without a chance to clean up leaves "running" in its
 	// status file, but no lock.
-	lock.release()
+	lock.Release()
 	db.Close()
-	_, reports = statusJSON(t, jobs)
+	_, reports = statusJSON(t, jobsPath)
 	if a := reports["a"]; a.Running {
 		t.Errorf("after the holder died: %+v", a)
 	}
-	if code, _, errOut := runCmd(t, "sync", "-jobs", jobs); code != exitOK {
+	if code, _, errOut := runCmd(t, "sync", "-jobs", jobsPath); code != exitOK {
 		t.Errorf("sync after the holder died: exit %d %s", code, errOut)
 	}
-}
-
-func TestLockHolder(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sub", "j.lock")
-	if _, held := probeJobLock(path); held {
-		t.Error("missing lock file held")
-	}
-	l, err := acquireJobLock(t.Context(), path, "j", "sync", time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, held := probeJobLock(path)
-	if !held || h.PID != os.Getpid() || h.Cmd != "sync" || time.Since(h.Since) > time.Minute {
-		t.Errorf("probe: %+v %v", h, held)
-	}
-	start := time.Now()
-	_, err = acquireJobLock(t.Context(), path, "j", "daemon", 100*time.Millisecond)
-	var le *lockedError
-	if !errors.As(err, &le) || le.Holder.PID != os.Getpid() || exitCode(t.Context(), err) != exitLocked || time.Since(start) < 100*time.Millisecond {
-		t.Errorf("second lock: %v", err)
-	}
-	l.release()
-	if _, held := probeJobLock(path); held {
-		t.Error("released lock held")
-	}
-	l2, err := acquireJobLock(t.Context(), path, "j", "daemon", 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l2.release()
 }

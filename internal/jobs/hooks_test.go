@@ -1,10 +1,11 @@
-package main
+package jobs
 
 import (
 	"encoding/json"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -27,8 +28,9 @@ func TestHooks(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "out")
 	script := hookScript(t, dir, `{ echo "$1 $FTPMIRROR_HOOK $FTPMIRROR_JOB $FTPMIRROR_TARGET $FTPMIRROR_RESULT"; cat; echo; } >> `+out)
-	spec := &jobSpec{
-		jobConfig:   jobConfig{Name: "j", Target: "/mirror/j"},
+	spec := &Job{
+		Name:        "j",
+		Target:      "/mirror/j",
 		OnSuccess:   []string{script, "success"},
 		OnFailure:   []string{script, "failure"},
 		OnChange:    []string{script, "change"},
@@ -75,9 +77,9 @@ func TestHooks(t *testing.T) {
 
 func TestHookFailures(t *testing.T) {
 	dir := t.TempDir()
-	m := newDaemonMetrics(func() []jobReport { return nil })
-	spec := &jobSpec{
-		jobConfig:   jobConfig{Name: "j"},
+	obs := &hookObserver{}
+	spec := &Job{
+		Name:        "j",
 		OnSuccess:   []string{hookScript(t, dir, "echo boom >&2; exit 3")},
 		OnChange:    []string{"sleep", "10"},
 		HookTimeout: 200 * time.Millisecond,
@@ -85,7 +87,7 @@ func TestHookFailures(t *testing.T) {
 	var log strings.Builder
 	logger := slog.New(slog.NewTextHandler(&log, nil))
 	start := time.Now()
-	n := runHooks(t.Context(), spec, &mirror.Summary{Job: "j", Result: "ok", Fetched: 1}, logger, m)
+	n := runHooks(t.Context(), spec, &mirror.Summary{Job: "j", Result: "ok", Fetched: 1}, logger, obs)
 	if n != 2 {
 		t.Errorf("%d failures, want 2", n)
 	}
@@ -97,10 +99,15 @@ func TestHookFailures(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", w, log.String())
 		}
 	}
-	text := scrape(t, httpHandler(m, func() []jobReport { return nil }))
-	for _, hook := range []string{"on_success", "on_change"} {
-		if v, ok := metricValue(text, "ftpmirror_hook_failures_total", "hook", hook, "job", "j"); v != 1 {
-			t.Errorf("hook_failures_total{%s} = %v %v", hook, v, ok)
-		}
+	if want := []string{"j on_success", "j on_change"}; !slices.Equal(obs.failed, want) {
+		t.Errorf("observer told of failures %q, want %q", obs.failed, want)
 	}
 }
+
+// hookObserver records the hook failures a Runner's observer is told of.
+type hookObserver struct {
+	nopObserver
+	failed []string
+}
+
+func (o *hookObserver) HookFailed(job, hook string) { o.failed = append(o.failed, job+" "+hook) }

@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"errors"
@@ -17,8 +17,8 @@ import (
 	"github.com/ftpmirror/ftpmirror/ftpcore"
 )
 
-// source is a parsed ftp:// or ftps:// URL.
-type source struct {
+// Source is a parsed ftp:// or ftps:// URL.
+type Source struct {
 	Host     string // without port
 	Addr     string // host:port
 	Path     string // remote directory: relative to the login directory unless it starts with '/'; "" is the login directory
@@ -28,17 +28,17 @@ type source struct {
 	Implicit bool // ftps://
 }
 
-// parseSource parses ftp://[user[:password]@]host[:port]/path. As in RFC
+// ParseSource parses ftp://[user[:password]@]host[:port]/path. As in RFC
 // 1738 (and curl, lftp), the path is relative to the login directory:
 // the '/' after the host only separates it. An absolute path starts with
 // %2F (ftp://host/%2Fpub) or, as lftp also takes it, with a second '/'
 // (ftp://host//pub).
-func parseSource(raw string) (*source, error) {
+func ParseSource(raw string) (*Source, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return nil, usagef("bad URL %q: %v", raw, errors.Unwrap(err))
+		return nil, configf("bad URL %q: %w", raw, errors.Unwrap(err))
 	}
-	s := &source{}
+	s := &Source{}
 	port := "21"
 	switch u.Scheme {
 	case "ftp":
@@ -46,19 +46,19 @@ func parseSource(raw string) (*source, error) {
 		s.Implicit = true
 		port = "990"
 	default:
-		return nil, usagef("bad URL %q: scheme must be ftp:// or ftps://", raw)
+		return nil, configf("bad URL %q: scheme must be ftp:// or ftps://", raw)
 	}
 	if u.Opaque != "" || u.Host == "" {
-		return nil, usagef("bad URL %q: no host", raw)
+		return nil, configf("bad URL %q: no host", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
-		return nil, usagef("bad URL %q: query and fragment are not allowed", raw)
+		return nil, configf("bad URL %q: query and fragment are not allowed", raw)
 	}
 	s.Host = u.Hostname()
 	if p := u.Port(); p != "" {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 1 || n > 65535 {
-			return nil, usagef("bad URL %q: port %s: want 1 to 65535", raw, p)
+			return nil, configf("bad URL %q: port %s: want 1 to 65535", raw, p)
 		}
 		port = p
 	}
@@ -68,10 +68,10 @@ func parseSource(raw string) (*source, error) {
 		s.Password, s.HasPass = u.User.Password()
 	}
 	if s.Path, err = urlPath(u.EscapedPath()); err != nil {
-		return nil, usagef("bad URL %q: %v", raw, err)
+		return nil, configf("bad URL %q: %w", raw, err)
 	}
 	if strings.ContainsAny(s.Path, "\r\n\x00") {
-		return nil, usagef("bad URL %q: control characters in the path", raw)
+		return nil, configf("bad URL %q: control characters in the path", raw)
 	}
 	return s, nil
 }
@@ -99,9 +99,9 @@ func urlPath(escaped string) (string, error) {
 	return strings.TrimSuffix(p, "/"), nil
 }
 
-// String returns the URL without the password, its path as parseSource
+// String returns the URL without the password, its path as ParseSource
 // reads it.
-func (s *source) String() string {
+func (s *Source) String() string {
 	scheme := "ftp"
 	if s.Implicit {
 		scheme = "ftps"
@@ -125,20 +125,20 @@ func (s *source) String() string {
 	return u.String()
 }
 
-// login is who to log in as, with where the password came from.
-type login struct {
+// Login is who to log in as, with where the password came from.
+type Login struct {
 	User, Password string
 	From           string   // where the password came from; "" if none was found
 	Looked         []string // where ftpmirror looked for one
 	Warnings       []string // things that work but should not be so
 }
 
-// credentials returns the user and password to log in with: the user
+// Credentials returns the user and password to log in with: the user
 // from the flag, else the URL, else the ~/.netrc entry for the host,
 // else anonymous; the password from the URL, $FTPMIRROR_PASSWORD, then
 // ~/.netrc (for that user, when one is given).
-func (s *source) credentials(userFlag string) login {
-	l := login{User: s.User}
+func (s *Source) Credentials(userFlag string) Login {
+	l := Login{User: s.User}
 	if userFlag != "" {
 		l.User = userFlag
 	}
@@ -190,8 +190,8 @@ func netrcPath() string {
 	return filepath.Join(home, ".netrc")
 }
 
-// tlsMode parses the -tls flag value, defaulting to implicit for ftps://.
-func (s *source) tlsMode(flagValue string) (ftpcore.TLSMode, error) {
+// TLSMode parses the -tls flag value, defaulting to implicit for ftps://.
+func (s *Source) TLSMode(flagValue string) (ftpcore.TLSMode, error) {
 	switch flagValue {
 	case "":
 		if s.Implicit {
@@ -200,16 +200,25 @@ func (s *source) tlsMode(flagValue string) (ftpcore.TLSMode, error) {
 		return ftpcore.TLSNone, nil
 	case "none":
 		if s.Implicit {
-			return 0, usagef("-tls none contradicts an ftps:// URL")
+			return 0, configf("-tls none contradicts an ftps:// URL")
 		}
 		return ftpcore.TLSNone, nil
 	case "explicit":
 		if s.Implicit {
-			return 0, usagef("-tls explicit contradicts an ftps:// URL (implicit TLS)")
+			return 0, configf("-tls explicit contradicts an ftps:// URL (implicit TLS)")
 		}
 		return ftpcore.TLSExplicit, nil
 	case "implicit":
 		return ftpcore.TLSImplicit, nil
 	}
-	return 0, usagef("-tls: want none, explicit or implicit, not %q", flagValue)
+	return 0, configf("-tls: want none, explicit or implicit, not %q", flagValue)
+}
+
+// Who is the user name as the server sees it: "anonymous" when none is
+// given.
+func (l Login) Who() string {
+	if l.User == "" {
+		return "anonymous"
+	}
+	return l.User
 }

@@ -11,13 +11,14 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // cmdLs lists a remote directory, to exercise a server (and ftpcore) end
 // to end: ftpmirror ls [flags] URL.
 func cmdLs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	jc := defaultJob()
+	jc := jobs.Default()
 	fs := newFlagSet("ls", `ls [flags] URL
 
 Lists the remote directory URL, one entry per line: type, size, time (at
@@ -38,18 +39,18 @@ Examples:
 	if len(pos) != 1 {
 		return usagef("ls takes one URL (run \"ftpmirror help ls\")")
 	}
-	src, err := parseSource(pos[0])
+	src, err := jobs.ParseSource(pos[0])
 	if err != nil {
 		return err
 	}
-	cfg, err := jc.ftpConfig(src)
+	cfg, err := jc.FTPConfig(src)
 	if err != nil {
 		return err
 	}
 	if *trace {
 		cfg.Trace = stderr
 	}
-	cred := src.credentials(jc.User)
+	cred := src.Credentials(jc.User)
 	for _, w := range cred.Warnings {
 		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
 	}
@@ -60,30 +61,52 @@ Examples:
 	}
 	defer c.Close()
 	if err := c.Login(ctx, user, pass); err != nil {
-		return fmt.Errorf("login to %s as %s: %w", src.Addr, orAnonymous(user), err)
+		return fmt.Errorf("login to %s as %s: %w", src.Addr, cred.Who(), err)
 	}
-	// List changes into an absolute dir first: a missing or unreadable
-	// directory is an error naming the server's reply, never an empty
-	// listing (vsftpd lists a missing directory as empty), and no server
-	// globs its name. A relative path (RFC 1738) is made absolute with
-	// the login directory, where the server has Unix paths.
-	dir := src.Path
-	if !strings.HasPrefix(dir, "/") {
-		pwd, err := c.Pwd(ctx)
-		switch {
-		case err == nil && strings.HasPrefix(pwd, "/"):
-			dir = path.Join(pwd, dir)
-		case dir == "" && err == nil:
-			dir = pwd
-		case dir == "":
-			return err
-		}
+	dir, err := absDir(ctx, c, src.Path)
+	if err != nil {
+		return err
 	}
 	entries, err := c.List(ctx, dir)
 	var bad *ftpcore.ListError
 	if err != nil && !errors.As(err, &bad) {
 		return &mirror.RootError{Path: dir, Err: err}
 	}
+	if err := printEntries(stdout, entries); err != nil {
+		return err
+	}
+	if bad != nil {
+		// The lines no parser understood, quoted, after what could be.
+		return bad
+	}
+	return nil
+}
+
+// absDir is the directory to list. List changes into an absolute dir
+// first: a missing or unreadable directory is an error naming the
+// server's reply, never an empty listing (vsftpd lists a missing
+// directory as empty), and no server globs its name. A relative path
+// (RFC 1738) is made absolute with the login directory, where the server
+// has Unix paths.
+func absDir(ctx context.Context, c *ftpcore.Conn, dir string) (string, error) {
+	if strings.HasPrefix(dir, "/") {
+		return dir, nil
+	}
+	pwd, err := c.Pwd(ctx)
+	switch {
+	case err == nil && strings.HasPrefix(pwd, "/"):
+		dir = path.Join(pwd, dir)
+	case dir == "" && err == nil:
+		dir = pwd
+	case dir == "":
+		return "", err
+	}
+	return dir, nil
+}
+
+// printEntries prints a listing: type, size, time and name, one entry per
+// line.
+func printEntries(stdout io.Writer, entries []ftpcore.Entry) error {
 	tw := tabwriter.NewWriter(stdout, 0, 0, 1, ' ', tabwriter.AlignRight)
 	for _, e := range entries {
 		// Names may hold any byte but '/' and NUL: quoted where needed.
@@ -97,21 +120,7 @@ Examples:
 		}
 		fmt.Fprintf(tw, "%s\t%s\t %s\t %s\n", e.Type, size, formatTime(e.Time, e.Precision), name)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if bad != nil {
-		// The lines no parser understood, quoted, after what could be.
-		return bad
-	}
-	return nil
-}
-
-func orAnonymous(user string) string {
-	if user == "" {
-		return "anonymous"
-	}
-	return user
+	return tw.Flush()
 }
 
 // formatTime shows a listing time at the precision the server gave.

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
@@ -65,20 +66,20 @@ func TestListenAddr(t *testing.T) {
 // runs.
 func TestMetricsAfterRuns(t *testing.T) {
 	start := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
-	var reports []jobReport
-	m := newDaemonMetrics(func() []jobReport { return reports })
-	m.seed("a", jobStatus{LastSuccess: start.Add(-time.Hour)})
-	m.finished("a", &mirror.Summary{Job: "a", Start: start, End: start.Add(3 * time.Second), Result: "ok", Fetched: 3, Resumed: 1, Bytes: 1000, Deleted: 2})
-	m.finished("a", &mirror.Summary{Job: "a", Start: start.Add(time.Minute), End: start.Add(time.Minute + time.Second), Result: "partial", Fetched: 1, Bytes: 10, Failed: 2})
+	var reports []jobs.Report
+	m := newMetrics(func() []jobs.Report { return reports })
+	m.seed("a", jobs.Status{LastSuccess: start.Add(-time.Hour)})
+	m.RunFinished("a", &mirror.Summary{Job: "a", Start: start, End: start.Add(3 * time.Second), Result: "ok", Fetched: 3, Resumed: 1, Bytes: 1000, Deleted: 2})
+	m.RunFinished("a", &mirror.Summary{Job: "a", Start: start.Add(time.Minute), End: start.Add(time.Minute + time.Second), Result: "partial", Fetched: 1, Bytes: 10, Failed: 2})
 	p := &mirror.Progress{}
 	p.InFlight.Store(2)
 	p.BytesDone.Store(500)
 	p.BytesTotal.Store(800)
-	reports = []jobReport{
+	reports = []jobs.Report{
 		{Job: "a", MaxAge: "1h", Stale: true, Next: start.Add(time.Hour)},
-		{Job: "b", Running: true, Progress: &progressReport{InFlight: 2, BytesDone: 500, BytesTotal: 800}},
+		{Job: "b", Running: true, Progress: &jobs.ProgressReport{InFlight: 2, BytesDone: 500, BytesTotal: 800}},
 	}
-	text := scrape(t, httpHandler(m, func() []jobReport { return reports }))
+	text := scrape(t, httpHandler(m, func() []jobs.Report { return reports }))
 	want := []struct {
 		name   string
 		labels []string
@@ -115,9 +116,9 @@ func TestMetricsAfterRuns(t *testing.T) {
 }
 
 func TestHealthzAndStatusEndpoints(t *testing.T) {
-	var reports []jobReport
-	m := newDaemonMetrics(func() []jobReport { return reports })
-	h := httptest.NewServer(httpHandler(m, func() []jobReport { return reports }))
+	var reports []jobs.Report
+	m := newMetrics(func() []jobs.Report { return reports })
+	h := httptest.NewServer(httpHandler(m, func() []jobs.Report { return reports }))
 	defer h.Close()
 	get := func(path string) (int, string) {
 		resp, err := http.Get(h.URL + path)
@@ -128,7 +129,7 @@ func TestHealthzAndStatusEndpoints(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(body)
 	}
-	reports = []jobReport{{Job: "a", MaxAge: "1h"}, {Job: "b"}}
+	reports = []jobs.Report{{Job: "a", MaxAge: "1h"}, {Job: "b"}}
 	if code, body := get("/healthz"); code != 200 || body != "ok\n" {
 		t.Errorf("fresh: %d %q", code, body)
 	}
@@ -137,7 +138,7 @@ func TestHealthzAndStatusEndpoints(t *testing.T) {
 		t.Errorf("stale: %d %q", code, body)
 	}
 	code, body := get("/status")
-	var got []jobReport
+	var got []jobs.Report
 	if err := json.Unmarshal([]byte(body), &got); code != 200 || err != nil || len(got) != 2 || !got[0].Stale {
 		t.Errorf("/status: %d %v %s", code, err, body)
 	}
@@ -146,24 +147,16 @@ func TestHealthzAndStatusEndpoints(t *testing.T) {
 	}
 }
 
-func TestStale(t *testing.T) {
-	now := time.Date(2030, 1, 2, 0, 0, 0, 0, time.UTC)
-	h := time.Hour
-	tests := []struct {
-		maxAge             time.Duration
-		lastSuccess, grace time.Time
-		want               bool
-	}{
-		{0, time.Time{}, time.Time{}, false},
-		{36 * h, now.Add(-35 * h), time.Time{}, false},
-		{36 * h, now.Add(-37 * h), now, true},
-		{36 * h, time.Time{}, time.Time{}, true},
-		{36 * h, time.Time{}, now.Add(-h), false},
-		{36 * h, time.Time{}, now.Add(-40 * h), true},
-	}
-	for _, tt := range tests {
-		if got := stale(tt.maxAge, tt.lastSuccess, tt.grace, now); got != tt.want {
-			t.Errorf("stale(%v, %v, %v) = %v", tt.maxAge, tt.lastSuccess, tt.grace, got)
+// TestHookFailuresMetric: a hook failure the runner reports is counted
+// per job and hook (jobs' TestHookFailures checks that it is reported).
+func TestHookFailuresMetric(t *testing.T) {
+	m := newMetrics(func() []jobs.Report { return nil })
+	m.HookFailed("j", "on_success")
+	m.HookFailed("j", "on_change")
+	text := scrape(t, httpHandler(m, func() []jobs.Report { return nil }))
+	for _, hook := range []string{"on_success", "on_change"} {
+		if v, ok := metricValue(text, "ftpmirror_hook_failures_total", "hook", hook, "job", "j"); v != 1 {
+			t.Errorf("hook_failures_total{%s} = %v %v", hook, v, ok)
 		}
 	}
 }

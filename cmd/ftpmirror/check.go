@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 )
 
 const checkHelp = `check -jobs FILE [-v]
@@ -36,8 +37,8 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *jobsPath == "" {
 		return usagef("check: -jobs FILE is required (run \"ftpmirror help check\")")
 	}
-	f, err := loadJobFile(*jobsPath)
-	var fe *jobFileError
+	f, err := jobs.Load(*jobsPath)
+	var fe *jobs.FileError
 	if errors.As(err, &fe) {
 		for _, e := range fe.Errs {
 			fmt.Fprintln(stderr, e)
@@ -46,7 +47,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return &exitError{code: exitUsage, err: fmt.Errorf("%s: %d problem%s", *jobsPath, n, plural(n))}
 	}
 	if err != nil {
-		return usagef("%w", err)
+		return err
 	}
 	for _, w := range f.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
@@ -59,10 +60,10 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		sched, next := "-", "- (sync -jobs only)"
 		if j.Schedule != "" {
 			sched = j.Schedule
-			next = j.next(now).Local().Format("2006-01-02 15:04:05 MST")
+			next = j.Next(now).Local().Format("2006-01-02 15:04:05 MST")
 		}
 		src := j.Source
-		if s, err := parseSource(j.Source); err == nil {
+		if s, err := jobs.ParseSource(j.Source); err == nil {
 			src = s.String() // without a password
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, sched, next, src, j.Target)
@@ -79,83 +80,13 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 // printJobSettings prints every setting of a job as it will run, as
 // job-file keys; never a password.
-func printJobSettings(w io.Writer, j *jobSpec) {
-	src := j.Source
-	if s, err := parseSource(j.Source); err == nil {
-		src = s.String()
-	}
-	mode := "passive"
-	if j.Active {
-		mode = "active"
-	}
-	password := "from the URL, $FTPMIRROR_PASSWORD or ~/.netrc"
-	switch {
-	case j.PasswordEnv != "":
-		password = "from $" + j.PasswordEnv
-	case j.PasswordFile != "":
-		password = "from " + j.PasswordFile
-	}
-	state := j.StatePath
-	if paths, err := j.paths(); err == nil {
-		state = paths.db
-	} else if state == "" {
-		state = "? (" + err.Error() + ")"
-	}
-	orNone := func(d time.Duration) string {
-		if d == 0 {
-			return "0 (none)"
-		}
-		return d.String()
-	}
-	rows := [][2]string{
-		{"name", j.Name},
-		{"schedule", j.Schedule},
-		{"source", src},
-		{"target", j.Target},
-		{"user", j.User},
-		{"password", password},
-		{"mode", mode},
-		{"tls", j.TLS},
-		{"tls_ca_file", j.TLSCAFile},
-		{"tls_insecure", fmt.Sprint(j.TLSInsecure)},
-		{"timeout", j.Timeout.String()},
-		{"parallel", fmt.Sprint(j.Parallel)},
-		{"retries", fmt.Sprint(j.Retries)},
-		{"segments", fmt.Sprint(j.Segments)},
-		{"delete", fmt.Sprint(j.Delete)},
-		{"max_delete", j.MaxDelete},
-		{"include", strings.Join(j.Include, " ")},
-		{"exclude", strings.Join(j.Exclude, " ")},
-		{"max_size", sizeOrNone(j.MaxSize)},
-		{"min_file_age", orNone(j.jobConfig.MinAge)},
-		{"max_file_age", orNone(j.jobConfig.MaxAge)},
-		{"symlinks", j.Symlinks},
-		{"limit_rate", sizeOrNone(j.LimitRate)},
-		{"state", state},
-		{"dry_run", fmt.Sprint(j.DryRun)},
-		{"quiet", fmt.Sprint(j.Quiet)},
-		{"pipelining", fmt.Sprint(j.Pipelining)},
-		{"jitter", orNone(j.Jitter)},
-		{"catch_up", fmt.Sprint(j.CatchUp)},
-		{"max_age", orNone(j.Freshness)},
-		{"on_success", strings.Join(j.OnSuccess, " ")},
-		{"on_failure", strings.Join(j.OnFailure, " ")},
-		{"on_change", strings.Join(j.OnChange, " ")},
-		{"hook_timeout", j.HookTimeout.String()},
-	}
+func printJobSettings(w io.Writer, j *jobs.Job) {
 	fmt.Fprintf(w, "[[job]] # line %d\n", j.Line)
 	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	for _, r := range rows {
-		fmt.Fprintf(tw, "  %s\t= %s\n", r[0], r[1])
+	for _, s := range j.Settings() {
+		fmt.Fprintf(tw, "  %s\t= %s\n", s.Key, s.Value)
 	}
 	tw.Flush()
-}
-
-func sizeOrNone(n int64) string {
-	if n == 0 {
-		return "0 (none)"
-	}
-	return humanBytes(n)
 }
 
 func plural(n int) string {

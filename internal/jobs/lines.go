@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"fmt"
@@ -7,9 +7,12 @@ import (
 )
 
 // keyLines says on which line each key of the file is. The toml decoder
-// keeps key positions to itself (and overwrites them for every element
-// of an array of tables), so the file is scanned here: table headers and
-// `key =` lines, skipping multi-line strings and arrays.
+// (BurntSushi/toml v1.6.0) gives positions only in a ParseError, keeps
+// those of keys to itself, and keeps one per key path, overwritten by
+// every element of an array of tables: job.parallel has one line, that
+// of the last [[job]] setting it. So the file is scanned here for the
+// messages about valid TOML: table headers and `key =` lines, skipping
+// multi-line strings and arrays.
 type keyLines struct {
 	defaults map[string]int
 	jobs     []jobLines

@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"crypto/x509"
@@ -22,17 +22,9 @@ type hintError struct {
 func (e *hintError) Error() string { return e.err.Error() + "; next: " + e.hint }
 func (e *hintError) Unwrap() error { return e.err }
 
-// describe is err with its next step, if it has one.
-func describe(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
 // nextStep says what to do about a run's error, or "" when the error
 // says it already.
-func nextStep(err error, o *mirror.Options, cred login) string {
+func nextStep(err error, o *mirror.Options, cred Login) string {
 	var fe *ftpcore.Error
 	var unknownCA x509.UnknownAuthorityError
 	var badHost x509.HostnameError
@@ -49,9 +41,9 @@ func nextStep(err error, o *mirror.Options, cred login) string {
 		errors.As(err, &fe) && fe.Code == 421 && mentionsTLS(fe.Msg):
 		return `the server wants TLS: add -tls explicit (job key tls = "explicit"), or use an ftps:// URL for implicit TLS`
 	case errors.As(err, &fe) && fe.Cmd == "USER" && fe.Code/100 == 5:
-		return fmt.Sprintf("the server refused the user %s before any password: check the user name (-user, or user@ in the URL); the server may take anonymous logins only", orAnonymous(cred.User))
+		return fmt.Sprintf("the server refused the user %s before any password: check the user name (-user, or user@ in the URL); the server may take anonymous logins only", cred.Who())
 	case errors.As(err, &fe) && fe.Cmd == "PASS" && fe.Code/100 == 5:
-		user := orAnonymous(cred.User)
+		user := cred.Who()
 		if cred.From == "" && user != "anonymous" && user != "ftp" {
 			host, _, _ := net.SplitHostPort(o.Addr)
 			return fmt.Sprintf("no password was found for %s@%s: ftpmirror looked in %s; set $FTPMIRROR_PASSWORD, add it to ~/.netrc, or use the job keys password_env or password_file",

@@ -1,8 +1,7 @@
-package main
+package jobs
 
 import (
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -15,7 +14,7 @@ import (
 // tells users to copy: it must stay valid, and say what it says.
 func TestExampleJobFile(t *testing.T) {
 	t.Setenv("VENDOR_FTP_PASSWORD", "x")
-	f, err := loadJobFile("../../jobs.toml")
+	f, err := Load("../../jobs.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +24,7 @@ func TestExampleJobFile(t *testing.T) {
 	if len(f.Jobs) != 2 {
 		t.Fatalf("%d jobs, want 2", len(f.Jobs))
 	}
-	docs, fw := f.job("debian-docs"), f.job("vendor-firmware")
+	docs, fw := f.Job("debian-docs"), f.Job("vendor-firmware")
 	if docs == nil || fw == nil {
 		t.Fatalf("jobs: %v %v", docs, fw)
 	}
@@ -38,59 +37,18 @@ func TestExampleJobFile(t *testing.T) {
 		t.Errorf("vendor-firmware own keys: %+v", fw)
 	}
 	if !docs.Delete || docs.MaxDelete != "10%" || docs.MaxSize != 500<<20 || docs.LimitRate != 20<<20 || docs.Symlinks != "keep" {
-		t.Errorf("debian-docs: %+v", docs.jobConfig)
+		t.Errorf("debian-docs: %+v", docs)
 	}
-	if fw.jobConfig.MinAge != time.Hour || fw.jobConfig.MaxAge != 8760*time.Hour || fw.TLS != "explicit" || fw.Segments != 8 {
-		t.Errorf("vendor-firmware: %+v", fw.jobConfig)
+	if fw.MinFileAge != time.Hour || fw.MaxFileAge != 8760*time.Hour || fw.TLS != "explicit" || fw.Segments != 8 {
+		t.Errorf("vendor-firmware: %+v", fw)
 	}
 	if fw.PasswordEnv != "VENDOR_FTP_PASSWORD" || fw.StatePath != "/srv/mirror/.ftpmirror/vendor-firmware.db" {
 		t.Errorf("vendor-firmware: %+v", fw)
 	}
-	next := docs.next(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
+	next := docs.Next(time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC))
 	if want := time.Date(2030, 1, 2, 2, 30, 0, 0, time.UTC); !next.Equal(want) {
 		t.Errorf("next run %v, want %v", next, want)
 	}
-}
-
-// TestJobKeysMatchSyncFlags: every job key either is a sync flag's name
-// (with '_' for '-'), or is listed here with why not.
-func TestJobKeysMatchSyncFlags(t *testing.T) {
-	jc := defaultJob()
-	fs := newFlagSet("sync", "")
-	addSyncFlags(fs, &jc)
-	notFlags := map[string]string{
-		"name": "", "schedule": "", "source": "an argument", "target": "an argument",
-		"password_env": "", "password_file": "", "mode": "-active", "min_file_age": "-min-age", "max_file_age": "-max-age",
-		"jitter": "", "catch_up": "", "max_age": "freshness", "pipelining": "-no-pipelining", "on_success": "", "on_failure": "", "on_change": "", "hook_timeout": "",
-	}
-	keys := map[string]bool{}
-	for _, k := range jobKeys {
-		keys[k] = true
-		if _, ok := notFlags[k]; ok {
-			continue
-		}
-		if fs.Lookup(strings.ReplaceAll(k, "_", "-")) == nil {
-			t.Errorf("job key %s has no sync flag", k)
-		}
-	}
-	fs.VisitAll(func(f *flag.Flag) {
-		k := strings.ReplaceAll(f.Name, "-", "_")
-		switch f.Name {
-		case "active":
-			k = "mode"
-		case "min-age":
-			k = "min_file_age"
-		case "max-age":
-			k = "max_file_age"
-		case "q":
-			k = "quiet"
-		case "no-pipelining":
-			k = "pipelining"
-		}
-		if !keys[k] {
-			t.Errorf("sync flag -%s has no job key", f.Name)
-		}
-	})
 }
 
 func writeFile(t *testing.T, path, content string) string {
@@ -129,11 +87,11 @@ state = "st/b.db"
 schedule = "*/5 * * * *"
 on_change = ["true", "arg with spaces"]
 `)
-	f, err := loadJobFile(path)
+	f, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, b := f.job("a"), f.job("b")
+	a, b := f.Job("a"), f.Job("b")
 	if a.Parallel != 8 || b.Parallel != 2 {
 		t.Errorf("parallel %d %d", a.Parallel, b.Parallel)
 	}
@@ -147,20 +105,20 @@ on_change = ["true", "arg with spaces"]
 		t.Errorf("paths: %q %q %q", a.Target, b.Target, b.StatePath)
 	}
 	if a.Retries != 3 || a.Timeout != time.Minute || a.Symlinks != "skip" || a.HookTimeout != defaultHookTimeout {
-		t.Errorf("defaults from defaultJob not kept: %+v", a)
+		t.Errorf("defaults from Default not kept: %+v", a)
 	}
 	if !reflect.DeepEqual(b.OnChange, []string{"true", "arg with spaces"}) {
 		t.Errorf("on_change %q", b.OnChange)
 	}
-	jc, err := a.resolvePassword()
+	jc, err := a.ResolvePassword()
 	if err != nil || jc.Password != "s3cret" {
 		t.Errorf("password_file: %q %v", jc.Password, err)
 	}
 	if a.Password != "" {
-		t.Error("resolvePassword changed the spec")
+		t.Error("ResolvePassword changed the job")
 	}
-	pb, _ := b.paths()
-	if pb.lock != filepath.Join(dir, "st", "b.lock") || pb.status != filepath.Join(dir, "st", "b.status.json") {
+	pb, _ := b.Paths()
+	if pb.Lock != filepath.Join(dir, "st", "b.lock") || pb.Status != filepath.Join(dir, "st", "b.status.json") {
 		t.Errorf("paths %+v", pb)
 	}
 }
@@ -176,26 +134,23 @@ password_env = "FTPMIRROR_TEST_PW"
 `)
 	t.Setenv("FTPMIRROR_TEST_PW", "")
 	os.Unsetenv("FTPMIRROR_TEST_PW")
-	f, err := loadJobFile(path)
+	f, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], "jobs.toml:6: job \"a\": password_env: $FTPMIRROR_TEST_PW is not set") {
 		t.Errorf("warnings %q", f.Warnings)
 	}
-	if _, err := f.Jobs[0].resolvePassword(); err == nil || exitCode(t.Context(), err) != exitUsage {
+	var ce *ConfigError
+	if _, err := f.Jobs[0].ResolvePassword(); err == nil || !errors.As(err, &ce) {
 		t.Errorf("unset password_env: %v", err)
 	}
 	t.Setenv("FTPMIRROR_TEST_PW", "pw")
-	jc, err := f.Jobs[0].resolvePassword()
+	jc, err := f.Jobs[0].ResolvePassword()
 	if err != nil || jc.Password != "pw" {
 		t.Errorf("%q %v", jc.Password, err)
 	}
 }
-
-type nopWriter struct{}
-
-func (nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 
 // TestJobFileErrors: each kind of bad file, with its message and line.
 func TestJobFileErrors(t *testing.T) {
@@ -234,6 +189,21 @@ func TestJobFileErrors(t *testing.T) {
 			[]string{`jobs.toml:2: job "a": hook_timeout: bad duration "soon"`}},
 		{"bad sizes", "[[job]]\nname = \"a\"\n" + ok + "max_size = \"10Q\"\nlimit_rate = \"fast\"\n",
 			[]string{`jobs.toml:5: job "a": max_size: bad size "10Q"`, `jobs.toml:6: job "a": limit_rate: bad size "fast"`}},
+		{"NaN size", "[[job]]\nname = \"a\"\n" + ok + "max_size = \"NaN\"\nlimit_rate = \"-1\"\n",
+			[]string{`jobs.toml:5: job "a": max_size: bad size "NaN"`, `jobs.toml:6: job "a": limit_rate: bad size "-1"`}},
+		{"table type", "job = 3\n", []string{`jobs.toml:1: job: type mismatch: want [[job]] tables, not Integer`}},
+		{"defaults table type", "defaults = \"x\"\n[[job]]\nname = \"a\"\n" + ok,
+			[]string{`jobs.toml:1: defaults: type mismatch: want a [defaults] table, not String`}},
+		{"bool type", "[[job]]\nname = \"a\"\n" + ok + "delete = 1\n",
+			[]string{`jobs.toml:5: job.delete: incompatible types: TOML value has type int64; destination has type boolean`}},
+		{"list element type", "[[job]]\nname = \"a\"\n" + ok + "include = [1]\n",
+			[]string{`jobs.toml:5: job.include: incompatible types: TOML value has type int64; destination has type string`}},
+		{"list type", "[[job]]\nname = \"a\"\n" + ok + "exclude = \"x\"\n",
+			[]string{`jobs.toml:5: job.exclude: incompatible types: TOML value has type string; destination has type slice`}},
+		{"string type", "[[job]]\nname = \"a\"\ntarget = \"t\"\nsource = 2\n",
+			[]string{`jobs.toml:4: job.source: incompatible types: TOML value has type int64; destination has type string`}},
+		{"defaults type", "[defaults]\nretries = true\n[[job]]\nname = \"a\"\n" + ok,
+			[]string{`jobs.toml:2: defaults.retries: incompatible types: TOML value has type bool; destination has type integer`}},
 		{"bad enums", "[[job]]\nname = \"a\"\n" + ok + "mode = \"pasv\"\ntls = \"yes\"\nsymlinks = \"copy\"\n",
 			[]string{`jobs.toml:5: job "a": mode: want passive or active`, `jobs.toml:6: job "a": tls: want none, explicit or implicit`, `jobs.toml:7: job "a": symlinks: want skip, follow or keep`}},
 		{"tls contradicts ftps", "[[job]]\nname = \"a\"\nsource = \"ftps://h/\"\ntarget = \"t\"\ntls = \"explicit\"\n", []string{`jobs.toml:5: job "a": tls: -tls explicit contradicts`}},
@@ -246,18 +216,15 @@ func TestJobFileErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parseJobFile("jobs.toml", []byte(tt.file))
-			var fe *jobFileError
+			_, err := Parse("jobs.toml", []byte(tt.file))
+			var fe *FileError
 			if !errors.As(err, &fe) {
-				t.Fatalf("err = %v, want a *jobFileError", err)
+				t.Fatalf("err = %v, want a *FileError", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("errors:\n%v\nwant one containing %q", err, w)
 				}
-			}
-			if exitCode(t.Context(), usagef("%w", err)) != exitUsage {
-				t.Error("not a usage error")
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"context"
@@ -27,8 +27,8 @@ import (
 // only meaningful while it is locked. The kernel drops the lock when the
 // process dies: no stale locks.
 
-// lockHolder is what the lock file says about the process holding it.
-type lockHolder struct {
+// LockHolder is what the lock file says about the process holding it.
+type LockHolder struct {
 	PID   int       `json:"pid"`
 	Host  string    `json:"host,omitempty"`
 	Cmd   string    `json:"cmd,omitempty"` // "daemon" or "sync"
@@ -36,7 +36,7 @@ type lockHolder struct {
 }
 
 // String reads as mirror.LockHolder's, which names a target's holder.
-func (h lockHolder) String() string {
+func (h LockHolder) String() string {
 	cmd := h.Cmd
 	if cmd != "" {
 		cmd = "ftpmirror " + cmd
@@ -44,28 +44,28 @@ func (h lockHolder) String() string {
 	return mirror.LockHolder{PID: h.PID, Host: h.Host, Cmd: cmd, Since: h.Since}.String()
 }
 
-// lockedError says that a job is locked and by whom. It comes wrapped in
-// an *exitError with exitLocked.
-type lockedError struct {
+// LockedError says that a job is locked and by whom: the run was
+// skipped.
+type LockedError struct {
 	Job    string
-	Holder lockHolder
+	Holder LockHolder
 }
 
-func (e *lockedError) Error() string {
+func (e *LockedError) Error() string {
 	return fmt.Sprintf("job %s: locked, skipped: running in %v", e.Job, e.Holder)
 }
 
-// jobLock is a held job lock.
-type jobLock struct{ fl *flock.Flock }
+// Lock is a held job lock.
+type Lock struct{ fl *flock.Flock }
 
-// lockPoll is how often acquireJobLock retries within its wait.
+// lockPoll is how often AcquireLock retries within its wait.
 const lockPoll = 20 * time.Millisecond
 
-// acquireJobLock takes the lock at path for job, waiting up to wait (or
+// AcquireLock takes the lock at path for job, waiting up to wait (or
 // until ctx ends) for a holder to let go: a status probing the lock
-// holds it for microseconds. A lock still held then gives an *exitError
-// with exitLocked wrapping a *lockedError.
-func acquireJobLock(ctx context.Context, path, job, cmd string, wait time.Duration) (*jobLock, error) {
+// holds it for microseconds. A lock still held then gives a
+// *LockedError.
+func AcquireLock(ctx context.Context, path, job, cmd string, wait time.Duration) (*Lock, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("job %s: lock: %w", job, err)
 	}
@@ -86,10 +86,10 @@ func acquireJobLock(ctx context.Context, path, job, cmd string, wait time.Durati
 		return nil, fmt.Errorf("job %s: lock %s: %w", job, path, err)
 	default:
 		fl.Close()
-		return nil, &exitError{code: exitLocked, err: &lockedError{Job: job, Holder: readLockHolder(path)}}
+		return nil, &LockedError{Job: job, Holder: readLockHolder(path)}
 	}
 	host, _ := os.Hostname()
-	h := lockHolder{PID: os.Getpid(), Host: host, Cmd: cmd, Since: time.Now().UTC().Truncate(time.Second)}
+	h := LockHolder{PID: os.Getpid(), Host: host, Cmd: cmd, Since: time.Now().UTC().Truncate(time.Second)}
 	data, _ := json.Marshal(h)
 	// Best effort: the lock holds without the note. The note goes in
 	// place (no rename), so the locked file stays the same file.
@@ -97,39 +97,39 @@ func acquireJobLock(ctx context.Context, path, job, cmd string, wait time.Durati
 		f.Write(append(data, '\n'))
 		f.Close()
 	}
-	return &jobLock{fl: fl}, nil
+	return &Lock{fl: fl}, nil
 }
 
-// release lets go of the lock.
-func (l *jobLock) release() {
+// Release lets go of the lock.
+func (l *Lock) Release() {
 	if l != nil && l.fl != nil {
 		l.fl.Close()
 		l.fl = nil
 	}
 }
 
-func readLockHolder(path string) lockHolder {
-	var h lockHolder
+func readLockHolder(path string) LockHolder {
+	var h LockHolder
 	if data, err := os.ReadFile(path); err == nil {
 		_ = json.Unmarshal(data, &h)
 	}
 	return h
 }
 
-// probeJobLock says whether the lock at path is held, and by whom,
+// ProbeLock says whether the lock at path is held, and by whom,
 // without waiting. It takes a shared lock for a moment to find out.
-func probeJobLock(path string) (lockHolder, bool) {
+func ProbeLock(path string) (LockHolder, bool) {
 	if _, err := os.Stat(path); err != nil {
-		return lockHolder{}, false
+		return LockHolder{}, false
 	}
 	fl := flock.New(path, flock.SetFlag(os.O_RDONLY))
 	ok, err := fl.TryRLock()
 	if err != nil {
-		return lockHolder{}, false
+		return LockHolder{}, false
 	}
 	if ok {
 		fl.Close()
-		return lockHolder{}, false
+		return LockHolder{}, false
 	}
 	return readLockHolder(path), true
 }

@@ -1,27 +1,23 @@
-package main
+package daemon
 
 import (
-	"encoding/json"
-	"fmt"
-	"net"
-	"net/http"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
-// daemonMetrics is the daemon's Prometheus registry. Counters count runs
+// metrics is the daemon's Prometheus registry, and the jobs.Observer of
+// its runner. Counters count runs
 // since the daemon started; the last_* gauges are seeded from the status
 // files at start, so they survive a restart. Gauges of what is going on
 // now (running, transfers, bytes, staleness, next run) are read from the
-// reports at scrape time. A nil *daemonMetrics records nothing.
-type daemonMetrics struct {
+// reports at scrape time. A nil *metrics records nothing.
+type metrics struct {
 	reg *prometheus.Registry
 
 	lastStart    *prometheus.GaugeVec
@@ -39,9 +35,9 @@ type daemonMetrics struct {
 	live map[string]*mirror.Progress // runs going on in this process
 }
 
-// newDaemonMetrics makes the registry; reports gives the current job
+// newMetrics makes the registry; reports gives the current job
 // reports for the gauges computed at scrape time.
-func newDaemonMetrics(reports func() []jobReport) *daemonMetrics {
+func newMetrics(reports func() []jobs.Report) *metrics {
 	job := []string{"job"}
 	gauge := func(name, help string) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "ftpmirror", Name: name, Help: help}, job)
@@ -49,7 +45,7 @@ func newDaemonMetrics(reports func() []jobReport) *daemonMetrics {
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "ftpmirror", Name: name, Help: help}, append(job, labels...))
 	}
-	m := &daemonMetrics{
+	m := &metrics{
 		reg:          prometheus.NewRegistry(),
 		lastStart:    gauge("last_run_start_timestamp_seconds", "Start of the job's last finished run, Unix time."),
 		lastEnd:      gauge("last_run_end_timestamp_seconds", "End of the job's last finished run, Unix time."),
@@ -71,7 +67,7 @@ func newDaemonMetrics(reports func() []jobReport) *daemonMetrics {
 }
 
 // seed sets the last_* gauges of a job from its status file.
-func (m *daemonMetrics) seed(job string, st jobStatus) {
+func (m *metrics) seed(job string, st jobs.Status) {
 	if m == nil {
 		return
 	}
@@ -83,14 +79,14 @@ func (m *daemonMetrics) seed(job string, st jobStatus) {
 	}
 }
 
-func (m *daemonMetrics) setLast(job string, s *mirror.Summary) {
+func (m *metrics) setLast(job string, s *mirror.Summary) {
 	m.lastStart.WithLabelValues(job).Set(unixSeconds(s.Start))
 	m.lastEnd.WithLabelValues(job).Set(unixSeconds(s.End))
 	m.lastDuration.WithLabelValues(job).Set(s.End.Sub(s.Start).Seconds())
 }
 
-// started notes a run going on, with its progress counters.
-func (m *daemonMetrics) started(job string, p *mirror.Progress) {
+// RunStarted notes a run going on, with its progress counters.
+func (m *metrics) RunStarted(job string, p *mirror.Progress) {
 	if m == nil {
 		return
 	}
@@ -99,8 +95,8 @@ func (m *daemonMetrics) started(job string, p *mirror.Progress) {
 	m.mu.Unlock()
 }
 
-// stopped notes the end of the run going on.
-func (m *daemonMetrics) stopped(job string) {
+// RunStopped notes the end of the run going on.
+func (m *metrics) RunStopped(job string) {
 	if m == nil {
 		return
 	}
@@ -110,7 +106,7 @@ func (m *daemonMetrics) stopped(job string) {
 }
 
 // progress returns the progress of job's run going on, or nil.
-func (m *daemonMetrics) progress(job string) *mirror.Progress {
+func (m *metrics) progress(job string) *mirror.Progress {
 	if m == nil {
 		return nil
 	}
@@ -119,8 +115,8 @@ func (m *daemonMetrics) progress(job string) *mirror.Progress {
 	return m.live[job]
 }
 
-// finished counts a finished run.
-func (m *daemonMetrics) finished(job string, s *mirror.Summary) {
+// RunFinished counts a finished run.
+func (m *metrics) RunFinished(job string, s *mirror.Summary) {
 	if m == nil {
 		return
 	}
@@ -135,7 +131,8 @@ func (m *daemonMetrics) finished(job string, s *mirror.Summary) {
 	m.failed.WithLabelValues(job).Add(float64(s.Failed))
 }
 
-func (m *daemonMetrics) hookFailed(job, hook string) {
+// HookFailed counts a failed hook.
+func (m *metrics) HookFailed(job, hook string) {
 	if m == nil {
 		return
 	}
@@ -143,7 +140,7 @@ func (m *daemonMetrics) hookFailed(job, hook string) {
 }
 
 // forget drops the series of a job removed from the job file.
-func (m *daemonMetrics) forget(job string) {
+func (m *metrics) forget(job string) {
 	if m == nil {
 		return
 	}
@@ -165,8 +162,8 @@ func unixSeconds(t time.Time) float64 {
 
 // liveCollector reports, at scrape time, what each job is doing now.
 type liveCollector struct {
-	m       *daemonMetrics
-	reports func() []jobReport
+	m       *metrics
+	reports func() []jobs.Report
 }
 
 var (
@@ -218,49 +215,4 @@ func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// listenAddr turns -listen's value into an address: a bare port means
-// loopback only ("9100" is "127.0.0.1:9100"); ":9100" means every
-// interface, as for net.Listen.
-func listenAddr(s string) string {
-	if s != "" && !strings.Contains(s, ":") {
-		return net.JoinHostPort("127.0.0.1", s)
-	}
-	return s
-}
-
-// httpHandler serves /metrics, /healthz and /status.
-//
-// /healthz answers 200 "ok" while every job with a max_age has succeeded
-// within it, else 503 naming the stale jobs: the process being up is not
-// the point, fresh mirrors are. A job that never succeeded gets max_age
-// from the daemon's start.
-func httpHandler(m *daemonMetrics, reports func() []jobReport) http.Handler {
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		var stale []string
-		for _, rep := range reports() {
-			if rep.Stale {
-				last := "never"
-				if !rep.LastSuccess.IsZero() {
-					last = rep.LastSuccess.UTC().Format(time.RFC3339)
-				}
-				stale = append(stale, fmt.Sprintf("%s: last success %s, max_age %s", rep.Job, last, rep.MaxAge))
-			}
-		}
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		if len(stale) > 0 {
-			w.WriteHeader(http.StatusServiceUnavailable)
-			fmt.Fprintf(w, "stale\n%s\n", strings.Join(stale, "\n"))
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	mux.HandleFunc("GET /status", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(reports())
-	})
-	return mux
-}
+var _ jobs.Observer = (*metrics)(nil)

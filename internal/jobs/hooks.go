@@ -1,4 +1,4 @@
-package main
+package jobs
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 // summary as JSON on stdin and FTPMIRROR_JOB, FTPMIRROR_TARGET,
 // FTPMIRROR_RESULT and FTPMIRROR_HOOK in its environment, and is killed
 // after the job's hook_timeout. A failing hook is logged and counted
-// (status file, metrics); it never undoes the sync nor changes the exit
+// (status file, the runner's Observer); it never undoes the sync nor changes the exit
 // status. Dry runs and runs cut short by a shutdown run no hooks.
 
 // hookWaitDelay bounds how long a killed hook's children may keep its
@@ -38,7 +38,7 @@ type jobHook struct {
 }
 
 // hooksFor returns the hooks that apply to a run, in the order they run.
-func hooksFor(spec *jobSpec, sum *mirror.Summary) []jobHook {
+func hooksFor(j *Job, sum *mirror.Summary) []jobHook {
 	var hooks []jobHook
 	switch sum.Result {
 	case mirror.ResultDryRun, mirror.ResultInterrupted:
@@ -47,24 +47,24 @@ func hooksFor(spec *jobSpec, sum *mirror.Summary) []jobHook {
 		// Ctrl-C): its next run finishes it.
 		return nil
 	case mirror.ResultOK:
-		if len(spec.OnSuccess) > 0 {
-			hooks = append(hooks, jobHook{"on_success", spec.OnSuccess})
+		if len(j.OnSuccess) > 0 {
+			hooks = append(hooks, jobHook{"on_success", j.OnSuccess})
 		}
 	default:
-		if len(spec.OnFailure) > 0 {
-			hooks = append(hooks, jobHook{"on_failure", spec.OnFailure})
+		if len(j.OnFailure) > 0 {
+			hooks = append(hooks, jobHook{"on_failure", j.OnFailure})
 		}
 	}
-	if len(spec.OnChange) > 0 && sum.Fetched+sum.Resumed+sum.Deleted > 0 {
-		hooks = append(hooks, jobHook{"on_change", spec.OnChange})
+	if len(j.OnChange) > 0 && sum.Fetched+sum.Resumed+sum.Deleted > 0 {
+		hooks = append(hooks, jobHook{"on_change", j.OnChange})
 	}
 	return hooks
 }
 
-// runHooks runs the hooks that apply to sum and returns how many failed.
-// metrics may be nil.
-func runHooks(ctx context.Context, spec *jobSpec, sum *mirror.Summary, logger *slog.Logger, metrics *daemonMetrics) int {
-	hooks := hooksFor(spec, sum)
+// runHooks runs the hooks that apply to sum and returns how many failed,
+// telling obs (which may be nil) of each failure.
+func runHooks(ctx context.Context, j *Job, sum *mirror.Summary, logger *slog.Logger, obs Observer) int {
+	hooks := hooksFor(j, sum)
 	if len(hooks) == 0 {
 		return 0
 	}
@@ -76,14 +76,16 @@ func runHooks(ctx context.Context, spec *jobSpec, sum *mirror.Summary, logger *s
 	failed := 0
 	for _, h := range hooks {
 		start := time.Now()
-		out, err := runHook(ctx, h.name, h.argv, spec, string(sum.Result), input)
+		out, err := runHook(ctx, h.name, h.argv, j, string(sum.Result), input)
 		l := logger.With("hook", h.name, "dur", time.Since(start).Round(time.Millisecond))
 		if out != "" {
 			l = l.With("output", out)
 		}
 		if err != nil {
 			failed++
-			metrics.hookFailed(spec.Name, h.name)
+			if obs != nil {
+				obs.HookFailed(j.Name, h.name)
+			}
 			l.Error("hook failed", "err", err)
 			continue
 		}
@@ -93,8 +95,8 @@ func runHooks(ctx context.Context, spec *jobSpec, sum *mirror.Summary, logger *s
 }
 
 // runHook runs one hook and returns the tail of its output.
-func runHook(ctx context.Context, name string, argv []string, spec *jobSpec, result string, input []byte) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, spec.HookTimeout)
+func runHook(ctx context.Context, name string, argv []string, j *Job, result string, input []byte) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, j.HookTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Stdin = bytes.NewReader(input)
@@ -102,15 +104,15 @@ func runHook(ctx context.Context, name string, argv []string, spec *jobSpec, res
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	cmd.Env = append(os.Environ(),
-		"FTPMIRROR_JOB="+spec.Name,
-		"FTPMIRROR_TARGET="+spec.Target,
+		"FTPMIRROR_JOB="+j.Name,
+		"FTPMIRROR_TARGET="+j.Target,
 		"FTPMIRROR_RESULT="+result,
 		"FTPMIRROR_HOOK="+name,
 	)
 	cmd.WaitDelay = hookWaitDelay
 	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
-		err = fmt.Errorf("killed after hook_timeout %v", spec.HookTimeout)
+		err = fmt.Errorf("killed after hook_timeout %v", j.HookTimeout)
 	}
 	return strings.TrimSpace(out.String()), err
 }
