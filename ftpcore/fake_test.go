@@ -21,6 +21,7 @@ type fakeServer struct {
 
 	mu       sync.Mutex
 	commands []string
+	writes   [][]string        // commands grouped by the client's writes (see serve)
 	conns    map[net.Conn]bool // open sessions, closed by the cleanup
 	wg       sync.WaitGroup
 }
@@ -82,6 +83,12 @@ func (f *fakeServer) serve() {
 			}()
 			s := &fakeSession{srv: f, conn: c, r: bufio.NewReader(c)}
 			s.reply(f.greeting)
+			// The client waits for a reply before each command it does
+			// not pipeline, so a command that finds nothing buffered
+			// behind the one before starts a new write; pipelined
+			// commands go in one small write, which loopback delivers
+			// whole.
+			more := false
 			for {
 				line, err := s.r.ReadString('\n')
 				if err != nil {
@@ -90,7 +97,13 @@ func (f *fakeServer) serve() {
 				line = strings.TrimRight(line, "\r\n")
 				f.mu.Lock()
 				f.commands = append(f.commands, line)
+				if n := len(f.writes); more && n > 0 {
+					f.writes[n-1] = append(f.writes[n-1], line)
+				} else {
+					f.writes = append(f.writes, []string{line})
+				}
 				f.mu.Unlock()
+				more = s.r.Buffered() > 0
 				verb, arg, _ := strings.Cut(line, " ")
 				verb = strings.ToUpper(verb)
 				if h, ok := f.handlers[verb]; ok {
@@ -111,6 +124,18 @@ func (f *fakeServer) got() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.commands...)
+}
+
+// gotWrites returns the commands received so far, grouped by the
+// client's writes.
+func (f *fakeServer) gotWrites() [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := make([][]string, len(f.writes))
+	for i, g := range f.writes {
+		w[i] = append([]string(nil), g...)
+	}
+	return w
 }
 
 // loginHandlers answers USER/PASS/FEAT/TYPE like a minimal server, and
