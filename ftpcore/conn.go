@@ -445,6 +445,11 @@ func (c *Conn) ModTime(ctx context.Context, path string) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, err
 	}
+	return mdtmTime(path, msg)
+}
+
+// mdtmTime parses MDTM's reply for path.
+func mdtmTime(path, msg string) (time.Time, error) {
 	t, err := parseMDTM(msg)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("MDTM %s: %w", path, err)
@@ -493,8 +498,8 @@ func (c *Conn) Quote(ctx context.Context, command string) (int, string, error) {
 func (c *Conn) cmd(ctx context.Context, expect int, format string, args ...any) (int, string, error) {
 	line := fmt.Sprintf(format, args...)
 	verb, _, _ := strings.Cut(line, " ")
-	if strings.ContainsAny(line, "\r\n\x00") {
-		return 0, "", fmt.Errorf("%s: refusing to send an argument holding CR, LF or NUL: %q", verb, line)
+	if err := refuseControlBytes(line); err != nil {
+		return 0, "", err
 	}
 	if c.broken != nil {
 		return 0, "", fmt.Errorf("%s: %w: %v", verb, ErrConnBroken, c.broken)
@@ -515,11 +520,8 @@ func (c *Conn) cmd(ctx context.Context, expect int, format string, args ...any) 
 // send writes several commands at once (pipelining); the caller reads
 // their replies in order. Nothing is sent if one holds CR, LF or NUL.
 func (c *Conn) send(ctx context.Context, lines ...string) error {
-	for _, line := range lines {
-		if strings.ContainsAny(line, "\r\n\x00") {
-			verb, _, _ := strings.Cut(line, " ")
-			return fmt.Errorf("%s: refusing to send an argument holding CR, LF or NUL: %q", verb, line)
-		}
+	if err := refuseControlBytes(lines...); err != nil {
+		return err
 	}
 	if c.broken != nil {
 		return fmt.Errorf("%w: %v", ErrConnBroken, c.broken)
@@ -535,6 +537,19 @@ func (c *Conn) send(ctx context.Context, lines ...string) error {
 	if err != nil {
 		verb, _, _ := strings.Cut(lines[0], " ")
 		return fmt.Errorf("%s: %w", verb, err)
+	}
+	return nil
+}
+
+// refuseControlBytes returns an error if a line holds CR, LF or NUL: its
+// argument would end the command early and smuggle in another. The line
+// is quoted as the trace shows it, PASS's argument redacted.
+func refuseControlBytes(lines ...string) error {
+	for _, line := range lines {
+		if strings.ContainsAny(line, "\r\n\x00") {
+			verb, _, _ := strings.Cut(line, " ")
+			return fmt.Errorf("%s: refusing to send an argument holding CR, LF or NUL: %q", verb, redact(line))
+		}
 	}
 	return nil
 }
@@ -648,8 +663,13 @@ func (c *Conn) trace(prefix, line string) {
 	if c.cfg.Trace == nil {
 		return
 	}
+	fmt.Fprintf(c.cfg.Trace, "%s%s\n", prefix, redact(line))
+}
+
+// redact hides the argument of PASS in a command line that is shown.
+func redact(line string) string {
 	if strings.HasPrefix(strings.ToUpper(line), "PASS ") {
-		line = "PASS ****"
+		return "PASS ****"
 	}
-	fmt.Fprintf(c.cfg.Trace, "%s%s\n", prefix, line)
+	return line
 }

@@ -173,6 +173,31 @@ func TestRefusesControlBytesInArguments(t *testing.T) {
 	}
 }
 
+// A password holding CR or LF is refused like any argument, and the
+// refusal does not quote it: errors end up in logs and status files.
+func TestRefusedPasswordNotInError(t *testing.T) {
+	var trace strings.Builder
+	f := newFakeServer(t, loginHandlers())
+	c := dialFake(t, f, &Config{Trace: &trace})
+	for _, pass := range []string{"s3cret\r\nDELE x", "s3cret\n", "s3cret\x00"} {
+		err := c.Login(t.Context(), "bob", pass)
+		if err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Fatalf("Login with %q = %v", pass, err)
+		}
+		if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "PASS ****") {
+			t.Errorf("the error quotes the password: %v", err)
+		}
+	}
+	if strings.Contains(trace.String(), "s3cret") {
+		t.Errorf("the trace shows the password:\n%s", trace.String())
+	}
+	for _, cmd := range f.got() {
+		if strings.HasPrefix(cmd, "PASS") || strings.Contains(cmd, "DELE") {
+			t.Errorf("server saw %q", cmd)
+		}
+	}
+}
+
 func TestExplicitTLSRefusedSendsNoCredentials(t *testing.T) {
 	for _, tc := range []struct{ name, reply string }{
 		{"refused", "500 AUTH not understood\r\n"},
