@@ -366,33 +366,8 @@ func (c *Conn) parseFeatures(code int, msg string) {
 	_, c.mlsd = c.features["MLST"]
 }
 
-// Features returns the extensions the server listed in its FEAT reply,
-// upper-case name to parameters. It is empty before Login.
-func (c *Conn) Features() map[string]string { return c.features }
-
-// HasFeature reports whether FEAT listed name (case-insensitive).
-func (c *Conn) HasFeature(name string) bool {
-	_, ok := c.features[strings.ToUpper(name)]
-	return ok
-}
-
-// RemoteAddr returns the server's address on the control connection.
-func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
-
 // Err returns nil while the connection is usable, or why it is not.
 func (c *Conn) Err() error { return c.broken }
-
-// Syst returns the reply text of SYST.
-func (c *Conn) Syst(ctx context.Context) (string, error) {
-	_, msg, err := c.cmd(ctx, 215, "SYST")
-	return msg, err
-}
-
-// Type sets the representation type: "I" for binary, "A" for ASCII.
-func (c *Conn) Type(ctx context.Context, t string) error {
-	_, _, err := c.cmd(ctx, 200, "TYPE %s", t)
-	return err
-}
 
 // Pwd returns the current directory.
 func (c *Conn) Pwd(ctx context.Context) (string, error) {

@@ -368,9 +368,6 @@ func (t *Transfer) Read(p []byte) (int, error) {
 	}
 }
 
-// N returns the number of bytes read so far.
-func (t *Transfer) N() int64 { return t.n }
-
 // Close closes the data connection and reads the final reply. It returns
 // nil only when all data was read and the server confirmed the transfer
 // (2xx). A transfer read to the end but answered with 426/451 returns an
