@@ -477,7 +477,7 @@ func (c *Conn) cmd(ctx context.Context, expect int, format string, args ...any) 
 		return 0, "", err
 	}
 	if c.broken != nil {
-		return 0, "", fmt.Errorf("%s: %w: %v", verb, ErrConnBroken, c.broken)
+		return 0, "", fmt.Errorf("%s: %w", verb, c.errBroken())
 	}
 	c.trace("> ", line)
 	err := c.io(ctx, func() error {
@@ -499,7 +499,7 @@ func (c *Conn) send(ctx context.Context, lines ...string) error {
 		return err
 	}
 	if c.broken != nil {
-		return fmt.Errorf("%w: %v", ErrConnBroken, c.broken)
+		return c.errBroken()
 	}
 	err := c.io(ctx, func() error {
 		for _, line := range lines {
@@ -514,6 +514,16 @@ func (c *Conn) send(ctx context.Context, lines ...string) error {
 		return fmt.Errorf("%s: %w", verb, err)
 	}
 	return nil
+}
+
+// errBroken is the error of a command that was not sent because the
+// Conn is broken. It quotes why, with %v and not %w: the cause may be a
+// reply (the 421 that closed the Conn, a refused REST whose RETR went
+// out anyway), and callers must not take a dead Conn's error for a reply
+// to the command they sent (a 5xx to CWD would make a directory look
+// gone).
+func (c *Conn) errBroken() error {
+	return fmt.Errorf("%w: %v", ErrConnBroken, c.broken)
 }
 
 // refuseControlBytes returns an error if a line holds CR, LF or NUL: its
@@ -624,7 +634,7 @@ func (c *Conn) io(ctx context.Context, f func() error) error {
 	if err != nil {
 		var pe textproto.ProtocolError
 		if errors.As(err, &pe) {
-			err = fmt.Errorf("%w: %v", ErrProtocol, err)
+			err = fmt.Errorf("%w: %w", ErrProtocol, err)
 		} else if errors.Is(err, io.EOF) {
 			err = fmt.Errorf("server closed the connection: %w", io.ErrUnexpectedEOF)
 		}

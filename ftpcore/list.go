@@ -145,7 +145,7 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 		var retry []int
 		for i, d := range dirs {
 			if c.broken != nil {
-				errs[i] = fmt.Errorf("STAT %s: %w: %v", d, ErrConnBroken, c.broken)
+				errs[i] = fmt.Errorf("STAT %s: %w", d, c.errBroken())
 				continue
 			}
 			entries[i], errs[i] = c.readSTAT(ctx, d, nil)
@@ -218,6 +218,8 @@ func (c *Conn) readSTAT(ctx context.Context, dir string, noop func() error) ([]E
 	}
 	if _, _, err := c.read(ctx, "NOOP", 200); err != nil {
 		if isReply(err) {
+			// %v: the reply is NOOP's, not one to the caller's
+			// command (see errBroken).
 			c.broken = fmt.Errorf("%w: STAT reply out of step: %v", ErrProtocol, err)
 			c.conn.Close()
 			return nil, c.broken

@@ -155,6 +155,13 @@ func TestTransferWrites(t *testing.T) {
 			if broken := c.Err() != nil; broken != pipelined {
 				t.Errorf("connection broken: %v, want %v", c.Err(), pipelined)
 			}
+			// A dead Conn's errors are not replies, whatever broke it.
+			if !pipelined {
+				return
+			}
+			if err := c.Noop(ctx); !errors.Is(err, ErrConnBroken) || errors.As(err, new(*Error)) {
+				t.Errorf("Noop on the broken Conn = %v, want ErrConnBroken and no *Error", err)
+			}
 		},
 		want: map[bool][][]string{
 			false: {{"EPSV"}, {"RETR /f"}, {"EPSV"}, {"REST 5"}},
