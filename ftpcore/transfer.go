@@ -96,6 +96,8 @@ func (c *Conn) pipelines() bool { return c.pipeline && !c.cfg.DisablePipelining 
 // Pending is a transfer whose commands were sent ahead (Transfer.Next):
 // Start reads their replies and opens the data connection. Until then
 // the Conn must not be used for anything else; Cancel gives it up.
+// Inside ftpcore every transfer is a Pending, whose commands Start sends
+// one at a time where the Conn does not pipeline.
 type Pending struct {
 	c      *Conn
 	offset int64  // REST, unless zero
