@@ -356,12 +356,7 @@ func TestActiveRefusesThirdParty(t *testing.T) {
 	h := loginHandlers()
 	var target atomic.Value
 	var intruded atomic.Bool
-	h["PORT"] = func(s *fakeSession, arg string) {
-		var a [6]int
-		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
-		target.Store(fmt.Sprintf("%d.%d.%d.%d:%d", a[0], a[1], a[2], a[3], a[4]<<8|a[5]))
-		s.reply("200 PORT ok\r\n")
-	}
+	h["PORT"] = portHandler(&target)
 	h["RETR"] = func(s *fakeSession, _ string) {
 		s.reply("150 opening\r\n")
 		addr := target.Load().(string)

@@ -2,9 +2,11 @@ package ftpcore
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -136,6 +138,17 @@ func (f *fakeServer) gotWrites() [][]string {
 		w[i] = append([]string(nil), g...)
 	}
 	return w
+}
+
+// portHandler answers PORT with 200 and stores the address it names in
+// target, for the handler that connects to it.
+func portHandler(target *atomic.Value) func(s *fakeSession, arg string) {
+	return func(s *fakeSession, arg string) {
+		var a [6]int
+		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
+		target.Store(fmt.Sprintf("%d.%d.%d.%d:%d", a[0], a[1], a[2], a[3], a[4]<<8|a[5]))
+		s.reply("200 PORT ok\r\n")
+	}
 }
 
 // loginHandlers answers USER/PASS/FEAT/TYPE like a minimal server, and

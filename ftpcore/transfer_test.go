@@ -33,12 +33,7 @@ func transferServer(t *testing.T, refuse ...string) *fakeServer {
 	h["PASV"] = func(s *fakeSession, _ string) {
 		s.reply(fmt.Sprintf("227 Entering Passive Mode (127,0,0,1,%d,%d).\r\n", port>>8, port&0xff))
 	}
-	h["PORT"] = func(s *fakeSession, arg string) {
-		var a [6]int
-		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
-		target.Store(fmt.Sprintf("%d.%d.%d.%d:%d", a[0], a[1], a[2], a[3], a[4]<<8|a[5]))
-		s.reply("200 PORT ok\r\n")
-	}
+	h["PORT"] = portHandler(&target)
 	h["REST"] = func(s *fakeSession, _ string) { s.reply("350 restarting\r\n") }
 	h["MDTM"] = func(s *fakeSession, _ string) { s.reply("213 20200102030405\r\n") }
 	h["CWD"] = func(s *fakeSession, arg string) {
