@@ -195,6 +195,24 @@ func TestTransferWrites(t *testing.T) {
 			true:  {{"MDTM /f"}, {"EPSV"}, {"RETR /f"}, {"MDTM /g", "EPSV", "RETR /g"}},
 		},
 	}, {
+		name: "a path with CR LF: nothing goes out",
+		run: func(t *testing.T, c *Conn, _ bool) {
+			x, err := c.Retr(ctx, "/f", 0)
+			fetch(t, x, err)
+			for _, p := range []string{"/f\r\nDELE /f", "/f\n", "/f\x00"} {
+				if _, err := c.Retr(ctx, p, 5); err == nil || !strings.Contains(err.Error(), "refusing") {
+					t.Errorf("Retr(%q) = %v", p, err)
+				}
+			}
+			if err := c.Noop(ctx); err != nil {
+				t.Errorf("connection out of step: %v", err)
+			}
+		},
+		want: map[bool][][]string{
+			false: {{"EPSV"}, {"RETR /f"}, {"NOOP"}},
+			true:  {{"EPSV"}, {"RETR /f"}, {"NOOP"}},
+		},
+	}, {
 		name:   "active mode",
 		active: true,
 		run: func(t *testing.T, c *Conn, _ bool) {
