@@ -69,7 +69,9 @@ func (p *Pending) openData(ctx context.Context, pd *pendingData) (setupErr, err 
 	}
 	if verb == "EPSV" && code/100 == 5 {
 		// vsftpd with listen_ipv6=NO and many embedded servers refuse
-		// EPSV; do not ask again on this connection.
+		// EPSV; do not ask again on this connection. (Where the
+		// commands went out ahead, this transfer fails; the next one
+		// asks PASV.)
 		p.c.skipEPSV = true
 		if !p.ahead {
 			verb = "PASV"
