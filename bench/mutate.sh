@@ -86,7 +86,7 @@ m "-max-delete N count limit (DeleteLimit.allows)" mirror/delete.go \
 m "STAT listing byte limit (ftpcore/list.go)" ftpcore/list.go \
   's/c\.budget\.maxBytes = int\(min\(c\.cfg\.MaxListBytes, 1<<30\)\)/c.budget.maxBytes = int(1 << 40)/' \
   ./ftpcore 'TestSTATListingLimit'
-m "CR/LF refusal on the pipelined send path (ftpcore/conn.go send)" ftpcore/conn.go \
+m "CR/LF refusal, for cmd and the pipelined send path (ftpcore/conn.go refuseControlBytes)" ftpcore/conn.go \
   's/(\tfor _, line := range lines \{\n\t\tif )(strings\.ContainsAny\(line, "\\r\\n\\x00"\) \{\n\t\t\tverb, _, _ := strings\.Cut\(line, " "\))/$1false \&\& $2/' \
   ./ftpcore 'TestSendRefusesControlBytes'
 m "os.Root confinement of the per-directory Roots (mirror/dirs.go)" mirror/dirs.go \
@@ -101,7 +101,7 @@ m "MinRate (ftpcore/transfer.go)" ftpcore/transfer.go \
 m "listing byte limit on a data connection (ftpcore/list.go)" ftpcore/list.go \
   's/lr := &io\.LimitedReader\{R: t, N: c\.cfg\.MaxListBytes \+ 1\}/lr := \&io.LimitedReader{R: t, N: 1 << 40}/' \
   ./ftpcore 'TestDataListingLimit'
-m "bytes after 234 (ftpcore/conn.go authTLS)" ftpcore/conn.go \
+m "bytes after 234 (ftpcore/tls.go authTLS)" ftpcore/tls.go \
   's/if n := c\.text\.R\.Buffered\(\); n > 0 \{/if n := c.text.R.Buffered(); false \&\& n > 0 {/' \
   ./ftpcore 'TestBytesAfter234'
 
@@ -193,6 +193,11 @@ m "an unreadable PWD does not stop the run" mirror/run.go \
 m "a directory gone before its fetch is made again (remakeDir)" mirror/fetch.go \
   's/\tif errors\.Is\(err, fs\.ErrNotExist\) \{\n(\t\t\/\/ The directory was made when the fetch was planned)/\tif false \&\& errors.Is(err, fs.ErrNotExist) {\n$1/' \
   ./mirror 'TestDirRemovedBeforeFetch'
+
+# --- issue 12
+m "a refused PASS is not quoted in the error (ftpcore/conn.go refuseControlBytes)" ftpcore/conn.go \
+  's/NUL: %q", verb, redact\(line\)\)/NUL: %q", verb, line)/' \
+  ./ftpcore 'TestRefusedPasswordNotInError'
 
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done

@@ -173,6 +173,31 @@ func TestRefusesControlBytesInArguments(t *testing.T) {
 	}
 }
 
+// A password holding CR or LF is refused like any argument, and the
+// refusal does not quote it: errors end up in logs and status files.
+func TestRefusedPasswordNotInError(t *testing.T) {
+	var trace strings.Builder
+	f := newFakeServer(t, loginHandlers())
+	c := dialFake(t, f, &Config{Trace: &trace})
+	for _, pass := range []string{"s3cret\r\nDELE x", "s3cret\n", "s3cret\x00"} {
+		err := c.Login(t.Context(), "bob", pass)
+		if err == nil || !strings.Contains(err.Error(), "refusing") {
+			t.Fatalf("Login with %q = %v", pass, err)
+		}
+		if strings.Contains(err.Error(), "s3cret") || !strings.Contains(err.Error(), "PASS ****") {
+			t.Errorf("the error quotes the password: %v", err)
+		}
+	}
+	if strings.Contains(trace.String(), "s3cret") {
+		t.Errorf("the trace shows the password:\n%s", trace.String())
+	}
+	for _, cmd := range f.got() {
+		if strings.HasPrefix(cmd, "PASS") || strings.Contains(cmd, "DELE") {
+			t.Errorf("server saw %q", cmd)
+		}
+	}
+}
+
 func TestExplicitTLSRefusedSendsNoCredentials(t *testing.T) {
 	for _, tc := range []struct{ name, reply string }{
 		{"refused", "500 AUTH not understood\r\n"},
@@ -331,12 +356,7 @@ func TestActiveRefusesThirdParty(t *testing.T) {
 	h := loginHandlers()
 	var target atomic.Value
 	var intruded atomic.Bool
-	h["PORT"] = func(s *fakeSession, arg string) {
-		var a [6]int
-		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
-		target.Store(fmt.Sprintf("%d.%d.%d.%d:%d", a[0], a[1], a[2], a[3], a[4]<<8|a[5]))
-		s.reply("200 PORT ok\r\n")
-	}
+	h["PORT"] = portHandler(&target)
 	h["RETR"] = func(s *fakeSession, _ string) {
 		s.reply("150 opening\r\n")
 		addr := target.Load().(string)

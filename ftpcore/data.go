@@ -35,42 +35,53 @@ func (c *Conn) peerIP() net.IP {
 	return nil
 }
 
-// prepareData sets up a data connection for the next command.
-func (c *Conn) prepareData(ctx context.Context) (*pendingData, error) {
-	if c.cfg.Active {
-		ln, err := c.active(ctx)
-		if err != nil {
-			return nil, err
-		}
-		return &pendingData{ln: ln}, nil
+// dataCommand returns the command that sets up the next data
+// connection: in active mode EPRT or PORT, with the listener it names;
+// else EPSV, or PASV where EPSV is off or was refused.
+func (c *Conn) dataCommand(ctx context.Context) (string, net.Listener, error) {
+	switch {
+	case c.cfg.Active:
+		ln, portCmd, err := c.activeListen(ctx)
+		return portCmd, ln, err
+	case c.skipEPSV || c.cfg.DisableEPSV:
+		return "PASV", nil, nil
 	}
-	nc, err := c.passive(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return &pendingData{conn: nc}, nil
+	return "EPSV", nil, nil
 }
 
-// passive asks for a passive data port (EPSV, else PASV) and connects to
-// it.
-func (c *Conn) passive(ctx context.Context) (net.Conn, error) {
-	if !c.skipEPSV && !c.cfg.DisableEPSV {
-		code, msg, err := c.cmd(ctx, 0, "EPSV")
-		if err != nil {
-			return nil, err
+// openData reads the reply to the data connection's command (sending
+// it first unless it went out ahead) and, in passive mode, connects to
+// the port the reply names. A refusal or an unusable reply is setupErr,
+// with the conversation in step; err is a failure of the control
+// connection.
+func (p *Pending) openData(ctx context.Context, pd *pendingData) (setupErr, err error) {
+	if pd.ln != nil {
+		_, _, err := p.step(ctx, 200, p.data)
+		if isReply(err) {
+			return err, nil
 		}
-		if code/100 != 5 {
-			return c.dialPassive(ctx, "EPSV", code, msg)
-		}
-		// vsftpd with listen_ipv6=NO and many embedded servers refuse
-		// EPSV; do not ask again on this connection.
-		c.skipEPSV = true
+		return nil, err
 	}
-	code, msg, err := c.cmd(ctx, 0, "PASV")
+	verb := p.data
+	code, msg, err := p.step(ctx, 0, verb)
 	if err != nil {
 		return nil, err
 	}
-	return c.dialPassive(ctx, "PASV", code, msg)
+	if verb == "EPSV" && code/100 == 5 {
+		// vsftpd with listen_ipv6=NO and many embedded servers refuse
+		// EPSV; do not ask again on this connection. (Where the
+		// commands went out ahead, this transfer fails; the next one
+		// asks PASV.)
+		p.c.skipEPSV = true
+		if !p.ahead {
+			verb = "PASV"
+			if code, msg, err = p.step(ctx, 0, verb); err != nil {
+				return nil, err
+			}
+		}
+	}
+	pd.conn, setupErr = p.c.dialPassive(ctx, verb, code, msg)
+	return setupErr, nil
 }
 
 // dialPassive connects to the port of an EPSV (229) or PASV (227) reply.
@@ -118,20 +129,6 @@ func (c *Conn) dialPassive(ctx context.Context, verb string, code int, msg strin
 		return nil, fmt.Errorf("data connection to %s: %w", addr, err)
 	}
 	return nc, nil
-}
-
-// active listens for the server's data connection and tells the server
-// where.
-func (c *Conn) active(ctx context.Context) (net.Listener, error) {
-	ln, portCmd, err := c.activeListen(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if _, _, err = c.cmd(ctx, 200, "%s", portCmd); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return ln, nil
 }
 
 // activeListen listens for the server's data connection and returns the

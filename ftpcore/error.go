@@ -95,13 +95,3 @@ func IsTransient(err error) bool {
 	var oe *net.OpError
 	return errors.As(err, &oe)
 }
-
-// IsConnDead reports whether err means the control connection is unusable
-// and must be dropped from any pool: 421, or a broken connection.
-func IsConnDead(err error) bool {
-	var fe *Error
-	if errors.As(err, &fe) {
-		return fe.Code == 421
-	}
-	return err != nil && IsTransient(err)
-}

@@ -2,9 +2,11 @@ package ftpcore
 
 import (
 	"bufio"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -21,6 +23,7 @@ type fakeServer struct {
 
 	mu       sync.Mutex
 	commands []string
+	writes   [][]string        // commands grouped by the client's writes (see serve)
 	conns    map[net.Conn]bool // open sessions, closed by the cleanup
 	wg       sync.WaitGroup
 }
@@ -82,6 +85,12 @@ func (f *fakeServer) serve() {
 			}()
 			s := &fakeSession{srv: f, conn: c, r: bufio.NewReader(c)}
 			s.reply(f.greeting)
+			// The client waits for a reply before each command it does
+			// not pipeline, so a command that finds nothing buffered
+			// behind the one before starts a new write; pipelined
+			// commands go in one small write, which loopback delivers
+			// whole.
+			more := false
 			for {
 				line, err := s.r.ReadString('\n')
 				if err != nil {
@@ -90,7 +99,13 @@ func (f *fakeServer) serve() {
 				line = strings.TrimRight(line, "\r\n")
 				f.mu.Lock()
 				f.commands = append(f.commands, line)
+				if n := len(f.writes); more && n > 0 {
+					f.writes[n-1] = append(f.writes[n-1], line)
+				} else {
+					f.writes = append(f.writes, []string{line})
+				}
 				f.mu.Unlock()
+				more = s.r.Buffered() > 0
 				verb, arg, _ := strings.Cut(line, " ")
 				verb = strings.ToUpper(verb)
 				if h, ok := f.handlers[verb]; ok {
@@ -111,6 +126,29 @@ func (f *fakeServer) got() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.commands...)
+}
+
+// gotWrites returns the commands received so far, grouped by the
+// client's writes.
+func (f *fakeServer) gotWrites() [][]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	w := make([][]string, len(f.writes))
+	for i, g := range f.writes {
+		w[i] = append([]string(nil), g...)
+	}
+	return w
+}
+
+// portHandler answers PORT with 200 and stores the address it names in
+// target, for the handler that connects to it.
+func portHandler(target *atomic.Value) func(s *fakeSession, arg string) {
+	return func(s *fakeSession, arg string) {
+		var a [6]int
+		fmt.Sscanf(arg, "%d,%d,%d,%d,%d,%d", &a[0], &a[1], &a[2], &a[3], &a[4], &a[5])
+		target.Store(fmt.Sprintf("%d.%d.%d.%d:%d", a[0], a[1], a[2], a[3], a[4]<<8|a[5]))
+		s.reply("200 PORT ok\r\n")
+	}
 }
 
 // loginHandlers answers USER/PASS/FEAT/TYPE like a minimal server, and

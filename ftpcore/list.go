@@ -46,10 +46,10 @@ const maxListLine = 16 << 10
 // other lines' entries along with a *ListError that quotes them.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	if c.mlsd && !c.cfg.DisableMLSD {
-		return c.ListMLSD(ctx, dir)
+		return c.listMLSD(ctx, dir)
 	}
 	if c.stat != listARefused && !c.cfg.DisableSTAT && dir != "" && c.listA != listARefused {
-		entries, err := c.ListSTAT(ctx, dir)
+		entries, err := c.listSTAT(ctx, dir)
 		var le *ListError
 		switch {
 		case err == nil, errors.As(err, &le):
@@ -75,11 +75,11 @@ var ErrNotListed = errors.New("directory missing or unreadable")
 // errSTATNoListing: a STAT reply that is not a directory listing.
 var errSTATNoListing = errors.New("STAT gave no listing")
 
-// ListSTAT lists dir with "CWD dir" and "STAT -a ." on the control
+// listSTAT lists dir with "CWD dir" and "STAT -a ." on the control
 // connection (see List for why not "STAT -a dir"). A NOOP goes in the
 // same write; its reply must come right after STAT's, which proves that
 // no name in the listing ended the reply early.
-func (c *Conn) ListSTAT(ctx context.Context, dir string) ([]Entry, error) {
+func (c *Conn) listSTAT(ctx context.Context, dir string) ([]Entry, error) {
 	lines := statLines(dir)
 	if !c.cfg.DisablePipelining {
 		if err := c.send(ctx, lines...); err != nil {
@@ -145,7 +145,7 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 		var retry []int
 		for i, d := range dirs {
 			if c.broken != nil {
-				errs[i] = fmt.Errorf("STAT %s: %w: %v", d, ErrConnBroken, c.broken)
+				errs[i] = fmt.Errorf("STAT %s: %w", d, c.errBroken())
 				continue
 			}
 			entries[i], errs[i] = c.readSTAT(ctx, d, nil)
@@ -218,6 +218,8 @@ func (c *Conn) readSTAT(ctx context.Context, dir string, noop func() error) ([]E
 	}
 	if _, _, err := c.read(ctx, "NOOP", 200); err != nil {
 		if isReply(err) {
+			// %v: the reply is NOOP's, not one to the caller's
+			// command (see errBroken).
 			c.broken = fmt.Errorf("%w: STAT reply out of step: %v", ErrProtocol, err)
 			c.conn.Close()
 			return nil, c.broken
@@ -298,8 +300,8 @@ func (c *Conn) readLong(ctx context.Context, verb string, each func(string) erro
 	return code, n, nil
 }
 
-// ListMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
-func (c *Conn) ListMLSD(ctx context.Context, dir string) ([]Entry, error) {
+// listMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
+func (c *Conn) listMLSD(ctx context.Context, dir string) ([]Entry, error) {
 	return c.list(ctx, "MLSD", dir, func(line string, _ time.Time) (Entry, error) {
 		return parseMLSDLine(line)
 	})
@@ -349,7 +351,7 @@ func notImplemented(err error) bool {
 // NLST, then for each SIZE and MDTM (a file), or a CWD that works (a
 // directory). It costs a round trip or two per name.
 func (c *Conn) listNLST(ctx context.Context, dir string) ([]Entry, error) {
-	names, err := c.NameList(ctx, dir)
+	names, err := c.nameList(ctx, dir)
 	var bad *ListError
 	if err != nil && !errors.As(err, &bad) {
 		return nil, err
@@ -403,11 +405,11 @@ func (c *Conn) parseLIST(line string, now time.Time) (Entry, error) {
 	return parseListLine(line, now, c.cfg.Location)
 }
 
-// NameList lists the names in dir with NLST, the last resort for servers
+// nameList lists the names in dir with NLST, the last resort for servers
 // whose LIST format is unknown. Names that come back as paths are cut to
 // their last element. Lines that give no name come back as a *ListError
 // along with the names of the others.
-func (c *Conn) NameList(ctx context.Context, dir string) ([]string, error) {
+func (c *Conn) nameList(ctx context.Context, dir string) ([]string, error) {
 	entries, err := c.list(ctx, "NLST", dir, func(line string, _ time.Time) (Entry, error) {
 		name := line
 		if i := strings.LastIndexByte(name, '/'); i >= 0 {

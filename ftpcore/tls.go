@@ -1,6 +1,7 @@
 package ftpcore
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -33,6 +34,29 @@ func tlsConfig(base *tls.Config, host string) *tls.Config {
 		cfg.MinVersion = tls.VersionTLS12
 	}
 	return cfg
+}
+
+// authTLS upgrades the control connection with AUTH TLS (RFC 4217 4).
+// Anything other than 234 is an error: with TLS required we never fall
+// back to plain text, and nothing has been sent that needs protecting.
+func (c *Conn) authTLS(ctx context.Context) error {
+	if _, _, err := c.cmd(ctx, 234, "AUTH TLS"); err != nil {
+		return fmt.Errorf("server refused TLS, not sending credentials: %w", err)
+	}
+	// Bytes that arrived after the 234 but before the handshake were
+	// not protected: a man in the middle may have injected them.
+	if n := c.text.R.Buffered(); n > 0 {
+		c.broken = fmt.Errorf("%w: %d bytes after 234 before the TLS handshake", ErrProtocol, n)
+		return c.broken
+	}
+	tc := tls.Client(c.conn, c.tlsConf)
+	hctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		return fmt.Errorf("TLS handshake: %w", err)
+	}
+	c.setConn(tc)
+	return nil
 }
 
 // LoadCAFile returns a certificate pool holding the PEM certificates in

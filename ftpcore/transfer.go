@@ -40,20 +40,34 @@ var _ io.ReadCloser = (*Transfer)(nil)
 // Retr starts downloading path from offset (REST STREAM, RFC 3659 5),
 // or from the start when offset is zero.
 func (c *Conn) Retr(ctx context.Context, path string, offset int64) (*Transfer, error) {
-	if offset < 0 {
-		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
-	}
-	return c.transfer(ctx, offset, "", "", "RETR "+path)
+	return c.retr(ctx, path, offset, false)
 }
 
 // RetrModTime is Retr that also asks for the file's modification time
 // (MDTM), in the same round trip where the connection pipelines: see
 // Transfer.ModTime.
 func (c *Conn) RetrModTime(ctx context.Context, path string, offset int64) (*Transfer, error) {
+	return c.retr(ctx, path, offset, true)
+}
+
+func (c *Conn) retr(ctx context.Context, path string, offset int64, modTime bool) (*Transfer, error) {
+	p, err := c.prepareRetr(ctx, path, offset, modTime, c.pipelines())
+	if err != nil {
+		return nil, err
+	}
+	return p.Start(ctx)
+}
+
+// prepareRetr prepares the commands of a download: see prepareTransfer.
+func (c *Conn) prepareRetr(ctx context.Context, path string, offset int64, modTime, ahead bool) (*Pending, error) {
 	if offset < 0 {
 		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
 	}
-	return c.transfer(ctx, offset, path, "", "RETR "+path)
+	mdtm := ""
+	if modTime {
+		mdtm = path
+	}
+	return c.prepareTransfer(ctx, offset, mdtm, "", "RETR "+path, ahead)
 }
 
 // ModTime returns the time MDTM gave for a transfer started with
@@ -61,75 +75,56 @@ func (c *Conn) RetrModTime(ctx context.Context, path string, offset int64) (*Tra
 // ErrProtocol if its answer made no sense.
 func (t *Transfer) ModTime() (time.Time, error) { return t.mtime, t.mtimeErr }
 
-// transfer sets up a data connection, sends line (and before it CWD
-// cwd and MDTM mdtm, unless empty) and returns the data connection once
-// the server has accepted the command. Once a data connection has worked
-// on this Conn, the commands go out together (pipelined) and the replies
-// are read in order afterwards: one round trip instead of three or four.
-// A refused CWD is returned as its *Error, whatever came after it.
+// transfer runs one transfer's commands (see prepareTransfer) and
+// returns its data connection once the server has accepted line. Once a
+// data connection has worked on this Conn, the commands go out in one
+// write (pipelined) and the replies are read in order afterwards: one
+// round trip instead of three or four. A refused CWD is returned as its
+// *Error, whatever came after it.
 func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, cwd, line string) (*Transfer, error) {
-	if c.pipeline && !c.cfg.DisablePipelining {
-		return c.transferPipelined(ctx, offset, mdtm, cwd, line)
-	}
-	verb, _, _ := strings.Cut(line, " ")
-	if cwd != "" {
-		if err := c.Cwd(ctx, cwd); err != nil {
-			return nil, err
-		}
-	}
-	var mt time.Time
-	var mtErr error
-	if mdtm != "" {
-		mt, mtErr = c.ModTime(ctx, mdtm)
-		if mtErr != nil && !isReply(mtErr) && !errors.Is(mtErr, ErrProtocol) {
-			return nil, mtErr
-		}
-	}
-	pd, err := c.prepareData(ctx)
-	if err != nil {
-		return nil, err
-	}
-	if offset > 0 {
-		if _, _, err := c.cmd(ctx, 350, "REST %d", offset); err != nil {
-			pd.close()
-			return nil, err
-		}
-	}
-	code, msg, err := c.cmd(ctx, 0, "%s", line)
-	if err != nil {
-		pd.close()
-		return nil, err
-	}
-	return c.startTransfer(ctx, pd, verb, code, msg, mt, mtErr)
-}
-
-// transferPipelined is transfer with every command in one write.
-func (c *Conn) transferPipelined(ctx context.Context, offset int64, mdtm, cwd, line string) (*Transfer, error) {
-	p, err := c.sendTransfer(ctx, offset, mdtm, cwd, line)
+	p, err := c.prepareTransfer(ctx, offset, mdtm, cwd, line, c.pipelines())
 	if err != nil {
 		return nil, err
 	}
 	return p.Start(ctx)
 }
 
+// pipelines reports whether a transfer's commands go out in one write:
+// a data transfer worked on this Conn, and pipelining is not off.
+func (c *Conn) pipelines() bool { return c.pipeline && !c.cfg.DisablePipelining }
+
 // Pending is a transfer whose commands were sent ahead (Transfer.Next):
 // Start reads their replies and opens the data connection. Until then
 // the Conn must not be used for anything else; Cancel gives it up.
+// Inside ftpcore every transfer is a Pending, whose commands Start sends
+// one at a time where the Conn does not pipeline.
 type Pending struct {
-	c       *Conn
-	offset  int64
-	mdtm    string
-	cwd     string
-	verb    string
-	dataCmd string
-	ln      net.Listener
-	done    bool
+	c      *Conn
+	offset int64  // REST, unless zero
+	mdtm   string // MDTM's argument, unless empty
+	cwd    string // CWD's argument, unless empty
+	data   string // the data connection's command (data.go)
+	ln     net.Listener
+	line   string // the transfer's command
+	verb   string // line's verb
+	// ahead: every command went out in one write; else Start sends
+	// each once the reply before it is in, and stops at a refusal.
+	ahead bool
+	done  bool
 }
 
-// sendTransfer writes the commands of one transfer in one go.
-func (c *Conn) sendTransfer(ctx context.Context, offset int64, mdtm, cwd, line string) (*Pending, error) {
-	p := &Pending{c: c, offset: offset, mdtm: mdtm, cwd: cwd}
+// prepareTransfer prepares the commands of one transfer: CWD cwd and
+// MDTM mdtm (unless empty), the data connection's command, REST offset
+// (unless zero) and line. With ahead, they go out now, in one write, the
+// way Login sends its set-up; without, Start sends them one at a time.
+// Nothing goes out if one holds CR, LF or NUL.
+func (c *Conn) prepareTransfer(ctx context.Context, offset int64, mdtm, cwd, line string, ahead bool) (*Pending, error) {
+	p := &Pending{c: c, offset: offset, mdtm: mdtm, cwd: cwd, line: line, ahead: ahead}
 	p.verb, _, _ = strings.Cut(line, " ")
+	var err error
+	if p.data, p.ln, err = c.dataCommand(ctx); err != nil {
+		return nil, err
+	}
 	var lines []string
 	if cwd != "" {
 		lines = append(lines, "CWD "+cwd)
@@ -137,26 +132,15 @@ func (c *Conn) sendTransfer(ctx context.Context, offset int64, mdtm, cwd, line s
 	if mdtm != "" {
 		lines = append(lines, "MDTM "+mdtm)
 	}
-	p.dataCmd = "EPSV"
-	if c.cfg.Active {
-		var portCmd string
-		var err error
-		if p.ln, portCmd, err = c.activeListen(ctx); err != nil {
-			return nil, err
-		}
-		p.dataCmd, _, _ = strings.Cut(portCmd, " ")
-		lines = append(lines, portCmd)
-	} else {
-		if c.skipEPSV || c.cfg.DisableEPSV {
-			p.dataCmd = "PASV"
-		}
-		lines = append(lines, p.dataCmd)
-	}
+	lines = append(lines, p.data)
 	if offset > 0 {
 		lines = append(lines, fmt.Sprintf("REST %d", offset))
 	}
 	lines = append(lines, line)
-	if err := c.send(ctx, lines...); err != nil {
+	if err = refuseControlBytes(lines...); err == nil && ahead {
+		err = c.send(ctx, lines...)
+	}
+	if err != nil {
 		if p.ln != nil {
 			p.ln.Close()
 		}
@@ -173,15 +157,10 @@ func (c *Conn) sendTransfer(ctx context.Context, offset int64, mdtm, cwd, line s
 // after t.Close; if t.Close fails, the Pending still starts normally,
 // the conversation stays in step.
 func (t *Transfer) Next(ctx context.Context, path string, offset int64, modTime bool) (*Pending, error) {
-	c := t.c
-	if !t.eof || t.closed || !c.pipeline || c.cfg.DisablePipelining {
+	if !t.eof || t.closed || !t.c.pipelines() {
 		return nil, errors.New("Transfer.Next: not at the end of a transfer on a pipelining connection")
 	}
-	mdtm := ""
-	if modTime {
-		mdtm = path
-	}
-	return c.sendTransfer(ctx, offset, mdtm, "", "RETR "+path)
+	return t.c.prepareRetr(ctx, path, offset, modTime, true)
 }
 
 // Cancel gives up a Pending that will not be started. Its replies are
@@ -198,23 +177,33 @@ func (p *Pending) Cancel() {
 	p.c.conn.Close()
 }
 
-// Start reads the replies of the pipelined commands, in order, and
-// opens the data connection.
+// step sends line, unless it went out ahead, and reads its reply (see
+// cmd for expect).
+func (p *Pending) step(ctx context.Context, expect int, line string) (int, string, error) {
+	if !p.ahead {
+		return p.c.cmd(ctx, expect, "%s", line)
+	}
+	verb, _, _ := strings.Cut(line, " ")
+	return p.c.read(ctx, verb, expect)
+}
+
+// Start reads the replies of the transfer's commands, in order (sending
+// each first unless they went out ahead), and opens the data
+// connection.
 func (p *Pending) Start(ctx context.Context) (*Transfer, error) {
 	if p.done {
 		return nil, errors.New("Pending.Start called twice or after Cancel")
 	}
 	p.done = true
-	c, ln := p.c, p.ln
-	// Every reply must be read, whatever came before, to stay in step.
+	pd := &pendingData{ln: p.ln}
 	if p.cwd != "" {
-		_, _, err := c.read(ctx, "CWD", 250)
+		_, _, err := p.step(ctx, 250, "CWD "+p.cwd)
 		switch {
-		case isReply(err):
-			// The command went out all the same and acts on the
-			// directory we were in: see it through, then say no.
-			p.cwd = ""
-			t, terr := p.start(ctx)
+		case isReply(err) && p.ahead:
+			// The commands after it went out all the same and act on
+			// the directory we were in: see them through (every reply
+			// must be read to stay in step), then say no.
+			t, terr := p.start(ctx, pd)
 			if terr == nil {
 				terr = t.discard()
 			}
@@ -223,65 +212,51 @@ func (p *Pending) Start(ctx context.Context) (*Transfer, error) {
 			}
 			return nil, err
 		case err != nil:
-			if ln != nil {
-				ln.Close()
-			}
+			pd.close()
 			return nil, err
 		}
 	}
-	return p.start(ctx)
+	return p.start(ctx, pd)
 }
 
-// start is Start after the CWD reply.
-func (p *Pending) start(ctx context.Context) (*Transfer, error) {
-	c, offset, mdtm, verb, dataVerb, ln := p.c, p.offset, p.mdtm, p.verb, p.dataCmd, p.ln
+// start is Start after the CWD. A refusal while setting up the data
+// connection (its command, REST) ends the transfer there when the
+// commands go one at a time; when they went out ahead, the transfer's
+// own reply is read first.
+func (p *Pending) start(ctx context.Context, pd *pendingData) (*Transfer, error) {
+	c := p.c
 	var mt time.Time
 	var mtErr error
-	if mdtm != "" {
-		_, msg, err := c.read(ctx, "MDTM", 213)
+	if p.mdtm != "" {
+		_, msg, err := p.step(ctx, 213, "MDTM "+p.mdtm)
 		switch {
 		case isReply(err):
 			mtErr = err
 		case err != nil:
-			if ln != nil {
-				ln.Close()
-			}
+			pd.close()
 			return nil, err
 		default:
-			if mt, mtErr = parseMDTM(msg); mtErr != nil {
-				mtErr = fmt.Errorf("MDTM %s: %w", mdtm, mtErr)
-			}
+			mt, mtErr = mdtmTime(p.mdtm, msg)
 		}
 	}
-	pd := &pendingData{ln: ln}
-	var setupErr error
-	if ln != nil {
-		if _, _, err := c.read(ctx, dataVerb, 200); err != nil {
-			if !isReply(err) {
-				ln.Close()
-				return nil, err
-			}
-			setupErr = err
-		}
-	} else {
-		code, msg, err := c.read(ctx, dataVerb, 0)
-		if err != nil {
-			return nil, err
-		}
-		pd.conn, setupErr = c.dialPassive(ctx, dataVerb, code, msg)
-	}
-	if offset > 0 {
-		if _, _, err := c.read(ctx, "REST", 350); err != nil {
-			if !isReply(err) {
-				pd.close()
-				return nil, err
-			}
-			if setupErr == nil {
-				setupErr = err
-			}
+	setupErr, err := p.openData(ctx, pd)
+	if err == nil && p.offset > 0 && (setupErr == nil || p.ahead) {
+		_, _, restErr := p.step(ctx, 350, fmt.Sprintf("REST %d", p.offset))
+		switch {
+		case !isReply(restErr):
+			err = restErr
+		case setupErr == nil:
+			setupErr = restErr
 		}
 	}
-	code, msg, err := c.read(ctx, verb, 0)
+	if err == nil && setupErr != nil && !p.ahead {
+		err = setupErr
+	}
+	if err != nil {
+		pd.close()
+		return nil, err
+	}
+	code, msg, err := p.step(ctx, 0, p.line)
 	if err != nil {
 		pd.close()
 		return nil, err
@@ -298,11 +273,11 @@ func (p *Pending) start(ctx context.Context) (*Transfer, error) {
 			// The command's own refusal says more than the data
 			// connection that failed because of it (a server closes
 			// its passive port when it refuses RETR).
-			return nil, &Error{Cmd: verb, Code: code, Msg: msg}
+			return nil, &Error{Cmd: p.verb, Code: code, Msg: msg}
 		}
 		return nil, setupErr
 	}
-	return c.startTransfer(ctx, pd, verb, code, msg, mt, mtErr)
+	return c.startTransfer(ctx, pd, p.verb, code, msg, mt, mtErr)
 }
 
 // isReply reports whether err is a reply from the server (the
@@ -394,9 +369,6 @@ func (t *Transfer) Read(p []byte) (int, error) {
 		return n, err
 	}
 }
-
-// N returns the number of bytes read so far.
-func (t *Transfer) N() int64 { return t.n }
 
 // Close closes the data connection and reads the final reply. It returns
 // nil only when all data was read and the server confirmed the transfer

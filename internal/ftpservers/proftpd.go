@@ -20,6 +20,7 @@ var proFTPdFlavor = &flavor{
 
 const proFTPdLogPrefix = "ftpmirror-cmd "
 
+// proFTPdCommand is long because it writes proftpd's whole configuration inline.
 func proFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	acct, ftpUID, nogroupGID, err := s.virtualLogin()
 	if err != nil {
