@@ -54,10 +54,10 @@ m "syncfs before each state commit (SetBeforeCommit)" mirror/apply.go \
   's/\n\tr\.batch\.SetBeforeCommit\(r\.syncTarget\)\n/\n/' \
   ./mirror 'TestPowerCut$'
 m "commit ordering: before-commit, then Apply (state/batch.go)" state/batch.go \
-  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.db\.Apply\(b\.job, batch\)\n\t\t\t\}\n)/$2$1/' \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.job\.Apply\(batch\)\n\t\t\t\}\n)/$2$1/' \
   ./state 'TestBatcherBeforeCommit'
 m "commit ordering, seen by the power-cut test" state/batch.go \
-  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.db\.Apply\(b\.job, batch\)\n\t\t\t\}\n)/$2$1/' \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.job\.Apply\(batch\)\n\t\t\t\}\n)/$2$1/' \
   ./mirror 'TestPowerCut$'
 m "state fsync (NoSync: true)" state/state.go \
   's/\t\tNoSync:   o\.NoSync,\n/\t\tNoSync:   true,\n/' \
@@ -122,7 +122,7 @@ m "a transfer shorter than listed is not renamed into place" mirror/fetch.go \
   's/\tcase e\.Size >= 0 && total != e\.Size:/\tcase false \&\& e.Size >= 0 \&\& total != e.Size:/' \
   ./mirror 'TestHostileSizes'
 m "the partial record goes once the file is in place" mirror/fetch.go \
-  's/(\tif hadPartial \{\n\t\t)if err := r\.store\.DeletePartial\(r\.opts\.Job, rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
+  's/(\tif hadPartial \{\n\t\t)if err := r\.store\.DeletePartial\(rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
   ./mirror 'TestResumeChanged'
 m "a before-commit error fails the batch (state/batch.go)" state/batch.go \
   's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\t)err = before\(\)/$1before()/' \

@@ -102,8 +102,8 @@ func (r *runner) openWriter() error {
 		return err
 	}
 	r.unlock = release
-	r.root, r.dc, r.store = r.view.dc.root, r.view.dc, r.opts.State
-	r.batch = r.store.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
+	r.root, r.dc, r.store = r.view.dc.root, r.view.dc, r.opts.State.Job(r.opts.Job)
+	r.batch = r.store.NewBatcher(256, 500*time.Millisecond)
 	r.batch.SetBeforeCommit(r.syncTarget)
 	return nil
 }
@@ -325,30 +325,28 @@ func (r *runner) emptyDirWanted(rel string) bool {
 
 // stateReader is what planning reads of the state.
 type stateReader interface {
-	Get(job, path string) (state.Record, bool, error)
-	Children(job, dir string) (map[string]state.Record, error)
-	Walk(job string, fn func(path string, r state.Record) error) error
-	Count(job string) (int, error)
-	Partials(job string) (map[string]state.Partial, error)
+	Get(path string) (state.Record, bool, error)
+	Children(dir string) (map[string]state.Record, error)
+	Walk(fn func(path string, r state.Record) error) error
+	Count() (int, error)
+	Partials() (map[string]state.Partial, error)
 }
 
-var _ stateReader = (*state.DB)(nil)
+var _ stateReader = (*state.Job)(nil)
 
-// stateOrEmpty returns db, or an empty state for a dry run that has no
-// state database yet: it plans a first run.
-func stateOrEmpty(db *state.DB) stateReader {
+// stateOrEmpty returns the job's state in db, or an empty state for a
+// dry run that has no state database yet: it plans a first run.
+func stateOrEmpty(db *state.DB, job string) stateReader {
 	if db == nil {
 		return emptyState{}
 	}
-	return db
+	return db.Job(job)
 }
 
 type emptyState struct{}
 
-func (emptyState) Get(string, string) (state.Record, bool, error) { return state.Record{}, false, nil }
-func (emptyState) Children(string, string) (map[string]state.Record, error) {
-	return nil, nil
-}
-func (emptyState) Walk(string, func(string, state.Record) error) error { return nil }
-func (emptyState) Count(string) (int, error)                           { return 0, nil }
-func (emptyState) Partials(string) (map[string]state.Partial, error)   { return nil, nil }
+func (emptyState) Get(string) (state.Record, bool, error)           { return state.Record{}, false, nil }
+func (emptyState) Children(string) (map[string]state.Record, error) { return nil, nil }
+func (emptyState) Walk(func(string, state.Record) error) error      { return nil }
+func (emptyState) Count() (int, error)                              { return 0, nil }
+func (emptyState) Partials() (map[string]state.Partial, error)      { return nil, nil }

@@ -39,7 +39,7 @@ func (r *runner) deletePhase(ctx context.Context) error {
 		}
 	}
 	if len(dirs) > 0 {
-		err := r.db.Walk(r.opts.Job, func(p string, rec state.Record) error {
+		err := r.db.Walk(func(p string, rec state.Record) error {
 			if r.filter.excluded(p) || (rec.Kind != state.KindDir && !r.filter.file(p)) {
 				return nil // filtered out: never deleted
 			}
@@ -55,7 +55,7 @@ func (r *runner) deletePhase(ctx context.Context) error {
 			return err
 		}
 	}
-	known, err := r.db.Count(r.opts.Job)
+	known, err := r.db.Count()
 	if err != nil {
 		return err
 	}
@@ -189,7 +189,7 @@ func (r *runner) remove(d deletion) {
 func (r *runner) removeKnownTree(rel string) error {
 	r.dc.forget(rel)
 	var below []string
-	err := r.db.Walk(r.opts.Job, func(p string, _ state.Record) error {
+	err := r.db.Walk(func(p string, _ state.Record) error {
 		if strings.HasPrefix(p, rel+"/") {
 			below = append(below, p)
 		}

@@ -133,7 +133,7 @@ func TestPowerCutBeforeStateCommit(t *testing.T) {
 	for _, n := range root.Children {
 		changes = append(changes, state.Change{Path: n.Name, Delete: true})
 	}
-	if err := h.db.Apply("hostile", changes); err != nil {
+	if err := h.db.Job("hostile").Apply(changes); err != nil {
 		t.Fatal(err)
 	}
 	mt := func(name string) time.Time {

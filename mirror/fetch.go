@@ -132,7 +132,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	}
 	if offset == 0 && e.Size >= partialMin && !hadPartial {
 		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(rel), Started: r.clock()}
-		if err := r.store.PutPartial(r.opts.Job, rel, p); err != nil {
+		if err := r.store.PutPartial(rel, p); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 		hadPartial = true
@@ -209,7 +209,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		// keep none of it.
 		dr.Remove(tmp)
 		if hadPartial {
-			r.store.DeletePartial(r.opts.Job, rel)
+			r.store.DeletePartial(rel)
 		}
 		return 0, time.Time{}, 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
 	case copyErr != nil:
@@ -247,7 +247,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		}
 	}
 	if hadPartial {
-		if err := r.store.DeletePartial(r.opts.Job, rel); err != nil {
+		if err := r.store.DeletePartial(rel); err != nil {
 			return 0, time.Time{}, 0, permanent(err)
 		}
 	}

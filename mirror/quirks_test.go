@@ -111,7 +111,7 @@ func TestNoREST(t *testing.T) {
 	if err != nil || !found || !rec.NoREST {
 		t.Fatalf("state: %+v %v %v; want NoREST", rec, found, err)
 	}
-	if parts, _ := h.db.Partials("hostile"); len(parts) != 0 {
+	if parts, _ := h.db.Job("hostile").Partials(); len(parts) != 0 {
 		t.Errorf("partials left: %v", parts)
 	}
 

@@ -33,7 +33,7 @@ type runner struct {
 	view    localView
 	root    *os.Root
 	db      stateReader // what planning reads of the state
-	store   *state.DB   // what the writer records in
+	store   *state.Job  // what the writer records in
 	batch   *state.Batcher
 	filter  *filter
 	limiter *rate.Limiter
@@ -89,7 +89,7 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 		sum.Errors = append([]string{escapeText(err.Error())}, sum.Errors...)
 	}
 	if !opts.DryRun {
-		if _, herr := opts.State.AddRun(opts.Job, state.Run{
+		if _, herr := opts.State.Job(opts.Job).AddRun(state.Run{
 			Start: sum.Start, End: sum.End, Result: string(sum.Result),
 			Listed: sum.Listed, Fetched: sum.Fetched, Adopted: sum.Adopted,
 			Deleted: sum.Deleted, Skipped: sum.Skipped, Failed: sum.Failed,
@@ -151,7 +151,7 @@ func newRunner(opts *Options) (*runner, error) {
 	r := &runner{
 		opts:   opts,
 		log:    logger.With("job", opts.Job, "server", opts.Addr),
-		db:     stateOrEmpty(opts.State),
+		db:     stateOrEmpty(opts.State, opts.Job),
 		filter: f,
 		loc:    opts.FTP.Location,
 		q:      newQueue(),
@@ -215,7 +215,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 		r.view.close()
 	}()
-	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
+	if r.partials, err = r.db.Partials(); err != nil {
 		return err
 	}
 	if err := r.loadServer(); err != nil {

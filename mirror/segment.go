@@ -84,7 +84,7 @@ func (r *runner) splitFetch(t *task) *task {
 	}
 	// Recorded before the first byte, so that even a kill -9 leaves a
 	// record that the next run finds (and that resumes nothing).
-	if err := r.store.PutPartial(r.opts.Job, t.rel, r.segPartial(t, tmp, segs)); err != nil {
+	if err := r.store.PutPartial(t.rel, r.segPartial(t, tmp, segs)); err != nil {
 		f.Close()
 		r.root.Remove(tmp)
 		return t
@@ -297,7 +297,7 @@ func (r *runner) segmentDone(sf *segFile) {
 	case sf.bad.Load(), sf.noREST.Load():
 		sf.f.Close()
 		r.root.Remove(sf.tmp)
-		r.store.DeletePartial(r.opts.Job, t.rel)
+		r.store.DeletePartial(t.rel)
 		if sf.noREST.Load() && !sf.bad.Load() {
 			r.q.push(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: t.dec, links: t.links})
 		}
@@ -330,7 +330,7 @@ func (r *runner) segmentDone(sf *segFile) {
 		err = r.batch.Add(state.Change{Path: t.rel, Record: rec})
 	}
 	if err == nil {
-		err = r.store.DeletePartial(r.opts.Job, t.rel)
+		err = r.store.DeletePartial(t.rel)
 	}
 	if err != nil {
 		r.root.Remove(sf.tmp)
@@ -368,7 +368,7 @@ func (r *runner) saveSegments(sf *segFile) error {
 	if err := sf.f.Sync(); err != nil {
 		return err
 	}
-	return r.store.PutPartial(r.opts.Job, sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
+	return r.store.PutPartial(sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
 }
 
 // segmentFailed records a segment that will not be retried: the file is

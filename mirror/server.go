@@ -52,7 +52,7 @@ func (r *runner) saveServer() error {
 	if r.store == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST) {
 		return nil
 	}
-	return r.store.PutServer(r.srv.key, rec)
+	return r.opts.State.PutServer(r.srv.key, rec)
 }
 
 // ftpConfig returns the configuration of a new connection: the options',

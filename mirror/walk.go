@@ -114,7 +114,7 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 // any name, and a subdirectory left out of a listing would take its
 // whole subtree with it.)
 func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entry, bad *ftpcore.ListError) error {
-	known, err := r.db.Children(r.opts.Job, t.rel)
+	known, err := r.db.Children(t.rel)
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func (r *runner) follow(ctx context.Context, c *ftpcore.Conn, t *task) error {
 
 // known returns the state's record of rel, or nil.
 func (r *runner) known(rel string) *state.Record {
-	rec, ok, err := r.db.Get(r.opts.Job, rel)
+	rec, ok, err := r.db.Get(rel)
 	if err != nil || !ok {
 		return nil
 	}

@@ -19,7 +19,7 @@
 // Paths are relative to the mirror root, '/'-separated, without a leading
 // slash; "" is the root. A name may hold any byte but '/' and NUL. Keying
 // by dir + NUL + name keeps the direct children of a directory next to each
-// other, so [DB.Children] reads only them, however deep the tree below.
+// other, so [Job.Children] reads only them, however deep the tree below.
 //
 // Values start with a version byte (now 1), then varint-encoded fields;
 // see codec.go. Times come back in UTC, without monotonic reading.

@@ -111,7 +111,7 @@ func statusFromDB(path, job string) (jobStatus, bool, error) {
 		return jobStatus{}, false, err
 	}
 	defer db.Close()
-	runs, err := db.Runs(job, state.MaxRuns)
+	runs, err := db.Job(job).Runs(state.MaxRuns)
 	if err != nil || len(runs) == 0 {
 		return jobStatus{}, false, err
 	}
