@@ -199,14 +199,15 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 		return err
 	}
 	if askTime {
+		// As for a whole fetch (exactTime): a server without MDTM is
+		// not asked again. A connection that failed after the data
+		// came is dropped by the worker; the listing's time stays.
 		mt, merr := xfer.ModTime()
-		sf.mu.Lock()
-		if merr == nil {
-			if _, p := saneTime(mt, ftpcore.TimeExact, r.now); p == ftpcore.TimeExact {
-				sf.mtime, sf.prec = mt, ftpcore.TimeExact
-			}
+		if mt, ok, _ := r.mdtm(t.rel, mt, merr); ok {
+			sf.mu.Lock()
+			sf.mtime, sf.prec = mt, ftpcore.TimeExact
+			sf.mu.Unlock()
 		}
-		sf.mu.Unlock()
 	}
 	r.segmentDone(sf)
 	return nil
@@ -297,7 +298,7 @@ func (r *runner) segmentDone(sf *segFile) {
 	case sf.bad.Load(), sf.noREST.Load():
 		sf.f.Close()
 		r.root.Remove(sf.tmp)
-		r.store.DeletePartial(t.rel)
+		r.forgetPartial(t.rel)
 		if sf.noREST.Load() && !sf.bad.Load() {
 			r.q.push(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: t.dec, links: t.links})
 		}
@@ -315,36 +316,15 @@ func (r *runner) segmentDone(sf *segFile) {
 		}
 		return
 	}
-	err := sf.f.Close()
-	if err == nil && sf.prec != ftpcore.TimeUnknown {
-		err = r.root.Chtimes(sf.tmp, sf.mtime, sf.mtime)
-	}
+	err := closeFetched(sf.f)
 	if err == nil {
-		err = r.root.Rename(sf.tmp, t.rel)
-	}
-	if err == nil {
-		rec := state.Record{
-			Kind: state.KindFile, Size: t.entry.Size, ModTime: sf.mtime, Precision: uint8(sf.prec),
-			ListTime: t.entry.Time, ListPrecision: uint8(t.entry.Precision), Fetched: r.clock(),
-		}
-		err = r.batch.Add(state.Change{Path: t.rel, Record: rec})
-	}
-	if err == nil {
-		err = r.store.DeletePartial(t.rel)
+		err = r.commit(fetched{rel: t.rel, dir: r.root, tmp: sf.tmp, name: t.rel, entry: t.entry,
+			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true})
 	}
 	if err != nil {
 		r.root.Remove(sf.tmp)
 		r.fail(t.rel, "fetch", err)
-		return
 	}
-	if sf.resumed {
-		r.resumed.Add(1)
-	}
-	r.fetched.Add(1)
-	if p := r.opts.Progress; p != nil {
-		p.FilesDone.Add(1)
-	}
-	r.log.Debug("fetched", "path", "/"+t.rel, "bytes", t.entry.Size, "segmented", true)
 }
 
 // progress returns the segments with how far each got, and the total.
