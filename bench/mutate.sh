@@ -51,7 +51,7 @@ m "resume only when size and time are unchanged (canResume)" mirror/plan.go \
   's/(func \(r \*runner\) canResume\(p state\.Partial, e ftpcore\.Entry\) bool \{\n)/$1\treturn true\n/' \
   ./mirror 'TestResumeChanged'
 m "syncfs before each state commit (SetBeforeCommit)" mirror/apply.go \
-  's/\n\tr\.batch\.SetBeforeCommit\(r\.syncTarget\)\n/\n/' \
+  's/\n\tw\.batch\.SetBeforeCommit\(r\.syncTarget\)\n/\n/' \
   ./mirror 'TestPowerCut$'
 m "commit ordering: before-commit, then Apply (state/batch.go)" state/batch.go \
   's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.job\.Apply\(batch\)\n\t\t\t\}\n)/$2$1/' \
@@ -122,7 +122,7 @@ m "a transfer shorter than listed is not renamed into place" mirror/fetch.go \
   's/\tcase e\.Size >= 0 && total != e\.Size:/\tcase false \&\& e.Size >= 0 \&\& total != e.Size:/' \
   ./mirror 'TestHostileSizes'
 m "the partial record goes once the file is in place" mirror/commit.go \
-  's/(\tif f\.partial \{\n\t\t)if err := r\.store\.DeletePartial\(f\.rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
+  's/(\tif f\.partial \{\n\t\t)if err := r\.w\.store\.DeletePartial\(f\.rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
   ./mirror 'TestResumeChanged'
 m "a before-commit error fails the batch (state/batch.go)" state/batch.go \
   's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\t)err = before\(\)/$1before()/' \

@@ -82,10 +82,21 @@ func (v localView) readlink(rel string) (string, error) {
 	return dr.Readlink(name)
 }
 
+// writer is what a real run writes with: the target's Root and its
+// directory cache, the job's state and its batcher, and the target's
+// lock. openWriter makes it; a dry run never does.
+type writer struct {
+	root   *os.Root
+	dc     *dirCache // Roots on the target's directories, shared with the view
+	store  *state.Job
+	batch  *state.Batcher
+	unlock func() // releases the target lock
+}
+
 // openWriter creates the target if need be, locks it against any other
-// run (lockTarget), and opens what a real run writes with. The writer and the view share one directory cache, so
-// that a directory the writer replaces is not seen stale by planning.
-// The view's close closes both.
+// run (lockTarget), and opens what a real run writes with. The writer
+// and the view share one directory cache, so that a directory the writer
+// replaces is not seen stale by planning. The view's close closes both.
 func (r *runner) openWriter() error {
 	if r.view.dc == nil {
 		if err := os.MkdirAll(r.opts.Target, 0o755); err != nil {
@@ -101,10 +112,10 @@ func (r *runner) openWriter() error {
 	if err != nil {
 		return err
 	}
-	r.unlock = release
-	r.root, r.dc, r.store = r.view.dc.root, r.view.dc, r.opts.State.Job(r.opts.Job)
-	r.batch = r.store.NewBatcher(256, 500*time.Millisecond)
-	r.batch.SetBeforeCommit(r.syncTarget)
+	w := &writer{root: r.view.dc.root, dc: r.view.dc, store: r.opts.State.Job(r.opts.Job), unlock: release}
+	w.batch = w.store.NewBatcher(256, 500*time.Millisecond)
+	w.batch.SetBeforeCommit(r.syncTarget)
+	r.w = w
 	return nil
 }
 
@@ -116,7 +127,7 @@ func (r *runner) openWriter() error {
 // rename in a subdirectory may then be lost, which the next run sees as
 // a missing local copy and fetches again.
 func (r *runner) syncTarget() error {
-	f, err := r.root.Open(".")
+	f, err := r.w.root.Open(".")
 	if err != nil {
 		return err
 	}
@@ -125,7 +136,7 @@ func (r *runner) syncTarget() error {
 }
 
 // dryRun reports whether the run only plans.
-func (r *runner) dryRun() bool { return r.root == nil }
+func (r *runner) dryRun() bool { return r.w == nil }
 
 // dirSet is the set of local directories that exist or that the run has
 // decided to make.
@@ -185,16 +196,16 @@ func (r *runner) needDir(dir string) bool {
 			continue
 		}
 		if l.exists {
-			if err := r.root.Remove(rel); err != nil {
+			if err := r.w.root.Remove(rel); err != nil {
 				r.fail(rel, "mkdir", err)
 				return false
 			}
 		}
-		if err := r.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := r.w.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			r.fail(rel, "mkdir", err)
 			return false
 		}
-		if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
+		if err := r.w.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
 			r.fail(rel, "record", err)
 			return false
 		}
@@ -211,11 +222,11 @@ func (r *runner) remakeDir(dir string) error {
 		return nil
 	}
 	r.log.Warn("directory gone during the run; made again", "path", "/"+dir)
-	r.dc.forget(dir)
-	if err := r.root.MkdirAll(localPath(dir), 0o755); err != nil {
+	r.w.dc.forget(dir)
+	if err := r.w.root.MkdirAll(localPath(dir), 0o755); err != nil {
 		return err
 	}
-	return r.batch.Add(state.Change{Path: dir, Record: state.Record{Kind: state.KindDir, Fetched: r.now}})
+	return r.w.batch.Add(state.Change{Path: dir, Record: state.Record{Kind: state.KindDir, Fetched: r.now}})
 }
 
 // recordDir records an existing local directory that the remote tree
@@ -226,7 +237,7 @@ func (r *runner) recordDir(rel string) {
 	if r.dryRun() {
 		return
 	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
 		r.fail(rel, "record", err)
 	}
 }
@@ -259,7 +270,7 @@ func (r *runner) adopt(rel string, rec state.Record, reason string) {
 	if r.dryRun() {
 		return
 	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: rec}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: rel, Record: rec}); err != nil {
 		r.fail(rel, "record", err)
 	}
 }
@@ -278,10 +289,10 @@ func (r *runner) makeLink(rel, target string, l local) {
 	var err error
 	if l.exists {
 		if l.isDir() {
-			r.dc.forget(rel)
-			err = r.root.RemoveAll(rel)
+			r.w.dc.forget(rel)
+			err = r.w.root.RemoveAll(rel)
 		} else {
-			err = r.root.Remove(rel)
+			err = r.w.root.Remove(rel)
 		}
 		if err != nil {
 			r.fetched.Add(-1)
@@ -289,12 +300,12 @@ func (r *runner) makeLink(rel, target string, l local) {
 			return
 		}
 	}
-	if err := r.root.Symlink(target, rel); err != nil {
+	if err := r.w.root.Symlink(target, rel); err != nil {
 		r.fetched.Add(-1)
 		r.fail(rel, "link", err)
 		return
 	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindSymlink, Target: target, Fetched: r.now}}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindSymlink, Target: target, Fetched: r.now}}); err != nil {
 		r.fail(rel, "record", err)
 	}
 }
@@ -306,7 +317,7 @@ func (r *runner) removeStaleTemps(dir string) {
 	if r.dryRun() {
 		return
 	}
-	f, err := r.root.Open(localPath(dir))
+	f, err := r.w.root.Open(localPath(dir))
 	if err != nil {
 		return
 	}
@@ -324,7 +335,7 @@ func (r *runner) removeStaleTemps(dir string) {
 			}
 		}
 		if !keep {
-			r.root.Remove(joinRel(dir, name))
+			r.w.root.Remove(joinRel(dir, name))
 		}
 	}
 }

@@ -48,11 +48,11 @@ func (r *runner) commit(f fetched) error {
 		Kind: state.KindFile, Size: f.size, ModTime: f.mtime, Precision: uint8(f.prec),
 		ListTime: f.entry.Time, ListPrecision: uint8(f.entry.Precision), Fetched: r.clock(),
 	}
-	if err := r.batch.Add(state.Change{Path: f.rel, Record: rec}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: f.rel, Record: rec}); err != nil {
 		return permanent(err)
 	}
 	if f.partial {
-		if err := r.store.DeletePartial(f.rel); err != nil {
+		if err := r.w.store.DeletePartial(f.rel); err != nil {
 			return permanent(err)
 		}
 	}
@@ -71,7 +71,7 @@ func (r *runner) commit(f fetched) error {
 // file is gone. A failure only costs the next run a look at a temporary
 // file that is not there: it is logged, not returned.
 func (r *runner) forgetPartial(rel string) {
-	if err := r.store.DeletePartial(rel); err != nil {
+	if err := r.w.store.DeletePartial(rel); err != nil {
 		r.log.Warn("forgetting an interrupted download failed", "path", "/"+rel, "err", err)
 	}
 }

@@ -114,13 +114,13 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 func (r *runner) openTemp(t *task) (*tempFile, error) {
 	e, rel := t.entry, t.rel
 	// Local work happens in the file's directory: one name to resolve.
-	dr, name, release, err := r.dc.at(rel)
+	dr, name, release, err := r.w.dc.at(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory was made when the fetch was planned, and is
 		// gone (removed under the running mirror, or lost): make it
 		// again rather than fail the file.
 		if err = r.remakeDir(parentOf(rel)); err == nil {
-			dr, name, release, err = r.dc.at(rel)
+			dr, name, release, err = r.w.dc.at(rel)
 		}
 	}
 	if err != nil {
@@ -175,7 +175,7 @@ func (r *runner) prepareTemp(t *task, d *tempFile) error {
 	}
 	if d.offset == 0 && e.Size >= partialMin && !d.partial {
 		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(t.rel), Started: r.clock()}
-		if err := r.store.PutPartial(t.rel, p); err != nil {
+		if err := r.w.store.PutPartial(t.rel, p); err != nil {
 			return permanent(err)
 		}
 		d.partial = true

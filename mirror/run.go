@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -24,26 +23,22 @@ import (
 type runner struct {
 	opts *Options
 	log  *slog.Logger
-	// view is how planning reads the target. root, dc and batch write
-	// the target and the state: a dry run never opens them (they stay
-	// nil), so it cannot write by construction; see apply.go.
+	// view and db are how planning reads the target and the state; w
+	// writes them. A dry run never makes w (it stays nil), so it cannot
+	// write by construction; see apply.go.
 	view    localView
-	root    *os.Root
-	db      stateReader // what planning reads of the state
-	store   *state.Job  // what the writer records in
-	batch   *state.Batcher
+	db      stateReader
+	w       *writer
 	filter  *filter
 	limiter *rate.Limiter
 	loc     *time.Location
 	now     time.Time
 	q       *queue
-	dc      *dirCache // Roots on the target's directories
 
 	listMem    *ftpcore.ListMemory      // shared by the connections' listings
 	remoteRoot string                   // absolute remote directory
 	made       dirSet                   // local directories known to exist or planned
 	mkdirMu    sync.Mutex               // needDir
-	unlock     func()                   // releases the target lock; nil in a dry run
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
@@ -206,8 +201,8 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	r.view = view
 	defer func() {
-		if r.unlock != nil {
-			r.unlock()
+		if r.w != nil {
+			r.w.unlock()
 		}
 		r.view.close()
 	}()
@@ -227,16 +222,16 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	err = r.walk(ctx, first)
-	if err == nil && r.batch != nil {
+	if err == nil && r.w != nil {
 		// The delete phase counts and walks what the state knows,
 		// this run's records included.
-		err = r.batch.Flush()
+		err = r.w.batch.Flush()
 	}
 	if err == nil {
 		err = r.deletePhase(ctx)
 	}
-	if r.batch != nil {
-		if berr := r.batch.Close(); err == nil {
+	if r.w != nil {
+		if berr := r.w.batch.Close(); err == nil {
 			err = berr
 		}
 	}

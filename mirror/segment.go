@@ -53,7 +53,7 @@ type segFile struct {
 // the first segment for the calling worker, or t itself when t is not
 // worth splitting.
 func (r *runner) splitFetch(t *task) *task {
-	if t.kind != taskFetch || t.attempt > 0 || t.queued != nil || r.opts.DryRun || r.srv.noREST.Load() {
+	if t.kind != taskFetch || t.attempt > 0 || t.queued != nil || r.dryRun() || r.srv.noREST.Load() {
 		return t
 	}
 	p, partial := r.partials[t.rel]
@@ -69,13 +69,13 @@ func (r *runner) splitFetch(t *task) *task {
 		return t
 	}
 	tmp := tempPath(t.rel)
-	f, err := r.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := r.w.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return t
 	}
 	if free := freeSpace(f); free >= 0 && e.Size > free {
 		f.Close()
-		r.root.Remove(tmp)
+		r.w.root.Remove(tmp)
 		return t // download reports the lack of space
 	}
 	segs := make([]state.Segment, n)
@@ -84,9 +84,9 @@ func (r *runner) splitFetch(t *task) *task {
 	}
 	// Recorded before the first byte, so that even a kill -9 leaves a
 	// record that the next run finds (and that resumes nothing).
-	if err := r.store.PutPartial(t.rel, r.segPartial(t, tmp, segs)); err != nil {
+	if err := r.w.store.PutPartial(t.rel, r.segPartial(t, tmp, segs)); err != nil {
 		f.Close()
-		r.root.Remove(tmp)
+		r.w.root.Remove(tmp)
 		return t
 	}
 	r.log.Debug("fetching in segments", "path", "/"+t.rel, "segments", n, "bytes", e.Size)
@@ -109,7 +109,7 @@ func (r *runner) resumeSegments(t *task, p state.Partial) *task {
 	if p.Temp != tmp || p.Size != e.Size {
 		return nil
 	}
-	f, err := r.root.OpenFile(tmp, os.O_RDWR, 0)
+	f, err := r.w.root.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
 		return nil
 	}
@@ -297,7 +297,7 @@ func (r *runner) segmentDone(sf *segFile) {
 	switch {
 	case sf.bad.Load(), sf.noREST.Load():
 		sf.f.Close()
-		r.root.Remove(sf.tmp)
+		r.w.root.Remove(sf.tmp)
 		r.forgetPartial(t.rel)
 		if sf.noREST.Load() && !sf.bad.Load() {
 			r.q.push(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: t.dec, links: t.links})
@@ -318,11 +318,11 @@ func (r *runner) segmentDone(sf *segFile) {
 	}
 	err := closeFetched(sf.f)
 	if err == nil {
-		err = r.commit(fetched{rel: t.rel, dir: r.root, tmp: sf.tmp, name: t.rel, entry: t.entry,
+		err = r.commit(fetched{rel: t.rel, dir: r.w.root, tmp: sf.tmp, name: t.rel, entry: t.entry,
 			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true})
 	}
 	if err != nil {
-		r.root.Remove(sf.tmp)
+		r.w.root.Remove(sf.tmp)
 		r.fail(t.rel, "fetch", err)
 	}
 }
@@ -348,7 +348,7 @@ func (r *runner) saveSegments(sf *segFile) error {
 	if err := sf.f.Sync(); err != nil {
 		return err
 	}
-	return r.store.PutPartial(sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
+	return r.w.store.PutPartial(sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
 }
 
 // segmentFailed records a segment that will not be retried: the file is
