@@ -256,10 +256,8 @@ func (r *runner) planFetch(t *task) {
 		}
 		return
 	}
-	if p := r.opts.Progress; p != nil {
-		p.FilesTotal.Add(1)
-		p.BytesTotal.Add(max(t.entry.Size, 0))
-	}
+	r.prog.FilesTotal.Add(1)
+	r.prog.BytesTotal.Add(max(t.entry.Size, 0))
 	r.q.push(t)
 }
 

@@ -60,9 +60,7 @@ func (r *runner) commit(f fetched) error {
 		r.resumed.Add(1)
 	}
 	r.fetched.Add(1)
-	if p := r.opts.Progress; p != nil {
-		p.FilesDone.Add(1)
-	}
+	r.prog.FilesDone.Add(1)
 	r.log.Debug("fetched", "path", "/"+f.rel, "bytes", f.size, "segmented", f.segmented)
 	return nil
 }

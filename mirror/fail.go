@@ -47,8 +47,8 @@ func (r *runner) fail(rel, what string, err error) {
 		r.errs = append(r.errs, fmt.Sprintf("%s %s: %s", what, QuotePath(r.remote(rel)), escapeText(err.Error())))
 	}
 	r.mu.Unlock()
-	if p := r.opts.Progress; p != nil && what == "fetch" {
-		p.FilesDone.Add(1)
+	if what == "fetch" {
+		r.prog.FilesDone.Add(1)
 	}
 }
 

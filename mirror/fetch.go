@@ -29,10 +29,8 @@ var errNoSpace = errors.New("not enough free space")
 // fetch downloads one file into a temporary file beside it, checks it,
 // and commits it (commit.go).
 func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
-	if p := r.opts.Progress; p != nil {
-		p.InFlight.Add(1)
-		defer p.InFlight.Add(-1)
-	}
+	r.prog.InFlight.Add(1)
+	defer r.prog.InFlight.Add(-1)
 	if t.dec.replace {
 		if err := r.removeKnownTree(t.rel); err != nil {
 			return permanent(err)
@@ -429,9 +427,7 @@ func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want in
 				mark = n
 			}
 			r.bytes.Add(int64(m))
-			if p := r.opts.Progress; p != nil {
-				p.BytesDone.Add(int64(m))
-			}
+			r.prog.BytesDone.Add(int64(m))
 		}
 		if rerr == io.EOF {
 			return n, nil

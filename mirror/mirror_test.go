@@ -86,7 +86,7 @@ func TestMirrorIncremental(t *testing.T) {
 	treetest.Make(t, e.src, 300, 4096, 1)
 
 	sum := e.run(e.opts())
-	if sum.Fetched != 300 || sum.Result != "ok" {
+	if sum.Fetched != 300 || sum.Result != mirror.ResultOK {
 		t.Fatalf("first run fetched %d (%s), want 300: %+v", sum.Fetched, sum.Result, sum)
 	}
 	treetest.Equal(t, e.src, e.target, true)
@@ -178,7 +178,7 @@ func TestMirrorMaxDeleteGuard(t *testing.T) {
 	if !errors.Is(err, mirror.ErrSafetyGuard) {
 		t.Fatalf("err = %v, want ErrSafetyGuard", err)
 	}
-	if sum == nil || sum.Result != "guard" || sum.Deleted != 0 {
+	if sum == nil || sum.Result != mirror.ResultGuard || sum.Deleted != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
 	if !strings.Contains(err.Error(), "nothing deleted") {
@@ -209,7 +209,7 @@ func TestMirrorDryRun(t *testing.T) {
 		mu.Unlock()
 	}
 	sum := e.run(o)
-	if sum.Result != "dry-run" || sum.Fetched != 30 {
+	if sum.Result != mirror.ResultDryRun || sum.Fetched != 30 {
 		t.Fatalf("summary %+v", sum)
 	}
 	fetches := 0

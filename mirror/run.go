@@ -30,6 +30,7 @@ type runner struct {
 	db      stateReader
 	w       *writer
 	filter  *filter
+	prog    *Progress // Options.Progress, or one that nobody reads
 	limiter *rate.Limiter
 	loc     *time.Location
 	now     time.Time
@@ -149,6 +150,9 @@ func newRunner(opts *Options) (*runner, error) {
 	}
 	if r.loc == nil {
 		r.loc = time.UTC
+	}
+	if r.prog = opts.Progress; r.prog == nil {
+		r.prog = &Progress{}
 	}
 	r.listMem = opts.FTP.ListMemory
 	if r.listMem == nil {
@@ -364,6 +368,8 @@ func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) error {
 		return nil
 	}
 	if _, serr := c.Size(ctx, r.remoteRoot); serr == nil {
+		// The reply is quoted, not wrapped: the cause is errNamesAFile,
+		// not a path the server refused.
 		return &RootError{Path: r.remoteRoot, Err: fmt.Errorf("%w (%v)", errNamesAFile, err)}
 	}
 	return &RootError{Path: r.remoteRoot, Err: err}

@@ -142,9 +142,7 @@ func (r *runner) resumeSegments(t *task, p state.Partial) *task {
 func (r *runner) segmentTasks(sf *segFile) *task {
 	t := sf.t
 	sf.mtime, sf.prec = t.entry.Time, t.entry.Precision // until MDTM says better
-	if p := r.opts.Progress; p != nil {
-		p.InFlight.Add(1)
-	}
+	r.prog.InFlight.Add(1)
 	var first *task
 	for i, sg := range sf.segs {
 		if sg.Start+sf.done[i].Load() == sg.End {
@@ -289,9 +287,7 @@ func (r *runner) segmentDone(sf *segFile) {
 	if sf.left.Add(-1) != 0 {
 		return
 	}
-	if p := r.opts.Progress; p != nil {
-		p.InFlight.Add(-1)
-	}
+	r.prog.InFlight.Add(-1)
 	t := sf.t
 	_, got := sf.progress()
 	switch {

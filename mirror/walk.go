@@ -57,7 +57,5 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 // listedDir counts a directory listed, in the Summary and the Progress.
 func (r *runner) listedDir() {
 	r.dirs.Add(1)
-	if p := r.opts.Progress; p != nil {
-		p.Listed.Add(1)
-	}
+	r.prog.Listed.Add(1)
 }
