@@ -11,14 +11,18 @@ import (
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
-// A run plans and applies. Planning (walk.go, plan.go) reads the remote
-// tree, the state and the target through localView, which has no method
-// that writes. What planning decides goes through the few functions in
-// this file; each reports the action, and carries it out only when the
-// run has a writer: the os.Root, the directory cache and the state
-// batcher that openWriter opens. A dry run never calls openWriter, so
-// nothing in it can write to the target or the state (its state is even
-// opened read-only by the caller), and its report is the real run's plan.
+// A run plans and applies. Planning (walk.go, plan.go, link.go) reads
+// the remote tree, the state and the target through localView and
+// stateReader, which have no method that writes. What planning decides
+// goes through the few functions in this file; each reports the action,
+// and carries it out only when the run has a writer: the os.Root, the
+// directory cache, the job's state and its batcher, which openWriter
+// opens. A dry run never calls openWriter, so nothing in it can write to
+// the target or the state (its state is even opened read-only by the
+// caller), and its report is the real run's plan. Fetches (fetch.go,
+// segment.go, commit.go) run only when planFetch queued them, which a
+// dry run does not; deletions (delete.go) are reported by both, and
+// carried out only with a writer.
 
 // localView is planning's read-only access to the target.
 type localView struct {
