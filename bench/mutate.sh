@@ -138,8 +138,8 @@ m "a dry run queues no download (planFetch)" mirror/apply.go \
 m "a dry run opens no writer (no target, no batcher)" mirror/run.go \
   's/\tif !r\.opts\.DryRun \{\n(\t\t\/\/ Only now that the server answered)/\tif true {\n$1/' \
   ./mirror 'TestDryRunWritesNothing'
-m "a run that cannot connect makes no target" mirror/run.go \
-  's/(\tr\.view = view\n)/$1\tos.MkdirAll(r.opts.Target, 0o755)\n/' \
+m "a run that cannot connect makes no target" mirror/apply.go \
+  's/(func openView\(target string\) \(localView, error\) \{\n)/$1\tos.MkdirAll(target, 0o755)\n/' \
   ./cmd/ftpmirror 'TestNothingCouldBeDone'
 m "the remote root is proven before the target is made (proveRoot)" mirror/run.go \
   's/\tif err := r\.proveRoot\(ctx, first\); err != nil \{/\tif err := error(nil); err != nil {/' \
