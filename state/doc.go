@@ -1,7 +1,10 @@
 // Package state remembers, per mirror job, what was fetched: one [Record]
 // per local path, interrupted downloads ([Partial]) and a short history of
 // runs ([Run]). It stores plain values and knows nothing of FTP; package
-// mirror converts between its types and these.
+// mirror converts between its types and these. [DB.Job] returns the
+// handle through which one job's records, partials and runs are read and
+// written; what spans jobs ([DB.Jobs], [DB.DeleteJob], the servers'
+// quirks in [DB.Server]) is on the DB.
 //
 // The database is one go.etcd.io/bbolt file. bbolt holds a file lock for as
 // long as it is open, so a second ftpmirror process on the same file fails
