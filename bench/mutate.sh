@@ -47,17 +47,17 @@ declare -a GUARD FILE SUBST PKG TESTS
 m() { N=$((N + 1)); GUARD[N]=$1 FILE[N]=$2 SUBST[N]=$3 PKG[N]=$4 TESTS[N]=$5; }
 
 # --- issue 11's table
-m "resume only when size and time are unchanged (canResume)" mirror/walk.go \
+m "resume only when size and time are unchanged (canResume)" mirror/plan.go \
   's/(func \(r \*runner\) canResume\(p state\.Partial, e ftpcore\.Entry\) bool \{\n)/$1\treturn true\n/' \
   ./mirror 'TestResumeChanged'
 m "syncfs before each state commit (SetBeforeCommit)" mirror/apply.go \
-  's/\n\tr\.batch\.SetBeforeCommit\(r\.syncTarget\)\n/\n/' \
+  's/\n\tw\.batch\.SetBeforeCommit\(r\.syncTarget\)\n/\n/' \
   ./mirror 'TestPowerCut$'
 m "commit ordering: before-commit, then Apply (state/batch.go)" state/batch.go \
-  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.db\.Apply\(b\.job, batch\)\n\t\t\t\}\n)/$2$1/' \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.job\.Apply\(batch\)\n\t\t\t\}\n)/$2$1/' \
   ./state 'TestBatcherBeforeCommit'
 m "commit ordering, seen by the power-cut test" state/batch.go \
-  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.db\.Apply\(b\.job, batch\)\n\t\t\t\}\n)/$2$1/' \
+  's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\terr = before\(\)\n\t\t\t\}\n)(\t\t\tif err == nil \{\n\t\t\t\terr = b\.job\.Apply\(batch\)\n\t\t\t\}\n)/$2$1/' \
   ./mirror 'TestPowerCut$'
 m "state fsync (NoSync: true)" state/state.go \
   's/\t\tNoSync:   o\.NoSync,\n/\t\tNoSync:   true,\n/' \
@@ -66,10 +66,10 @@ m "stale-temp cleanup (isTempName)" mirror/apply.go \
   's/\t\tif !isTempName\(name\) \{\n/\t\tif true || !isTempName(name) {\n/' \
   ./mirror 'TestStaleTempsRemoved'
 m "remove the temporary file on a RETR error" mirror/fetch.go \
-  's/(\t\t\t\/\/ Nothing to resume from: leave no empty temporary file\.\n\t\t\tf\.Close\(\)\n\t\t\tf = nil\n)\t\t\tdr\.Remove\(tmp\)\n/$1/' \
+  's/(\t\t\t\/\/ Nothing to resume from: leave no empty temporary file\.\n)\t\t\td\.remove\(\)\n/$1/' \
   ./mirror 'TestNoTempAfterRETRError'
 m "remove the temporary file on errTooLong" mirror/fetch.go \
-  's/(\t\t\/\/ keep none of it\.\n)\t\tdr\.Remove\(tmp\)\n/$1/' \
+  's/(\t\t\/\/ keep none of it\.\n)\t\td\.dir\.Remove\(d\.tmp\)\n/$1/' \
   ./mirror 'TestHostileSizes'
 m "delete guard default 50% -> 88% (the command's default)" internal/jobs/job.go \
   's/\t\tMaxDelete:   "50%",\n/\t\tMaxDelete:   "88%",\n/' \
@@ -107,22 +107,22 @@ m "bytes after 234 (ftpcore/tls.go authTLS)" ftpcore/tls.go \
 
 # --- guards the tests of issue 11 hold besides
 m "remove the temporary file when the disk has no room for the file" mirror/fetch.go \
-  's/(\t\t\tif offset == 0 \{\n\t\t\t\tf\.Close\(\)\n\t\t\t\tf = nil\n)\t\t\t\tdr\.Remove\(tmp\)\n/$1/' \
+  's/(\t\t\tif d\.offset == 0 \{\n)\t\t\t\td\.remove\(\)\n/$1/' \
   ./mirror 'TestHostileSizes'
 m "record a large download as partial before it starts (partialMin)" mirror/fetch.go \
-  's/if offset == 0 && e\.Size >= partialMin && /if offset == 0 \&\& e.Size >= 1<<62 \&\& /' \
+  's/if d\.offset == 0 && e\.Size >= partialMin && /if d.offset == 0 \&\& e.Size >= 1<<62 \&\& /' \
   ./mirror 'TestResumeChangedHostile'
 m "compare the bytes before the offset when resuming (mirror/fetch.go)" mirror/fetch.go \
   's/\t\tif !same \{\n/\t\tif false \&\& !same {\n/' \
   ./mirror 'TestResumeChanged'
-m "the sync before a commit syncs (syncTarget)" mirror/run.go \
+m "the sync before a commit syncs (syncTarget)" mirror/apply.go \
   's/(func \(r \*runner\) syncTarget\(\) error \{\n)/$1\treturn nil\n/' \
   ./mirror 'TestPowerCut$'
 m "a transfer shorter than listed is not renamed into place" mirror/fetch.go \
   's/\tcase e\.Size >= 0 && total != e\.Size:/\tcase false \&\& e.Size >= 0 \&\& total != e.Size:/' \
   ./mirror 'TestHostileSizes'
-m "the partial record goes once the file is in place" mirror/fetch.go \
-  's/(\tif hadPartial \{\n\t\t)if err := r\.store\.DeletePartial\(r\.opts\.Job, rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
+m "the partial record goes once the file is in place" mirror/commit.go \
+  's/(\tif f\.partial \{\n\t\t)if err := r\.w\.store\.DeletePartial\(f\.rel\); err != nil \{/$1if err := error(nil); err != nil {/' \
   ./mirror 'TestResumeChanged'
 m "a before-commit error fails the batch (state/batch.go)" state/batch.go \
   's/(\t\t\tif err == nil && before != nil \{\n\t\t\t\t)err = before\(\)/$1before()/' \
@@ -138,8 +138,8 @@ m "a dry run queues no download (planFetch)" mirror/apply.go \
 m "a dry run opens no writer (no target, no batcher)" mirror/run.go \
   's/\tif !r\.opts\.DryRun \{\n(\t\t\/\/ Only now that the server answered)/\tif true {\n$1/' \
   ./mirror 'TestDryRunWritesNothing'
-m "a run that cannot connect makes no target" mirror/run.go \
-  's/(\tr\.view = view\n)/$1\tos.MkdirAll(r.opts.Target, 0o755)\n/' \
+m "a run that cannot connect makes no target" mirror/apply.go \
+  's/(func openView\(target string\) \(localView, error\) \{\n)/$1\tos.MkdirAll(target, 0o755)\n/' \
   ./cmd/ftpmirror 'TestNothingCouldBeDone'
 m "the remote root is proven before the target is made (proveRoot)" mirror/run.go \
   's/\tif err := r\.proveRoot\(ctx, first\); err != nil \{/\tif err := error(nil); err != nil {/' \

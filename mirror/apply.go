@@ -11,14 +11,18 @@ import (
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
-// A run plans and applies. Planning (walk.go, plan.go) reads the remote
-// tree, the state and the target through localView, which has no method
-// that writes. What planning decides goes through the few functions in
-// this file; each reports the action, and carries it out only when the
-// run has a writer: the os.Root, the directory cache and the state
-// batcher that openWriter opens. A dry run never calls openWriter, so
-// nothing in it can write to the target or the state (its state is even
-// opened read-only by the caller), and its report is the real run's plan.
+// A run plans and applies. Planning (walk.go, plan.go, link.go) reads
+// the remote tree, the state and the target through localView and
+// stateReader, which have no method that writes. What planning decides
+// goes through the few functions in this file; each reports the action,
+// and carries it out only when the run has a writer: the os.Root, the
+// directory cache, the job's state and its batcher, which openWriter
+// opens. A dry run never calls openWriter, so nothing in it can write to
+// the target or the state (its state is even opened read-only by the
+// caller), and its report is the real run's plan. Fetches (fetch.go,
+// segment.go, commit.go) run only when planFetch queued them, which a
+// dry run does not; deletions (delete.go) are reported by both, and
+// carried out only with a writer.
 
 // localView is planning's read-only access to the target.
 type localView struct {
@@ -82,10 +86,21 @@ func (v localView) readlink(rel string) (string, error) {
 	return dr.Readlink(name)
 }
 
+// writer is what a real run writes with: the target's Root and its
+// directory cache, the job's state and its batcher, and the target's
+// lock. openWriter makes it; a dry run never does.
+type writer struct {
+	root   *os.Root
+	dc     *dirCache // Roots on the target's directories, shared with the view
+	store  *state.Job
+	batch  *state.Batcher
+	unlock func() // releases the target lock
+}
+
 // openWriter creates the target if need be, locks it against any other
-// run (lockTarget), and opens what a real run writes with. The writer and the view share one directory cache, so
-// that a directory the writer replaces is not seen stale by planning.
-// The view's close closes both.
+// run (lockTarget), and opens what a real run writes with. The writer
+// and the view share one directory cache, so that a directory the writer
+// replaces is not seen stale by planning. The view's close closes both.
 func (r *runner) openWriter() error {
 	if r.view.dc == nil {
 		if err := os.MkdirAll(r.opts.Target, 0o755); err != nil {
@@ -101,15 +116,31 @@ func (r *runner) openWriter() error {
 	if err != nil {
 		return err
 	}
-	r.unlock = release
-	r.root, r.dc, r.store = r.view.dc.root, r.view.dc, r.opts.State
-	r.batch = r.store.NewBatcher(r.opts.Job, 256, 500*time.Millisecond)
-	r.batch.SetBeforeCommit(r.syncTarget)
+	w := &writer{root: r.view.dc.root, dc: r.view.dc, store: r.opts.State.Job(r.opts.Job), unlock: release}
+	w.batch = w.store.NewBatcher(256, 500*time.Millisecond)
+	w.batch.SetBeforeCommit(r.syncTarget)
+	r.w = w
 	return nil
 }
 
+// syncTarget makes the files written so far durable before the state
+// records them, so that after a power cut the state never claims a file
+// whose data is not on disk. On Linux one syncfs(2) covers a batch, not
+// one fsync per file. Elsewhere each file was synced before it was
+// closed (syncPerFile) and this syncs the target's top directory; a
+// rename in a subdirectory may then be lost, which the next run sees as
+// a missing local copy and fetches again.
+func (r *runner) syncTarget() error {
+	f, err := r.w.root.Open(".")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return syncfs(f)
+}
+
 // dryRun reports whether the run only plans.
-func (r *runner) dryRun() bool { return r.root == nil }
+func (r *runner) dryRun() bool { return r.w == nil }
 
 // dirSet is the set of local directories that exist or that the run has
 // decided to make.
@@ -169,16 +200,16 @@ func (r *runner) needDir(dir string) bool {
 			continue
 		}
 		if l.exists {
-			if err := r.root.Remove(rel); err != nil {
+			if err := r.w.root.Remove(rel); err != nil {
 				r.fail(rel, "mkdir", err)
 				return false
 			}
 		}
-		if err := r.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
+		if err := r.w.root.Mkdir(rel, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			r.fail(rel, "mkdir", err)
 			return false
 		}
-		if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
+		if err := r.w.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
 			r.fail(rel, "record", err)
 			return false
 		}
@@ -195,11 +226,11 @@ func (r *runner) remakeDir(dir string) error {
 		return nil
 	}
 	r.log.Warn("directory gone during the run; made again", "path", "/"+dir)
-	r.dc.forget(dir)
-	if err := r.root.MkdirAll(localPath(dir), 0o755); err != nil {
+	r.w.dc.forget(dir)
+	if err := r.w.root.MkdirAll(localPath(dir), 0o755); err != nil {
 		return err
 	}
-	return r.batch.Add(state.Change{Path: dir, Record: state.Record{Kind: state.KindDir, Fetched: r.now}})
+	return r.w.batch.Add(state.Change{Path: dir, Record: state.Record{Kind: state.KindDir, Fetched: r.now}})
 }
 
 // recordDir records an existing local directory that the remote tree
@@ -210,7 +241,7 @@ func (r *runner) recordDir(rel string) {
 	if r.dryRun() {
 		return
 	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindDir, Fetched: r.now}}); err != nil {
 		r.fail(rel, "record", err)
 	}
 }
@@ -229,10 +260,8 @@ func (r *runner) planFetch(t *task) {
 		}
 		return
 	}
-	if p := r.opts.Progress; p != nil {
-		p.FilesTotal.Add(1)
-		p.BytesTotal.Add(max(t.entry.Size, 0))
-	}
+	r.prog.FilesTotal.Add(1)
+	r.prog.BytesTotal.Add(max(t.entry.Size, 0))
 	r.q.push(t)
 }
 
@@ -243,7 +272,7 @@ func (r *runner) adopt(rel string, rec state.Record, reason string) {
 	if r.dryRun() {
 		return
 	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: rec}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: rel, Record: rec}); err != nil {
 		r.fail(rel, "record", err)
 	}
 }
@@ -262,10 +291,10 @@ func (r *runner) makeLink(rel, target string, l local) {
 	var err error
 	if l.exists {
 		if l.isDir() {
-			r.dc.forget(rel)
-			err = r.root.RemoveAll(rel)
+			r.w.dc.forget(rel)
+			err = r.w.root.RemoveAll(rel)
 		} else {
-			err = r.root.Remove(rel)
+			err = r.w.root.Remove(rel)
 		}
 		if err != nil {
 			r.fetched.Add(-1)
@@ -273,12 +302,12 @@ func (r *runner) makeLink(rel, target string, l local) {
 			return
 		}
 	}
-	if err := r.root.Symlink(target, rel); err != nil {
+	if err := r.w.root.Symlink(target, rel); err != nil {
 		r.fetched.Add(-1)
 		r.fail(rel, "link", err)
 		return
 	}
-	if err := r.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindSymlink, Target: target, Fetched: r.now}}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: rel, Record: state.Record{Kind: state.KindSymlink, Target: target, Fetched: r.now}}); err != nil {
 		r.fail(rel, "record", err)
 	}
 }
@@ -290,7 +319,7 @@ func (r *runner) removeStaleTemps(dir string) {
 	if r.dryRun() {
 		return
 	}
-	f, err := r.root.Open(localPath(dir))
+	f, err := r.w.root.Open(localPath(dir))
 	if err != nil {
 		return
 	}
@@ -308,7 +337,7 @@ func (r *runner) removeStaleTemps(dir string) {
 			}
 		}
 		if !keep {
-			r.root.Remove(joinRel(dir, name))
+			r.w.root.Remove(joinRel(dir, name))
 		}
 	}
 }
@@ -325,30 +354,28 @@ func (r *runner) emptyDirWanted(rel string) bool {
 
 // stateReader is what planning reads of the state.
 type stateReader interface {
-	Get(job, path string) (state.Record, bool, error)
-	Children(job, dir string) (map[string]state.Record, error)
-	Walk(job string, fn func(path string, r state.Record) error) error
-	Count(job string) (int, error)
-	Partials(job string) (map[string]state.Partial, error)
+	Get(path string) (state.Record, bool, error)
+	Children(dir string) (map[string]state.Record, error)
+	Walk(fn func(path string, r state.Record) error) error
+	Count() (int, error)
+	Partials() (map[string]state.Partial, error)
 }
 
-var _ stateReader = (*state.DB)(nil)
+var _ stateReader = (*state.Job)(nil)
 
-// stateOrEmpty returns db, or an empty state for a dry run that has no
-// state database yet: it plans a first run.
-func stateOrEmpty(db *state.DB) stateReader {
+// stateOrEmpty returns the job's state in db, or an empty state for a
+// dry run that has no state database yet: it plans a first run.
+func stateOrEmpty(db *state.DB, job string) stateReader {
 	if db == nil {
 		return emptyState{}
 	}
-	return db
+	return db.Job(job)
 }
 
 type emptyState struct{}
 
-func (emptyState) Get(string, string) (state.Record, bool, error) { return state.Record{}, false, nil }
-func (emptyState) Children(string, string) (map[string]state.Record, error) {
-	return nil, nil
-}
-func (emptyState) Walk(string, func(string, state.Record) error) error { return nil }
-func (emptyState) Count(string) (int, error)                           { return 0, nil }
-func (emptyState) Partials(string) (map[string]state.Partial, error)   { return nil, nil }
+func (emptyState) Get(string) (state.Record, bool, error)           { return state.Record{}, false, nil }
+func (emptyState) Children(string) (map[string]state.Record, error) { return nil, nil }
+func (emptyState) Walk(func(string, state.Record) error) error      { return nil }
+func (emptyState) Count() (int, error)                              { return 0, nil }
+func (emptyState) Partials() (map[string]state.Partial, error)      { return nil, nil }

@@ -39,7 +39,7 @@ func (r *runner) deletePhase(ctx context.Context) error {
 		}
 	}
 	if len(dirs) > 0 {
-		err := r.db.Walk(r.opts.Job, func(p string, rec state.Record) error {
+		err := r.db.Walk(func(p string, rec state.Record) error {
 			if r.filter.excluded(p) || (rec.Kind != state.KindDir && !r.filter.file(p)) {
 				return nil // filtered out: never deleted
 			}
@@ -55,7 +55,7 @@ func (r *runner) deletePhase(ctx context.Context) error {
 			return err
 		}
 	}
-	known, err := r.db.Count(r.opts.Job)
+	known, err := r.db.Count()
 	if err != nil {
 		return err
 	}
@@ -153,7 +153,7 @@ func (r *runner) remove(d deletion) {
 		}
 		return
 	}
-	l, err := lstat(r.root, d.rel)
+	l, err := lstat(r.w.root, d.rel)
 	if err != nil {
 		r.fail(d.rel, "delete", err)
 		return
@@ -161,19 +161,19 @@ func (r *runner) remove(d deletion) {
 	switch {
 	case !l.exists:
 	case d.kind == state.KindDir && l.isDir():
-		if err := r.root.Remove(d.rel); err != nil {
+		if err := r.w.root.Remove(d.rel); err != nil {
 			// Files the user put there keep it; it is theirs now.
 			r.log.Info("directory gone remotely kept: not empty", "path", "/"+d.rel)
 		}
 	case d.kind == state.KindDir, l.isDir():
 		r.log.Info("gone remotely, kept: type changed locally", "path", "/"+d.rel)
 	default:
-		if err := r.root.Remove(d.rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := r.w.root.Remove(d.rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			r.fail(d.rel, "delete", err)
 			return
 		}
 	}
-	if err := r.batch.Add(state.Change{Path: d.rel, Delete: true}); err != nil {
+	if err := r.w.batch.Add(state.Change{Path: d.rel, Delete: true}); err != nil {
 		r.fail(d.rel, "delete", err)
 		return
 	}
@@ -187,9 +187,9 @@ func (r *runner) remove(d deletion) {
 // directory or link: known entries below it go, then it. Anything the
 // user put there stops it with an error.
 func (r *runner) removeKnownTree(rel string) error {
-	r.dc.forget(rel)
+	r.w.dc.forget(rel)
 	var below []string
-	err := r.db.Walk(r.opts.Job, func(p string, _ state.Record) error {
+	err := r.db.Walk(func(p string, _ state.Record) error {
 		if strings.HasPrefix(p, rel+"/") {
 			below = append(below, p)
 		}
@@ -200,14 +200,14 @@ func (r *runner) removeKnownTree(rel string) error {
 	}
 	sort.Slice(below, func(i, j int) bool { return len(below[i]) > len(below[j]) })
 	for _, p := range below {
-		if err := r.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		if err := r.w.root.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("type changed to file, but %s is in the way: %w", p, err)
 		}
-		if err := r.batch.Add(state.Change{Path: p, Delete: true}); err != nil {
+		if err := r.w.batch.Add(state.Change{Path: p, Delete: true}); err != nil {
 			return err
 		}
 	}
-	if err := r.root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
+	if err := r.w.root.Remove(rel); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("type changed to file, but the directory is not empty: %w", err)
 	}
 	return nil

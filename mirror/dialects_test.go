@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
+	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
 // An OpenVMS server's listing (lines in the layout of Apache
@@ -34,7 +35,7 @@ func TestHostileVMS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 2, 0, "ok")
+	wantCounts(t, sum, 2, 0, mirror.ResultOK)
 	h.wantFiles(map[string]string{"A.TXT": "version 2", "SUB/": "", "SUB/B.TXT": "b"})
 	sum, err, _ = h.run(nil, 10*time.Second)
 	if err != nil || sum.Fetched != 0 || sum.Failed != 0 {
@@ -71,7 +72,7 @@ func TestHostileIBM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 2, 2, "partial")
+	wantCounts(t, sum, 2, 2, mirror.ResultPartial)
 	wantErrors(t, sum, `list /mvs: LIST /mvs: unsupported LIST line: a z/OS (MVS) dataset listing: datasets and PDS members are records, not files, and are not mirrored in line "SAVE00 3390`)
 	if sum.Skipped != 1 {
 		t.Errorf("skipped %d, want 1 (the *FILE)", sum.Skipped)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
+	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
@@ -63,7 +64,7 @@ func TestDiskFull(t *testing.T) {
 		!strings.Contains(strings.Join(sum.Errors, "\n"), "not enough free space: 921600") {
 		t.Errorf("no file met the full disk: %q", sum.Errors)
 	}
-	if sum.Failed < 2 || sum.Result != "partial" {
+	if sum.Failed < 2 || sum.Result != mirror.ResultPartial {
 		t.Errorf("summary %+v", sum)
 	}
 	// Whatever is under a final name is complete.
@@ -133,7 +134,7 @@ func TestPowerCutBeforeStateCommit(t *testing.T) {
 	for _, n := range root.Children {
 		changes = append(changes, state.Change{Path: n.Name, Delete: true})
 	}
-	if err := h.db.Apply("hostile", changes); err != nil {
+	if err := h.db.Job("hostile").Apply(changes); err != nil {
 		t.Fatal(err)
 	}
 	mt := func(name string) time.Time {

@@ -130,7 +130,7 @@ func dryRunFirst(t testing.TB, ctx context.Context, o *mirror.Options, watch str
 	if d := diffSnapshots(before, snapshot(t, watch)); d != "" {
 		t.Fatalf("the dry run changed what it must not:\n%s", d)
 	}
-	if p.sum != nil && p.err == nil && p.sum.Result != "dry-run" {
+	if p.sum != nil && p.err == nil && p.sum.Result != mirror.ResultDryRun {
 		t.Errorf("dry run's result is %q, want dry-run", p.sum.Result)
 	}
 	return p
@@ -198,7 +198,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	o.Report = planned.report
 	before := snapshot(t, h.dir)
 	sum, err := mirror.Run(t.Context(), o)
-	if err != nil || sum.Result != "dry-run" || sum.Failed != 0 {
+	if err != nil || sum.Result != mirror.ResultDryRun || sum.Failed != 0 {
 		t.Fatalf("dry run: %v %+v", err, sum)
 	}
 	if d := diffSnapshots(before, snapshot(t, h.dir)); d != "" {

@@ -338,7 +338,7 @@ func TestFaultResumeNextRun(t *testing.T) {
 			t.Errorf("%s: a half file under its final name", big)
 		}
 	}
-	parts, err := e.db.Partials("test")
+	parts, err := e.db.Job("test").Partials()
 	if err != nil || len(parts) != 2 {
 		t.Fatalf("partials: %v %v", parts, err)
 	}
@@ -352,7 +352,7 @@ func TestFaultResumeNextRun(t *testing.T) {
 	if _, args := count(srv, "REST"); len(args) != 2 || args[0] == "0" {
 		t.Errorf("REST commands: %v", args)
 	}
-	if parts, _ := e.db.Partials("test"); len(parts) != 0 {
+	if parts, _ := e.db.Job("test").Partials(); len(parts) != 0 {
 		t.Errorf("partials left: %v", parts)
 	}
 }

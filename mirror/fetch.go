@@ -27,231 +27,254 @@ var errTooLong = errors.New("server sent more bytes than the listing announced")
 var errNoSpace = errors.New("not enough free space")
 
 // fetch downloads one file into a temporary file beside it, checks it,
-// gives it the remote modification time and renames it into place.
+// and commits it (commit.go).
 func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
-	e := t.entry
-	if p := r.opts.Progress; p != nil {
-		p.InFlight.Add(1)
-		defer p.InFlight.Add(-1)
-	}
+	r.prog.InFlight.Add(1)
+	defer r.prog.InFlight.Add(-1)
 	if t.dec.replace {
 		if err := r.removeKnownTree(t.rel); err != nil {
 			return permanent(err)
 		}
 		t.dec.replace = false
 	}
-	n, mtime, prec, err := r.download(ctx, c, t, w)
-	if err != nil {
-		return err
-	}
-	rec := state.Record{
-		Kind: state.KindFile, Size: n, ModTime: mtime, Precision: uint8(prec),
-		ListTime: e.Time, ListPrecision: uint8(e.Precision), Fetched: r.clock(),
-	}
-	if err := r.batch.Add(state.Change{Path: t.rel, Record: rec}); err != nil {
-		return permanent(err)
-	}
-	if t.verb == VerbResume {
-		r.resumed.Add(1)
-	}
-	r.fetched.Add(1)
-	if p := r.opts.Progress; p != nil {
-		p.FilesDone.Add(1)
-	}
-	r.log.Debug("fetched", "path", "/"+t.rel, "bytes", n)
-	return nil
+	return r.download(ctx, c, t, w)
 }
 
-// download runs RETR into the temporary file and renames it into
-// place. It resumes from the temporary file when the state says it was
-// started against the same remote file, or when an earlier attempt of
-// this run left it, and the bytes before the offset, fetched again, are
-// the temporary file's (sameOverlap); else it starts over.
-func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) (int64, time.Time, ftpcore.TimePrecision, error) {
-	e, rel := t.entry, t.rel
+// tempFile is a download in progress: the temporary file beside the
+// file's place, opened in the Root of the file's directory.
+type tempFile struct {
+	dir       *os.Root // the file's directory
+	tmp, name string   // in dir
+	f         *os.File // nil once closed
+	release   func()   // gives dir back to the directory cache
+	offset    int64    // where the data goes on: the bytes already there
+	partial   bool     // the state has a partial record of the download
+	wantTime  bool     // MDTM went with the RETR
+}
+
+// remove closes and removes the temporary file.
+func (d *tempFile) remove() {
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+	d.dir.Remove(d.tmp)
+}
+
+// close closes the file if still open and releases the directory.
+func (d *tempFile) close() {
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
+	}
+	d.release()
+}
+
+// download runs RETR into the temporary file and commits it. It resumes
+// from the temporary file when the state says it was started against the
+// same remote file, or when an earlier attempt of this run left it, and
+// the bytes before the offset, fetched again, are the temporary file's
+// (sameOverlap); else it starts over.
+func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
 	// Commands sent ahead for this fetch but not started (a local error
 	// came first) leave the connection out of step: it goes.
 	defer t.unqueue()
-	rp := r.remote(rel)
+	d, err := r.openTemp(t)
+	if err != nil {
+		return err
+	}
+	defer d.close()
+	xfer, err := r.retr(ctx, c, t, d)
+	if err != nil {
+		if d.offset == 0 && !d.partial {
+			// Nothing to resume from: leave no empty temporary file.
+			d.remove()
+		}
+		return err
+	}
+	if d.offset > 0 {
+		r.log.Debug("resuming", "path", "/"+t.rel, "offset", d.offset)
+	}
+	n, err := r.receive(ctx, t, d, xfer, w)
+	if err != nil {
+		return err
+	}
+	mtime, prec, err := r.exactTime(t, xfer, d.wantTime)
+	if err != nil {
+		return err
+	}
+	return r.commit(fetched{rel: t.rel, dir: d.dir, tmp: d.tmp, name: d.name, entry: t.entry,
+		size: n, mtime: mtime, prec: prec, partial: d.partial, resumed: t.verb == VerbResume})
+}
+
+// openTemp opens the temporary file of t's download in the file's
+// directory: at its end to resume, or emptied to start over.
+func (r *runner) openTemp(t *task) (*tempFile, error) {
+	e, rel := t.entry, t.rel
 	// Local work happens in the file's directory: one name to resolve.
-	dr, name, release, err := r.dc.at(rel)
+	dr, name, release, err := r.w.dc.at(rel)
 	if errors.Is(err, fs.ErrNotExist) {
 		// The directory was made when the fetch was planned, and is
 		// gone (removed under the running mirror, or lost): make it
 		// again rather than fail the file.
 		if err = r.remakeDir(parentOf(rel)); err == nil {
-			dr, name, release, err = r.dc.at(rel)
+			dr, name, release, err = r.w.dc.at(rel)
 		}
 	}
 	if err != nil {
-		return 0, time.Time{}, 0, permanent(err)
+		return nil, permanent(err)
 	}
-	defer release()
-	tmp := path.Base(tempPath(rel))
-
-	var offset int64
+	d := &tempFile{dir: dr, name: name, tmp: path.Base(tempPath(rel)), release: release}
 	p, hadPartial := r.partials[rel]
+	d.partial = hadPartial
 	// A temporary file of segments has holes: its size says nothing. A
 	// server without REST cannot resume.
 	resumable := len(p.Segments) == 0 && !r.srv.noREST.Load()
 	if (t.verb == VerbResume || t.attempt > 0) && e.Size > 0 && resumable {
-		if fi, err := dr.Lstat(tmp); err == nil && fi.Mode().IsRegular() && fi.Size() < e.Size {
-			offset = fi.Size()
+		if fi, err := dr.Lstat(d.tmp); err == nil && fi.Mode().IsRegular() && fi.Size() < e.Size {
+			d.offset = fi.Size()
 		}
 	}
 	flag := os.O_RDWR | os.O_CREATE // read back for sameOverlap
-	if offset == 0 {
+	if d.offset == 0 {
 		flag |= os.O_TRUNC
 	}
-	f, err := dr.OpenFile(tmp, flag, 0o644)
-	if err != nil {
-		return 0, time.Time{}, 0, permanent(err)
+	if d.f, err = dr.OpenFile(d.tmp, flag, 0o644); err != nil {
+		release()
+		return nil, permanent(err)
 	}
-	defer func() {
-		if f != nil {
-			f.Close()
-		}
-	}()
+	if err := r.prepareTemp(t, d); err != nil {
+		d.close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// prepareTemp checks that what is left of the file fits, moves to the
+// offset, and records a large download as partial before its first
+// byte.
+func (r *runner) prepareTemp(t *task, d *tempFile) error {
+	e := t.entry
 	// A file that cannot fit is not started: filling the disk would
 	// break more than this mirror. The size is only compared, never
 	// allocated, so a server that lies about it costs nothing.
-	if need := e.Size - offset; need > 0 {
-		if free := freeSpace(f); free >= 0 && need > free {
-			if offset == 0 {
-				f.Close()
-				f = nil
-				dr.Remove(tmp)
+	if need := e.Size - d.offset; need > 0 {
+		if free := freeSpace(d.f); free >= 0 && need > free {
+			if d.offset == 0 {
+				d.remove()
 			}
-			return 0, time.Time{}, 0, permanent(fmt.Errorf("%w: %d bytes to fetch, %d free in the target", errNoSpace, need, free))
+			return permanent(fmt.Errorf("%w: %d bytes to fetch, %d free in the target", errNoSpace, need, free))
 		}
 	}
-	if offset > 0 {
-		if _, err := f.Seek(offset, io.SeekStart); err != nil {
-			return 0, time.Time{}, 0, permanent(err)
+	if d.offset > 0 {
+		if _, err := d.f.Seek(d.offset, io.SeekStart); err != nil {
+			return permanent(err)
 		}
 	}
-	if offset == 0 && e.Size >= partialMin && !hadPartial {
-		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(rel), Started: r.clock()}
-		if err := r.store.PutPartial(r.opts.Job, rel, p); err != nil {
-			return 0, time.Time{}, 0, permanent(err)
+	if d.offset == 0 && e.Size >= partialMin && !d.partial {
+		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(t.rel), Started: r.clock()}
+		if err := r.w.store.PutPartial(t.rel, p); err != nil {
+			return permanent(err)
 		}
-		hadPartial = true
+		d.partial = true
 	}
+	return nil
+}
 
+// retr starts the transfer into d: the one sent ahead behind the last
+// fetch, or a RETR from d's offset less resumeOverlap bytes, which are
+// compared with what d holds (sameOverlap). It starts over from byte 0
+// when the server refuses REST or the overlap differs.
+func (r *runner) retr(ctx context.Context, c *ftpcore.Conn, t *task, d *tempFile) (*ftpcore.Transfer, error) {
+	rp := r.remote(t.rel)
 	// Where the listing's time is not exact, MDTM goes with RETR, in the
 	// same round trip on a pipelining connection.
 	retr := c.Retr
-	wantTime := e.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
-	if wantTime {
+	d.wantTime = t.entry.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
+	if d.wantTime {
 		retr = c.RetrModTime
 	}
 	var xfer *ftpcore.Transfer
-	overlap := min(offset, resumeOverlap)
+	var err error
+	overlap := min(d.offset, resumeOverlap)
 	if p := t.queued; p != nil {
 		t.queued = nil
-		wantTime = t.queuedTime
+		d.wantTime = t.queuedTime
 		xfer, err = p.Start(ctx)
 	} else {
-		xfer, err = retr(ctx, rp, offset-overlap)
+		xfer, err = retr(ctx, rp, d.offset-overlap)
 	}
-	restart := err != nil && offset > 0 && restRefused(err)
+	restart := err != nil && d.offset > 0 && restRefused(err)
 	if restart {
 		// REST refused: start over, and do not ask again.
-		r.restRefused(rel, err)
+		r.restRefused(t.rel, err)
 	}
 	if err == nil && overlap > 0 {
-		same, oerr := sameOverlap(f, xfer, offset-overlap, overlap)
+		same, oerr := sameOverlap(d.f, xfer, d.offset-overlap, overlap)
 		if oerr != nil {
 			xfer.Close()
-			return 0, time.Time{}, 0, oerr
+			return nil, oerr
 		}
 		if !same {
-			r.log.Debug("remote file changed since the interrupted download; fetching from the start", "path", "/"+rel)
+			r.log.Debug("remote file changed since the interrupted download; fetching from the start", "path", "/"+t.rel)
 			if err := xfer.Close(); err != nil && c.Err() != nil {
-				return 0, time.Time{}, 0, err
+				return nil, err
 			}
 			restart = true
 		}
 	}
-	if restart {
-		offset = 0
-		if err := f.Truncate(0); err != nil {
-			return 0, time.Time{}, 0, permanent(err)
-		}
-		if _, err := f.Seek(0, io.SeekStart); err != nil {
-			return 0, time.Time{}, 0, permanent(err)
-		}
-		xfer, err = retr(ctx, rp, 0)
+	if !restart {
+		return xfer, err
 	}
-	if err != nil {
-		if offset == 0 && !hadPartial {
-			// Nothing to resume from: leave no empty temporary file.
-			f.Close()
-			f = nil
-			dr.Remove(tmp)
-		}
-		return 0, time.Time{}, 0, err
+	d.offset = 0
+	if err := d.f.Truncate(0); err != nil {
+		return nil, permanent(err)
 	}
-	if offset > 0 {
-		r.log.Debug("resuming", "path", "/"+rel, "offset", offset)
+	if _, err := d.f.Seek(0, io.SeekStart); err != nil {
+		return nil, permanent(err)
 	}
-	n, copyErr := r.copy(ctx, f, xfer, e.Size-offset)
+	return retr(ctx, rp, 0)
+}
+
+// receive copies the transfer into d (no more than the listed size),
+// sends the worker's next fetch behind it, closes both, and checks that
+// the server sent the whole file and confirmed it. It returns the file's
+// size.
+func (r *runner) receive(ctx context.Context, t *task, d *tempFile, xfer *ftpcore.Transfer, w *workerState) (int64, error) {
+	e := t.entry
+	n, copyErr := r.copy(ctx, d.f, xfer, e.Size-d.offset)
 	if copyErr == nil {
 		r.queueNext(ctx, xfer, w)
 	}
 	xferErr := xfer.Close()
-	closeErr := f.Close()
-	f = nil
-	total := offset + n
+	closeErr := closeFetched(d.f)
+	d.f = nil
+	total := d.offset + n
 	switch {
 	case errors.Is(copyErr, errTooLong):
 		// Whatever the server is sending, it is not the file it listed:
 		// keep none of it.
-		dr.Remove(tmp)
-		if hadPartial {
-			r.store.DeletePartial(r.opts.Job, rel)
+		d.dir.Remove(d.tmp)
+		if d.partial {
+			r.forgetPartial(t.rel)
 		}
-		return 0, time.Time{}, 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
+		return 0, permanent(fmt.Errorf("%w (%d bytes): it changed while fetched, or the server lies", copyErr, e.Size))
 	case copyErr != nil:
 		var pe *permanentError
-		if errors.As(copyErr, &pe) && !hadPartial {
+		if errors.As(copyErr, &pe) && !d.partial {
 			// A local write failed (a full disk): no later attempt
 			// resumes this, and the space is better given back.
-			dr.Remove(tmp)
+			d.dir.Remove(d.tmp)
 		}
-		return 0, time.Time{}, 0, copyErr
+		return 0, copyErr
 	case xferErr != nil:
-		return 0, time.Time{}, 0, xferErr
+		return 0, xferErr
 	case closeErr != nil:
-		return 0, time.Time{}, 0, permanent(closeErr)
+		return 0, permanent(closeErr)
 	case e.Size >= 0 && total != e.Size:
-		return 0, time.Time{}, 0, fmt.Errorf("%w: got %d of %d bytes, yet the server confirmed the transfer", ftpcore.ErrShortTransfer, total, e.Size)
+		return 0, fmt.Errorf("%w: got %d of %d bytes, yet the server confirmed the transfer", ftpcore.ErrShortTransfer, total, e.Size)
 	}
-
-	mtime, prec, err := r.exactTime(t, xfer, wantTime)
-	if err != nil {
-		return 0, time.Time{}, 0, err
-	}
-	if prec != ftpcore.TimeUnknown {
-		if err := dr.Chtimes(tmp, mtime, mtime); err != nil {
-			return 0, time.Time{}, 0, permanent(err)
-		}
-	}
-	if err := dr.Rename(tmp, name); err != nil {
-		return 0, time.Time{}, 0, permanent(err)
-	}
-	if prec == ftpcore.TimeUnknown {
-		mtime, prec = r.clock(), ftpcore.TimeUnknown
-		if fi, err := dr.Lstat(name); err == nil {
-			mtime = fi.ModTime()
-		}
-	}
-	if hadPartial {
-		if err := r.store.DeletePartial(r.opts.Job, rel); err != nil {
-			return 0, time.Time{}, 0, permanent(err)
-		}
-	}
-	return total, mtime, prec, nil
+	return total, nil
 }
 
 // queueNext sends the commands of the worker's next fetch behind the
@@ -404,9 +427,7 @@ func (r *runner) copy(ctx context.Context, dst io.Writer, src io.Reader, want in
 				mark = n
 			}
 			r.bytes.Add(int64(m))
-			if p := r.opts.Progress; p != nil {
-				p.BytesDone.Add(int64(m))
-			}
+			r.prog.BytesDone.Add(int64(m))
 		}
 		if rerr == io.EOF {
 			return n, nil
@@ -423,22 +444,3 @@ var copyBufs = sync.Pool{New: func() any {
 	b := make([]byte, 256<<10)
 	return &b
 }}
-
-// permanentError marks a failure that retrying cannot fix (a local disk
-// error, a server that lies).
-type permanentError struct{ err error }
-
-func (e *permanentError) Error() string { return e.err.Error() }
-func (e *permanentError) Unwrap() error { return e.err }
-
-func permanent(err error) error { return &permanentError{err} }
-
-// isTransient decides about retrying: ftpcore's classification, except
-// for what this package marked permanent.
-func isTransient(err error) bool {
-	var pe *permanentError
-	if errors.As(err, &pe) {
-		return false
-	}
-	return ftpcore.IsTransient(err)
-}

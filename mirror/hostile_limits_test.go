@@ -84,20 +84,20 @@ func TestHostileSizes(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				wantCounts(t, sum, 2, 0, "ok")
+				wantCounts(t, sum, 2, 0, mirror.ResultOK)
 				want["f"] = string(tc.node.Data)
 			case strings.HasPrefix(tc.want, "fetch"):
 				if err != nil {
 					t.Fatal(err)
 				}
-				wantCounts(t, sum, 1, 1, "partial")
+				wantCounts(t, sum, 1, 1, mirror.ResultPartial)
 				wantErrors(t, sum, tc.want)
 			case strings.HasPrefix(tc.want, "list"):
 				// The line is refused, its sibling is mirrored.
 				if err != nil {
 					t.Fatal(err)
 				}
-				wantCounts(t, sum, 1, 1, "partial")
+				wantCounts(t, sum, 1, 1, mirror.ResultPartial)
 				wantErrors(t, sum, tc.want)
 			default:
 				if err == nil {
@@ -285,7 +285,7 @@ func TestHostileSlow(t *testing.T) {
 				t.Fatalf("err = %v, want %q", err, tc.wantErr)
 			}
 			wantErrors(t, sum, tc.want...)
-			if sum.Result != "failed" || sum.Fetched != 0 {
+			if sum.Result != mirror.ResultFailed || sum.Fetched != 0 {
 				t.Errorf("summary %+v", sum)
 			}
 			if strings.HasPrefix(tc.name, "trickle") || tc.name == "data never closes" {
@@ -378,7 +378,7 @@ func TestHostileGlitches(t *testing.T) {
 			if tc.guard != errors.Is(err, mirror.ErrSafetyGuard) {
 				t.Errorf("err = %v, guard %v", err, tc.guard)
 			}
-			if sum.Deleted != 0 || sum.Result == "ok" {
+			if sum.Deleted != 0 || sum.Result == mirror.ResultOK {
 				t.Errorf("summary %+v", sum)
 			}
 			wantErrors(t, sum, tc.wantErr)
@@ -406,7 +406,7 @@ func TestHostile421MidRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 20, 0, "ok")
+	wantCounts(t, sum, 20, 0, mirror.ResultOK)
 	if h.srv.Count("USER") < 2 {
 		t.Errorf("no reconnection: %d logins", h.srv.Count("USER"))
 	}
@@ -494,7 +494,7 @@ func TestHostileTimes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 5, 0, "ok")
+	wantCounts(t, sum, 5, 0, mirror.ResultOK)
 	want := map[string]string{}
 	for name := range facts {
 		want[name] = "abcdef"
@@ -559,11 +559,11 @@ func TestHostileDialects(t *testing.T) {
 			if tc.name == "dos" {
 				// DOS listings pad the size column: leading spaces are lost,
 				// and the server has no such file.
-				wantCounts(t, sum, 3, 1, "partial")
+				wantCounts(t, sum, 3, 1, mirror.ResultPartial)
 				wantErrors(t, sum, "fetch /two leading: RETR: server said 550")
 			} else {
 				want["  two leading"] = "spaces"
-				wantCounts(t, sum, 4, 0, "ok")
+				wantCounts(t, sum, 4, 0, mirror.ResultOK)
 			}
 			if sum.Skipped != tc.skipped {
 				t.Errorf("skipped %d, want %d", sum.Skipped, tc.skipped)

@@ -235,9 +235,9 @@ func wantErrors(t *testing.T, sum *mirror.Summary, want ...string) {
 	}
 }
 
-func wantCounts(t *testing.T, sum *mirror.Summary, fetched, failed int64, result string) {
+func wantCounts(t *testing.T, sum *mirror.Summary, fetched, failed int64, result mirror.Result) {
 	t.Helper()
-	if sum.Fetched != fetched || sum.Failed != failed || sum.Result != mirror.Result(result) {
+	if sum.Fetched != fetched || sum.Failed != failed || sum.Result != result {
 		t.Errorf("fetched %d, failed %d, result %s; want %d, %d, %s (errors: %q)",
 			sum.Fetched, sum.Failed, sum.Result, fetched, failed, result, sum.Errors)
 	}
@@ -298,7 +298,7 @@ func TestHostileNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 15, 4, "partial")
+	wantCounts(t, sum, 15, 4, mirror.ResultPartial)
 	wantErrors(t, sum,
 		"name of 300 bytes is longer than 255",
 		`name ".ftpmirror-0123456789abcdef.part" looks like ftpmirror's temporary files`,
@@ -388,7 +388,7 @@ func TestHostileBadListingLine(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCounts(t, sum, 1, 1, "partial")
+			wantCounts(t, sum, 1, 1, mirror.ResultPartial)
 			wantErrors(t, sum, "list /evil: ", strconv.Quote(tc.line))
 			wantClean(t, "errors", sum.Errors)
 			if sum.Deleted != 1 {
@@ -440,10 +440,10 @@ func TestHostileSymlinks(t *testing.T) {
 			want := map[string]string{"file.txt": string(data("file.txt", 3))}
 			if mode == mirror.SymlinksKeep {
 				want["in"] = "-> file.txt"
-				want["self"] = "-> ."               // a loop, but inside the mirror
-				wantCounts(t, sum, 3, 2, "partial") // file.txt and the links "in" and "self"
+				want["self"] = "-> ."                          // a loop, but inside the mirror
+				wantCounts(t, sum, 3, 2, mirror.ResultPartial) // file.txt and the links "in" and "self"
 			} else {
-				wantCounts(t, sum, 1, 2, "partial")
+				wantCounts(t, sum, 1, 2, mirror.ResultPartial)
 			}
 			h.wantFiles(want)
 		})
@@ -527,7 +527,7 @@ func TestHostilePassiveAddress(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				wantCounts(t, sum, 2, 0, "ok")
+				wantCounts(t, sum, 2, 0, mirror.ResultOK)
 				h.wantFiles(map[string]string{"a": string(data("a", 3)), "b": string(data("b", 3))})
 			} else {
 				if err == nil {
@@ -569,6 +569,6 @@ func TestHostileActiveThirdParty(t *testing.T) {
 	if intruders.Load() == 0 {
 		ftpservers.Unavailable(t, "could not connect from 127.0.0.2: no intruder was turned away")
 	}
-	wantCounts(t, sum, 2, 0, "ok")
+	wantCounts(t, sum, 2, 0, mirror.ResultOK)
 	h.wantFiles(map[string]string{"a": string(data("a", 3)), "b": string(data("b", 3))})
 }

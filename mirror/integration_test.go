@@ -123,7 +123,7 @@ func TestRealServersResume(t *testing.T) {
 			o := e.opts()
 			o.LimitRate = 4 << 20
 			runInterrupted(t, o, 2<<20)
-			parts, _ := e.db.Partials("test")
+			parts, _ := e.db.Job("test").Partials()
 			p, ok := parts["big image.iso"]
 			if !ok {
 				t.Fatalf("no partial record: %v", parts)

@@ -86,7 +86,7 @@ func TestMirrorIncremental(t *testing.T) {
 	treetest.Make(t, e.src, 300, 4096, 1)
 
 	sum := e.run(e.opts())
-	if sum.Fetched != 300 || sum.Result != "ok" {
+	if sum.Fetched != 300 || sum.Result != mirror.ResultOK {
 		t.Fatalf("first run fetched %d (%s), want 300: %+v", sum.Fetched, sum.Result, sum)
 	}
 	treetest.Equal(t, e.src, e.target, true)
@@ -108,7 +108,7 @@ func TestMirrorIncremental(t *testing.T) {
 	}
 	treetest.Equal(t, e.src, e.target, true)
 
-	runs, err := e.db.Runs("test", 10)
+	runs, err := e.db.Job("test").Runs(10)
 	if err != nil || len(runs) != 3 || runs[0].Fetched != sum.Fetched {
 		t.Errorf("run history: %v %+v", err, runs)
 	}
@@ -178,7 +178,7 @@ func TestMirrorMaxDeleteGuard(t *testing.T) {
 	if !errors.Is(err, mirror.ErrSafetyGuard) {
 		t.Fatalf("err = %v, want ErrSafetyGuard", err)
 	}
-	if sum == nil || sum.Result != "guard" || sum.Deleted != 0 {
+	if sum == nil || sum.Result != mirror.ResultGuard || sum.Deleted != 0 {
 		t.Fatalf("summary %+v", sum)
 	}
 	if !strings.Contains(err.Error(), "nothing deleted") {
@@ -209,7 +209,7 @@ func TestMirrorDryRun(t *testing.T) {
 		mu.Unlock()
 	}
 	sum := e.run(o)
-	if sum.Result != "dry-run" || sum.Fetched != 30 {
+	if sum.Result != mirror.ResultDryRun || sum.Fetched != 30 {
 		t.Fatalf("summary %+v", sum)
 	}
 	fetches := 0
@@ -224,10 +224,10 @@ func TestMirrorDryRun(t *testing.T) {
 	if _, err := os.Stat(e.target); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("dry run created the target: %v", err)
 	}
-	if n, _ := e.db.Count("test"); n != 0 {
+	if n, _ := e.db.Job("test").Count(); n != 0 {
 		t.Errorf("dry run wrote %d state records", n)
 	}
-	if runs, _ := e.db.Runs("test", 1); len(runs) != 0 {
+	if runs, _ := e.db.Job("test").Runs(1); len(runs) != 0 {
 		t.Errorf("dry run recorded a run")
 	}
 }
@@ -278,7 +278,7 @@ func TestMirrorResumeEmbedded(t *testing.T) {
 	if _, err := mirror.Run(ctx, o); !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted run: err = %v", err)
 	}
-	parts, err := e.db.Partials("test")
+	parts, err := e.db.Job("test").Partials()
 	if err != nil || len(parts) != 1 {
 		t.Fatalf("partials after interruption: %v %v", parts, err)
 	}
@@ -296,7 +296,7 @@ func TestMirrorResumeEmbedded(t *testing.T) {
 		t.Fatalf("resumed %d with %d bytes; want 1 with %d", sum.Resumed, sum.Bytes, int64(len(big))-fi.Size())
 	}
 	treetest.Equal(t, e.src, e.target, true)
-	if parts, _ := e.db.Partials("test"); len(parts) != 0 {
+	if parts, _ := e.db.Job("test").Partials(); len(parts) != 0 {
 		t.Errorf("partial record left: %v", parts)
 	}
 }

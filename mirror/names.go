@@ -5,9 +5,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"path"
-	"regexp"
 	"runtime"
 	"strings"
+
+	"github.com/bmatcuk/doublestar/v4"
 )
 
 // maxNameBytes is NAME_MAX on Linux and most file systems.
@@ -103,15 +104,22 @@ func localPath(rel string) string {
 	return rel
 }
 
-// glob is a compiled Include or Exclude pattern. A pattern without '/'
-// matches a base name at any depth ("*.iso"); one with '/' matches the
-// whole path relative to the root (a leading '/' is allowed and
-// ignored). "*" and "?" stop at '/', "**" crosses it, "[...]" is a
-// character class.
+// glob is a compiled Include or Exclude pattern, matched by
+// github.com/bmatcuk/doublestar: "*" and "?" stop at '/', "**" as a whole
+// path element crosses directories, "[...]" is a character class
+// ("[!...]" negated), "{a,b}" a choice. On top of it:
+//   - a pattern without '/' matches a base name at any depth ("*.iso");
+//     one with '/' matches the whole path relative to the root (a leading
+//     '/' is allowed and ignored);
+//   - a trailing "/**" matches what is below a directory, not the
+//     directory itself, so that -exclude "a/**" still lists a;
+//   - a backslash is a character like any other, as it is in a POSIX
+//     name, not an escape.
 type glob struct {
-	pattern string
-	base    bool
-	re      *regexp.Regexp
+	pattern string // as given
+	ds      string // for doublestar
+	base    bool   // matches base names
+	dir     string // with a trailing "/**": the directory, which does not match
 }
 
 // ValidateGlob reports whether pattern is a valid Include/Exclude glob.
@@ -125,54 +133,25 @@ func compileGlob(pattern string) (*glob, error) {
 	if p == "" {
 		return nil, fmt.Errorf("glob %q: empty", pattern)
 	}
-	g := &glob{pattern: pattern, base: !strings.Contains(pattern, "/")}
-	var b strings.Builder
-	b.WriteString("^")
-	for i := 0; i < len(p); i++ {
-		switch c := p[i]; c {
-		case '*':
-			if i+1 < len(p) && p[i+1] == '*' {
-				i++
-				if i+1 < len(p) && p[i+1] == '/' {
-					i++
-					b.WriteString("(?:.*/)?")
-				} else {
-					b.WriteString(".*")
-				}
-			} else {
-				b.WriteString("[^/]*")
-			}
-		case '?':
-			b.WriteString("[^/]")
-		case '[':
-			j := strings.IndexByte(p[i+1:], ']')
-			if j < 0 {
-				return nil, fmt.Errorf("glob %q: unclosed [", pattern)
-			}
-			class := p[i+1 : i+1+j]
-			if strings.HasPrefix(class, "!") {
-				class = "^" + class[1:]
-			}
-			b.WriteString("[" + strings.ReplaceAll(class, `\`, `\\`) + "]")
-			i += j + 1
-		default:
-			b.WriteString(regexp.QuoteMeta(string(c)))
-		}
+	g := &glob{pattern: pattern, base: !strings.Contains(pattern, "/"), ds: strings.ReplaceAll(p, `\`, `\\`)}
+	if !doublestar.ValidatePattern(g.ds) {
+		return nil, fmt.Errorf("glob %q: %w", pattern, doublestar.ErrBadPattern)
 	}
-	b.WriteString("$")
-	re, err := regexp.Compile(b.String())
-	if err != nil {
-		return nil, fmt.Errorf("glob %q: %v", pattern, err)
+	g.dir, _ = strings.CutSuffix(g.ds, "/**")
+	if g.dir == g.ds {
+		g.dir = ""
 	}
-	g.re = re
 	return g, nil
 }
 
 func (g *glob) match(rel string) bool {
 	if g.base {
-		return g.re.MatchString(path.Base(rel))
+		rel = path.Base(rel)
 	}
-	return g.re.MatchString(rel)
+	if !doublestar.MatchUnvalidated(g.ds, rel) {
+		return false
+	}
+	return g.dir == "" || !doublestar.MatchUnvalidated(g.dir, rel)
 }
 
 // filter decides which paths a run mirrors.

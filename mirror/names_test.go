@@ -79,3 +79,49 @@ func TestQuotePath(t *testing.T) {
 		t.Errorf("Action.String() = %s, want %s", got, want)
 	}
 }
+
+// Include/Exclude globs: doublestar's syntax with the base-name rule, a
+// trailing "/**" that leaves the directory itself out, and backslashes
+// taken literally.
+func TestGlobMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, rel string
+		want         bool
+	}{
+		{"*.iso", "a.iso", true},
+		{"*.iso", "x/y/a.iso", true}, // no '/': base name at any depth
+		{"/*.iso", "x/a.iso", false}, // rooted
+		{"/*.iso", "a.iso", true},
+		{"a/*.txt", "a/b/x.txt", false}, // '*' stops at '/'
+		{"a/?.txt", "a/x.txt", true},
+		{"[abc].log", "b.log", true},
+		{"[!a].log", "a.log", false},
+		{"{x,y}.txt", "y.txt", true},
+		{"**", "a/b/c", true},
+		{"**/x.txt", "x.txt", true},
+		{"**/x.txt", "a/b/x.txt", true},
+		{"a/**/x.txt", "a/x.txt", true},
+		{"a/**/x.txt", "a/b/c/x.txt", true},
+		{"a/**/x.txt", "b/a/x.txt", false},
+		{"a/**", "a/b", true},
+		{"a/**", "a/b/c.txt", true},
+		{"a/**", "a", false}, // the directory itself is not below it
+		{"a/**", "ab/c", false},
+		{"/a/**/c/*.txt", "a/b/c/x.txt", true},
+		{`back\slash`, `back\slash`, true}, // a backslash is a character
+		{`\*`, `\x`, true},
+	} {
+		g, err := compileGlob(tc.pattern)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.pattern, err)
+		}
+		if got := g.match(tc.rel); got != tc.want {
+			t.Errorf("%q matches %q: %v, want %v", tc.pattern, tc.rel, got, tc.want)
+		}
+	}
+	for _, bad := range []string{"", "/", "[x", "x[", "[]a]", "{a,b"} {
+		if _, err := compileGlob(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

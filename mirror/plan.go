@@ -1,7 +1,9 @@
 package mirror
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"time"
@@ -9,6 +11,202 @@ import (
 	"github.com/ftpmirror/ftpmirror/ftpcore"
 	"github.com/ftpmirror/ftpmirror/state"
 )
+
+// compareDir decides about the entries of directory t.rel: which to
+// fetch, which subdirectories to list, what is unchanged, and which
+// known paths are gone (deletion candidates, acted on after the walk).
+//
+// bad, if not nil, holds the lines of the listing that gave no entry:
+// each is one failure, and the listing is incomplete, so nothing in the
+// directory is a deletion candidate in this run. (A line can stand for
+// any name, and a subdirectory left out of a listing would take its
+// whole subtree with it.)
+func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entry, bad *ftpcore.ListError) error {
+	known, err := r.db.Children(t.rel)
+	if err != nil {
+		return err
+	}
+	r.removeStaleTemps(t.rel)
+	if bad != nil {
+		r.failLines(t.rel, bad)
+	} else if len(entries) == 0 && r.emptyDirWanted(t.rel) {
+		r.needDir(t.rel)
+	}
+	seen := make(map[string]bool, len(entries))
+	for _, e := range entries {
+		rel := joinRel(t.rel, e.Name)
+		if err := checkName(e.Name); err != nil {
+			r.fail(rel, "refuse", fmt.Errorf("in %s: %w", QuotePath(r.remote(t.rel)), err))
+			seen[e.Name] = true // never a reason to delete what is there
+			continue
+		}
+		if seen[e.Name] {
+			r.fail(rel, "refuse", fmt.Errorf("in %s: name %q listed twice", QuotePath(r.remote(t.rel)), e.Name))
+			continue
+		}
+		seen[e.Name] = true
+		e.Time, e.Precision = saneTime(e.Time, e.Precision, r.now)
+		var rec *state.Record
+		if k, ok := known[e.Name]; ok {
+			rec = &k
+		}
+		switch e.Type {
+		case ftpcore.TypeDir:
+			r.planDir(rel, e, rec, t.links)
+		case ftpcore.TypeFile:
+			r.listed.Add(1)
+			r.planFile(rel, e, rec, t.links)
+		case ftpcore.TypeSymlink:
+			r.listed.Add(1)
+			r.planLink(rel, e, rec, t.links)
+		default:
+			r.skip(rel, "not a file, directory or link")
+		}
+	}
+	kept := 0
+	for name, rec := range known {
+		rel := joinRel(t.rel, name)
+		if seen[name] || r.filter.excluded(rel) || (rec.Kind != state.KindDir && !r.filter.file(rel)) {
+			continue
+		}
+		if bad != nil {
+			kept++
+			continue
+		}
+		r.mu.Lock()
+		r.deletes = append(r.deletes, deletion{rel: rel, kind: rec.Kind})
+		r.mu.Unlock()
+	}
+	if kept > 0 {
+		r.log.Info("gone remotely, kept: listing incomplete", "path", "/"+t.rel, "paths", kept)
+	}
+	return nil
+}
+
+func (r *runner) skip(rel, reason string) {
+	r.skipped.Add(1)
+	r.log.Debug("skip", "path", "/"+rel, "reason", reason)
+	r.report(Action{Verb: VerbSkip, Path: rel, Reason: reason})
+}
+
+// planDir checks that nothing foreign is in the way of the local
+// directory and queues its listing. The directory itself is made only
+// when something is mirrored into it (needDir), or when it is empty
+// remotely too (listDir).
+func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links int) {
+	if r.filter.excluded(rel) {
+		r.skip(rel, "excluded")
+		return
+	}
+	if r.checkDir(rel, rec) {
+		r.q.push(&task{kind: taskList, rel: rel, links: links})
+	}
+}
+
+// checkDir looks at what the target holds where the remote tree has the
+// directory rel. An existing directory is recorded as the mirror's; a
+// file or link that the mirror made will be replaced (needDir); one it
+// did not make fails the directory.
+func (r *runner) checkDir(rel string, rec *state.Record) bool {
+	l, err := r.view.lstat(rel)
+	switch {
+	case err != nil:
+		r.fail(rel, "mkdir", err)
+		return false
+	case l.isDir():
+		if rec == nil || rec.Kind != state.KindDir {
+			r.recordDir(rel)
+		} else {
+			r.made.add(rel)
+		}
+	case l.exists && (rec == nil || rec.Kind == state.KindDir):
+		r.fail(rel, "mkdir", errors.New("a local file or link that ftpmirror did not make is in the way of a directory"))
+		return false
+	}
+	return true
+}
+
+// planFile decides about one remote file and queues its fetch.
+func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links int) {
+	if !r.filter.file(rel) {
+		r.skip(rel, "filtered")
+		return
+	}
+	if r.opts.MaxSize > 0 && e.Size > r.opts.MaxSize {
+		r.skip(rel, fmt.Sprintf("larger than %d bytes", r.opts.MaxSize))
+		return
+	}
+	if e.Precision != ftpcore.TimeUnknown {
+		age := r.now.Sub(e.Time)
+		if r.opts.MinAge > 0 && age < r.opts.MinAge {
+			r.skip(rel, "younger than min-age")
+			return
+		}
+		if r.opts.MaxAge > 0 && age > r.opts.MaxAge {
+			r.skip(rel, "older than max-age")
+			return
+		}
+	}
+	l, err := r.view.lstat(rel)
+	if err != nil {
+		r.fail(rel, "fetch", err)
+		return
+	}
+	d := decideFile(e, rec, l, r.loc)
+	switch d.verb {
+	case VerbSkip:
+		r.unchanged.Add(1)
+		r.log.Debug("unchanged", "path", "/"+rel)
+		return
+	case VerbFail:
+		r.fail(rel, "fetch", errors.New(d.reason))
+		return
+	case VerbAdopt:
+		if !d.confirm {
+			r.adopt(rel, adoptRecord(e, e.Time, e.Precision, r.now), d.reason)
+			return
+		}
+		// The listing's time is too coarse to tell: MDTM decides, in
+		// a dry run too, so that its plan is the real run's.
+		r.q.push(&task{kind: taskConfirm, rel: rel, entry: e, verb: VerbAdopt, dec: d, links: links})
+		return
+	}
+	verb := d.verb
+	if verb == VerbFetch {
+		if p, ok := r.partials[rel]; ok && r.canResume(p, e) {
+			verb = VerbResume
+			d.reason = "resume interrupted download"
+		}
+	}
+	r.planFetch(&task{kind: taskFetch, rel: rel, entry: e, verb: verb, dec: d, links: links})
+}
+
+// canResume reports whether an interrupted download was of the same
+// remote file as now listed.
+func (r *runner) canResume(p state.Partial, e ftpcore.Entry) bool {
+	if e.Size < 0 || p.Size != e.Size {
+		return false
+	}
+	prec := min(ftpcore.TimePrecision(p.Precision), e.Precision)
+	return sameTime(p.ModTime, e.Time, prec, r.loc)
+}
+
+// adoptRecord is the state record of an adopted file.
+func adoptRecord(e ftpcore.Entry, mtime time.Time, prec ftpcore.TimePrecision, now time.Time) state.Record {
+	return state.Record{
+		Kind: state.KindFile, Size: e.Size, ModTime: mtime, Precision: uint8(prec),
+		ListTime: e.Time, ListPrecision: uint8(e.Precision), Fetched: now,
+	}
+}
+
+// known returns the state's record of rel, or nil if it has none.
+func (r *runner) known(rel string) (*state.Record, error) {
+	rec, ok, err := r.db.Get(rel)
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &rec, nil
+}
 
 // local is what the target holds at a path.
 type local struct {

@@ -134,7 +134,7 @@ func TestPoolShrinksOnTooManyConnections(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Run: %v", err)
 			}
-			if sum.Result != "ok" || sum.Failed != 0 || sum.Fetched != int64(len(want)) {
+			if sum.Result != mirror.ResultOK || sum.Failed != 0 || sum.Fetched != int64(len(want)) {
 				t.Fatalf("result %s, %d failed, %d fetched (want ok, 0, %d): %v", sum.Result, sum.Failed, sum.Fetched, len(want), sum.Errors)
 			}
 			got := treetest.Files(t, target)

@@ -308,7 +308,7 @@ func (pt *powerTest) iteration(i int, c cut, what string) (ops, syncs int) {
 
 	// Every file the state claims is complete and exact.
 	claimed := 0
-	err = db.Walk("pc", func(p string, rec state.Record) error {
+	err = db.Job("pc").Walk(func(p string, rec state.Record) error {
 		local := filepath.Join(target, filepath.FromSlash(p))
 		switch rec.Kind {
 		case state.KindDir:

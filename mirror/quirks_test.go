@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -111,7 +113,7 @@ func TestNoREST(t *testing.T) {
 	if err != nil || !found || !rec.NoREST {
 		t.Fatalf("state: %+v %v %v; want NoREST", rec, found, err)
 	}
-	if parts, _ := h.db.Partials("hostile"); len(parts) != 0 {
+	if parts, _ := h.db.Job("hostile").Partials(); len(parts) != 0 {
 		t.Errorf("partials left: %v", parts)
 	}
 
@@ -123,5 +125,58 @@ func TestNoREST(t *testing.T) {
 	}
 	if n := h.srv.Count("REST") - rests; n != 0 {
 		t.Errorf("second run sent REST %d times, want none", n)
+	}
+}
+
+// A segmented download learns, as a whole one does, that the server has
+// no MDTM (502), and the run does not ask again: here the file fetched
+// after the segments gets no MDTM. The listing of "d", which brings that
+// file, is held until the second segment starts, so that the segment
+// asking MDTM is done by then.
+func TestSegmentsLearnNoMDTM(t *testing.T) {
+	big := make([]byte, 40<<20)
+	for i := range big {
+		big[i] = byte(i*11 ^ i>>9)
+	}
+	tree := hostileftp.Dir("",
+		hostileftp.File("big.iso", big, t0),
+		hostileftp.Dir("d", hostileftp.File("s.txt", data("s.txt", 10), t0)))
+	var mdtms atomic.Int32
+	release := make(chan struct{})
+	var held, released atomic.Bool
+	h := newHostile(t, tree, &hostileftp.Options{
+		Style: hostileftp.StyleUnix, // coarse listing times: MDTM is wanted
+		Hook: func(s *hostileftp.Session, verb, arg string) bool {
+			switch {
+			case verb == "MDTM":
+				mdtms.Add(1)
+				s.Reply("502 Command not implemented.")
+				return true
+			case verb == "REST" && arg == strconv.Itoa(len(big)/2):
+				if !released.Swap(true) {
+					close(release)
+				}
+			case path.Base(arg) == "d" && !held.Swap(true):
+				select {
+				case <-release:
+				case <-time.After(20 * time.Second): // the test fails below
+				}
+			}
+			return false
+		},
+	})
+	h.noPlan = true // a dry run would be held too
+	o := h.opts()
+	o.Parallel, o.Segments = 2, 2
+	o.FTP.Timeout = 30 * time.Second
+	sum, err, _ := h.run(o, 40*time.Second)
+	if err != nil || sum.Failed != 0 || sum.Fetched != 2 {
+		t.Fatalf("run: %v %+v", err, sum)
+	}
+	if !released.Load() {
+		t.Fatal("no REST for the second segment: the file was not fetched in segments, the test tests nothing")
+	}
+	if n := mdtms.Load(); n != 1 {
+		t.Errorf("MDTM sent %d times, want 1: the segment's 502 was not remembered", n)
 	}
 }

@@ -80,7 +80,7 @@ func TestResumeChangedRealServers(t *testing.T) {
 				var i int
 				fmt.Sscanf(e.Name, "f%d", &i)
 				p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(e.Name), Started: oldTime}
-				if err := db.PutPartial("job", e.Name, p); err != nil {
+				if err := db.Job("job").PutPartial(e.Name, p); err != nil {
 					t.Fatal(err)
 				}
 				if err := os.WriteFile(filepath.Join(target, p.Temp), cases[i].old[:1<<20], 0o644); err != nil {
@@ -109,7 +109,7 @@ func TestResumeChangedRealServers(t *testing.T) {
 				t.Errorf("resumed %d, want 2", sum.Resumed)
 			}
 			left, _ := filepath.Glob(filepath.Join(target, ".ftpmirror-*"))
-			if partials, _ := db.Partials("job"); len(left) > 0 || len(partials) > 0 {
+			if partials, _ := db.Job("job").Partials(); len(left) > 0 || len(partials) > 0 {
 				t.Errorf("left behind: temporary files %q, partial records %v", left, partials)
 			}
 		})

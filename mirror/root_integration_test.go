@@ -67,7 +67,7 @@ func TestRealServersRootMissing(t *testing.T) {
 				} else {
 					t.Logf("%s root: %v", tc.what, err)
 				}
-				if sum == nil || sum.Deleted != 0 || sum.Result != "failed" {
+				if sum == nil || sum.Deleted != 0 || sum.Result != mirror.ResultFailed {
 					t.Errorf("%s root: summary %+v", tc.what, sum)
 				}
 				if got := treetest.Files(t, e.target); len(got) != len(before) {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"path"
 	"strings"
 	"sync"
@@ -20,33 +19,27 @@ import (
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
-// maxErrors bounds the failures a Summary quotes.
-const maxErrors = 20
-
 // runner is the state of one Run.
 type runner struct {
 	opts *Options
 	log  *slog.Logger
-	// view is how planning reads the target. root, dc and batch write
-	// the target and the state: a dry run never opens them (they stay
-	// nil), so it cannot write by construction; see apply.go.
+	// view and db are how planning reads the target and the state; w
+	// writes them. A dry run never makes w (it stays nil), so it cannot
+	// write by construction; see apply.go.
 	view    localView
-	root    *os.Root
-	db      stateReader // what planning reads of the state
-	store   *state.DB   // what the writer records in
-	batch   *state.Batcher
+	db      stateReader
+	w       *writer
 	filter  *filter
+	prog    *Progress // Options.Progress, or one that nobody reads
 	limiter *rate.Limiter
 	loc     *time.Location
 	now     time.Time
 	q       *queue
-	dc      *dirCache // Roots on the target's directories
 
 	listMem    *ftpcore.ListMemory      // shared by the connections' listings
 	remoteRoot string                   // absolute remote directory
 	made       dirSet                   // local directories known to exist or planned
 	mkdirMu    sync.Mutex               // needDir
-	unlock     func()                   // releases the target lock; nil in a dry run
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
 	noMDTM atomic.Bool // the server has no MDTM
@@ -57,7 +50,6 @@ type runner struct {
 	progress atomic.Int64
 	abort    context.CancelCauseFunc
 	workers  atomic.Int32 // workers with a connection
-	cap      atomic.Int32 // connections the server lets us have
 
 	// counters for the Summary
 	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes atomic.Int64
@@ -89,7 +81,7 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 		sum.Errors = append([]string{escapeText(err.Error())}, sum.Errors...)
 	}
 	if !opts.DryRun {
-		if _, herr := opts.State.AddRun(opts.Job, state.Run{
+		if _, herr := opts.State.Job(opts.Job).AddRun(state.Run{
 			Start: sum.Start, End: sum.End, Result: string(sum.Result),
 			Listed: sum.Listed, Fetched: sum.Fetched, Adopted: sum.Adopted,
 			Deleted: sum.Deleted, Skipped: sum.Skipped, Failed: sum.Failed,
@@ -151,13 +143,16 @@ func newRunner(opts *Options) (*runner, error) {
 	r := &runner{
 		opts:   opts,
 		log:    logger.With("job", opts.Job, "server", opts.Addr),
-		db:     stateOrEmpty(opts.State),
+		db:     stateOrEmpty(opts.State, opts.Job),
 		filter: f,
 		loc:    opts.FTP.Location,
 		q:      newQueue(),
 	}
 	if r.loc == nil {
 		r.loc = time.UTC
+	}
+	if r.prog = opts.Progress; r.prog == nil {
+		r.prog = &Progress{}
 	}
 	r.listMem = opts.FTP.ListMemory
 	if r.listMem == nil {
@@ -202,7 +197,7 @@ func (r *runner) parallel() int {
 
 func (r *runner) retries() int { return max(r.opts.Retries, 0) }
 
-// run is Run without the bookkeeping.
+// run is Run without the bookkeeping: its phases, in order.
 func (r *runner) run(ctx context.Context) (err error) {
 	view, err := openView(r.opts.Target)
 	if err != nil {
@@ -210,12 +205,12 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	r.view = view
 	defer func() {
-		if r.unlock != nil {
-			r.unlock()
+		if r.w != nil {
+			r.w.unlock()
 		}
 		r.view.close()
 	}()
-	if r.partials, err = r.db.Partials(r.opts.Job); err != nil {
+	if r.partials, err = r.db.Partials(); err != nil {
 		return err
 	}
 	if err := r.loadServer(); err != nil {
@@ -226,34 +221,63 @@ func (r *runner) run(ctx context.Context) (err error) {
 			err = serr
 		}
 	}()
+	first, err := r.start(ctx)
+	if err != nil {
+		return err
+	}
+	err = r.walk(ctx, first)
+	if err == nil && r.w != nil {
+		// The delete phase counts and walks what the state knows,
+		// this run's records included.
+		err = r.w.batch.Flush()
+	}
+	if err == nil {
+		err = r.deletePhase(ctx)
+	}
+	if r.w != nil {
+		if berr := r.w.batch.Close(); err == nil {
+			err = berr
+		}
+	}
+	return err
+}
 
-	// The first connection tells where the remote root is, and whether
-	// the server is there at all, before any worker starts.
+// start makes the first connection, which tells where the remote root
+// is, and whether the server is there at all, before any worker starts;
+// then, for a real run, opens the writer. It returns the connection for
+// the first worker.
+func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 	first, err := r.connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
-		return fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
+		return nil, fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
 	}
 	if r.remoteRoot, err = r.resolveRoot(ctx, first); err != nil {
 		first.Close()
-		return fmt.Errorf("%w: %w", ErrNotStarted, err)
+		return nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
 	if err := r.proveRoot(ctx, first); err != nil {
 		first.Close()
-		return err
+		return nil, err
 	}
-	r.cap.Store(int32(r.parallel()))
-
 	if !r.opts.DryRun {
 		// Only now that the server answered: a run that cannot connect
 		// leaves no empty target behind.
 		if err := r.openWriter(); err != nil {
 			first.Close()
-			return err
+			return nil, err
 		}
 	}
+	return first, nil
+}
+
+// walk lists the tree from the root and fetches what the listings
+// decide, on Options.Parallel workers (pool.go), until the queue is
+// done. Its error is the run's: a failure of the root listing, or a
+// server that stalled; single files failing are counted, not returned.
+func (r *runner) walk(ctx context.Context, first *ftpcore.Conn) error {
 	r.q.push(&task{kind: taskList, rel: ""})
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -270,7 +294,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 		g.Go(func() error { return r.worker(gctx, c) })
 	}
-	err = g.Wait()
+	err := g.Wait()
 	if err == nil {
 		err = ctx.Err()
 	}
@@ -282,19 +306,6 @@ func (r *runner) run(ctx context.Context) (err error) {
 	}
 	if err == nil && r.listFail && r.dirs.Load() == 0 {
 		err = fmt.Errorf("%w: list %s: %s", ErrNotStarted, r.remoteRoot, r.firstError())
-	}
-	if err == nil && r.batch != nil {
-		// The delete phase counts and walks what the state knows,
-		// this run's records included.
-		err = r.batch.Flush()
-	}
-	if err == nil {
-		err = r.deletePhase(ctx)
-	}
-	if r.batch != nil {
-		if berr := r.batch.Close(); err == nil {
-			err = berr
-		}
 	}
 	return err
 }
@@ -357,6 +368,8 @@ func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) error {
 		return nil
 	}
 	if _, serr := c.Size(ctx, r.remoteRoot); serr == nil {
+		// The reply is quoted, not wrapped: the cause is errNamesAFile,
+		// not a path the server refused.
 		return &RootError{Path: r.remoteRoot, Err: fmt.Errorf("%w (%v)", errNamesAFile, err)}
 	}
 	return &RootError{Path: r.remoteRoot, Err: err}
@@ -375,261 +388,9 @@ func (r *runner) remote(rel string) string {
 	return r.remoteRoot + "/" + rel
 }
 
-// connect dials and logs in one connection.
-func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
-	cfg := r.ftpConfig()
-	cfg.ListMemory = r.listMem
-	if r.opts.LimitRate > 0 && cfg.MinRate == 0 {
-		// Our own rate limit must not make a transfer "too slow": a
-		// connection may get a small share of it while others run.
-		cfg.MinRate = max(1, min(ftpcore.DefaultMinRate, r.opts.LimitRate/int64(4*r.parallel())))
-	}
-	c, err := ftpcore.Dial(ctx, r.opts.Addr, &cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.Login(ctx, r.opts.User, r.opts.Password); err != nil {
-		c.Close()
-		user := r.opts.User
-		if user == "" {
-			user = "anonymous"
-		}
-		return nil, fmt.Errorf("login as %s: %w", user, err)
-	}
-	return c, nil
-}
-
-// tooManyConnections reports whether err is a server's refusal of one
-// more connection: 421 at greeting or login (vsftpd "421 There are too
-// many connected users", pure-ftpd "421 Too many users"), or proftpd's
-// "530 Sorry, the maximum number of clients ... has been reached".
-func tooManyConnections(err error) bool {
-	var fe *ftpcore.Error
-	if !errors.As(err, &fe) {
-		return false
-	}
-	msg := strings.ToLower(fe.Msg)
-	return fe.Code == 421 || (fe.Code == 530 && (strings.Contains(msg, "too many") || strings.Contains(msg, "maximum number")))
-}
-
-// worker runs tasks on one connection until the queue is done.
-func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
-	defer func() {
-		if c != nil {
-			c.Close()
-			r.workers.Add(-1)
-		}
-	}()
-	if c == nil {
-		// Connect right away, all workers at once, rather than when
-		// the first task comes: logging in takes several round trips.
-		var err error
-		if c, err = r.connect(ctx); err == nil {
-			r.workers.Add(1)
-		} else if tooManyConnections(err) && r.workers.Load() > 0 {
-			r.cap.Add(-1)
-			r.log.Warn("server refused another connection; using fewer", "connections", r.workers.Load(), "err", err)
-			return nil
-		}
-		// Other errors: the first task tries again and reports.
-	}
-	w := &workerState{}
-	for {
-		t := w.next
-		w.next = nil
-		if t == nil {
-			t = r.q.pop(ctx)
-		}
-		if t == nil {
-			return nil
-		}
-		if t.kind == taskFetch && c != nil {
-			t = r.splitFetch(t)
-		}
-		if c == nil {
-			t.queued = nil // went with the connection
-			var err error
-			c, err = r.connect(ctx)
-			if err != nil {
-				if tooManyConnections(err) && r.workers.Load() > 0 {
-					// The server allows fewer connections than asked:
-					// this worker bows out, the others carry on.
-					r.cap.Add(-1)
-					r.log.Warn("server refused another connection; using fewer", "connections", r.workers.Load(), "err", err)
-					r.q.requeue(t)
-					return nil
-				}
-				r.failTask(ctx, t, err)
-				continue
-			}
-			r.workers.Add(1)
-		}
-		if t.kind == taskList && c.BatchesListings() {
-			batch := append([]*task{t}, r.q.moreLists(7, r.parallel())...)
-			r.listBatch(ctx, c, batch)
-			if c.Err() != nil {
-				c.Close()
-				r.workers.Add(-1)
-				c = nil
-			}
-			continue
-		}
-		err := r.do(ctx, c, t, w)
-		if c.Err() != nil {
-			c.Close()
-			r.workers.Add(-1)
-			c = nil
-		}
-		if err != nil {
-			r.failTask(ctx, t, err)
-			continue
-		}
-		r.markProgress()
-		r.q.done()
-	}
-}
-
-// errStalled ends a run whose server made no progress for stallLimit.
-var errStalled = errors.New("the server made no progress")
-
-// progressBytes is how much a fetch must bring to count as progress.
-const progressBytes = 64 << 10
-
-func (r *runner) markProgress() { r.progress.Store(time.Now().UnixNano()) }
-
-// stallLimit is how long a run goes on retrying without progress: two
-// timeouts, so that one slow attempt and its retry fit, and with
-// -timeout 10s a server that answers nothing, or trickles, ends the run
-// in about 20s whatever the number of files and retries.
-func (r *runner) stallLimit() time.Duration {
-	t := r.opts.FTP.Timeout
-	if t <= 0 {
-		t = ftpcore.DefaultTimeout
-	}
-	return 2 * t
-}
-
-// failTask retries t after a transient error (with exponential backoff,
-// on a new connection if the old one broke), or records the failure.
-// When nothing succeeded for stallLimit, a transient failure is not
-// retried and ends the run: retrying against a server that makes no
-// progress would only multiply the time it costs.
-func (r *runner) failTask(ctx context.Context, t *task, err error) {
-	t.unqueue()
-	if r.outOfOrder(ctx, t, err) {
-		return
-	}
-	if ctx.Err() != nil {
-		if t.seg != nil {
-			// Interrupted: the next run fetches the holes. Segments
-			// that never started do not come here: save now.
-			t.seg.keep.Store(true)
-			if err := r.saveSegments(t.seg); err != nil {
-				r.log.Warn("saving the progress of segments failed", "path", "/"+t.rel, "err", err)
-			}
-			r.segmentDone(t.seg)
-		}
-		r.q.done()
-		return
-	}
-	if isTransient(err) {
-		if idle := time.Since(time.Unix(0, r.progress.Load())); idle > r.stallLimit() {
-			r.failRecord(t, err)
-			r.abort(fmt.Errorf("%w for %v (last: %s %s: %v); giving up", errStalled,
-				idle.Round(time.Second), t.kind.what(), QuotePath(r.remote(t.rel)), err))
-			r.q.done()
-			return
-		}
-	}
-	if isTransient(err) && t.attempt < r.retries() {
-		t.attempt++
-		wait := min(250*time.Millisecond<<t.attempt, 10*time.Second)
-		r.log.Debug("retry", "path", t.rel, "attempt", t.attempt, "wait", wait, "err", err)
-		select {
-		case <-ctx.Done():
-			r.q.done()
-			return
-		case <-time.After(wait):
-		}
-		r.q.requeue(t)
-		return
-	}
-	r.failRecord(t, err)
-	r.q.done()
-}
-
-// failRecord records the failure of t.
-func (r *runner) failRecord(t *task, err error) {
-	if t.seg != nil {
-		r.segmentFailed(t, err)
-		return
-	}
-	if t.kind == taskList {
-		r.mu.Lock()
-		r.listFail = true
-		if t.rel == "" {
-			r.rootErr = err
-		}
-		r.mu.Unlock()
-	}
-	r.fail(t.rel, t.kind.what(), err)
-}
-
-func (k taskKind) what() string {
-	if k == taskList {
-		return "list"
-	}
-	return "fetch"
-}
-
-// fail records one failed path.
-func (r *runner) fail(rel, what string, err error) {
-	r.failed.Add(1)
-	r.log.Error(what+" failed", "path", "/"+rel, "err", err)
-	r.report(Action{Verb: VerbFail, Path: rel, Reason: err.Error()})
-	r.mu.Lock()
-	if len(r.errs) < maxErrors {
-		r.errs = append(r.errs, fmt.Sprintf("%s %s: %s", what, QuotePath(r.remote(rel)), escapeText(err.Error())))
-	}
-	r.mu.Unlock()
-	if p := r.opts.Progress; p != nil && what == "fetch" {
-		p.FilesDone.Add(1)
-	}
-}
-
-func (r *runner) firstError() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.errs) == 0 {
-		return "failed"
-	}
-	return r.errs[0]
-}
-
 func (r *runner) report(a Action) {
 	if r.opts.Report != nil {
 		r.opts.Report(a)
-	}
-}
-
-// workerState is what a worker carries from one task to the next: the
-// fetch whose commands went out behind the last one.
-type workerState struct {
-	next *task
-}
-
-func (r *runner) do(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
-	switch t.kind {
-	case taskList:
-		return r.listDir(ctx, c, t)
-	case taskFollow:
-		return r.follow(ctx, c, t)
-	case taskSegment:
-		return r.fetchSegment(ctx, c, t)
-	case taskConfirm:
-		return r.confirm(ctx, c, t)
-	default:
-		return r.fetch(ctx, c, t, w)
 	}
 }
 
@@ -649,18 +410,6 @@ func (r *runner) fill(sum *Summary) {
 	r.mu.Lock()
 	sum.Errors = append([]string(nil), r.errs...)
 	r.mu.Unlock()
-}
-
-// syncTarget makes the files written so far durable before the state
-// records them: one syncfs for a batch, not one fsync per file. After a
-// power cut the state never claims a file whose data is not on disk.
-func (r *runner) syncTarget() error {
-	f, err := r.root.Open(".")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return syncfs(f)
 }
 
 var _ io.Closer = (*ftpcore.Conn)(nil)

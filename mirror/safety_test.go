@@ -62,7 +62,7 @@ func TestDeleteGuardDefault(t *testing.T) {
 				t.Fatalf("err = %v, want the guard: %v", err, tc.guard)
 			}
 			if tc.guard {
-				if sum.Deleted != 0 || sum.Result != "guard" {
+				if sum.Deleted != 0 || sum.Result != mirror.ResultGuard {
 					t.Errorf("summary %+v", sum)
 				}
 				h.wantFiles(filesOf(10, 0))
@@ -133,7 +133,7 @@ func TestStaleTempsRemoved(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantCounts(t, sum, 2, 0, "ok")
+	wantCounts(t, sum, 2, 0, mirror.ResultOK)
 	h.wantFiles(map[string]string{"a": string(data("a", 3)), "sub/": "", "sub/b": string(data("b", 3)),
 		"sub/.ftpmirror-notes": "mine"})
 }
@@ -158,7 +158,7 @@ func TestNoTempAfterRETRError(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCounts(t, sum, 1, 1, "partial")
+			wantCounts(t, sum, 1, 1, mirror.ResultPartial)
 			h.wantFiles(map[string]string{"good": string(data("good", 3))})
 		})
 	}
@@ -195,7 +195,7 @@ func TestDirSwappedForLink(t *testing.T) {
 	if !swapped.Load() {
 		t.Fatal("the listing of /d was never asked for")
 	}
-	wantCounts(t, sum, 2, 1, "partial")
+	wantCounts(t, sum, 2, 1, mirror.ResultPartial)
 	// h's cleanup checks that nothing changed in dir/sentinel.
 	h.wantFiles(map[string]string{"a": string(data("a", 3)), "d": "-> ../sentinel", "z/": "", "z/g": string(data("g", 3))})
 }
@@ -248,7 +248,7 @@ func TestResumeChangedHostile(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCounts(t, sum, 1, 0, "ok")
+			wantCounts(t, sum, 1, 0, mirror.ResultOK)
 			if sum.Resumed != tc.resumed {
 				t.Errorf("resumed %d, want %d", sum.Resumed, tc.resumed)
 			}
@@ -294,6 +294,6 @@ func TestDirRemovedBeforeFetch(t *testing.T) {
 	if err != nil || !removed.Load() {
 		t.Fatalf("%v, removed %v", err, removed.Load())
 	}
-	wantCounts(t, sum, 3, 0, "ok")
+	wantCounts(t, sum, 3, 0, mirror.ResultOK)
 	h.wantFiles(map[string]string{"a": string(data("a", 3)), "d/": "", "d/f": string(data("f", 3)), "z/": "", "z/g": string(data("g", 3))})
 }

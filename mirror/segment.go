@@ -53,7 +53,7 @@ type segFile struct {
 // the first segment for the calling worker, or t itself when t is not
 // worth splitting.
 func (r *runner) splitFetch(t *task) *task {
-	if t.kind != taskFetch || t.attempt > 0 || t.queued != nil || r.opts.DryRun || r.srv.noREST.Load() {
+	if t.kind != taskFetch || t.attempt > 0 || t.queued != nil || r.dryRun() || r.srv.noREST.Load() {
 		return t
 	}
 	p, partial := r.partials[t.rel]
@@ -69,13 +69,13 @@ func (r *runner) splitFetch(t *task) *task {
 		return t
 	}
 	tmp := tempPath(t.rel)
-	f, err := r.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := r.w.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return t
 	}
 	if free := freeSpace(f); free >= 0 && e.Size > free {
 		f.Close()
-		r.root.Remove(tmp)
+		r.w.root.Remove(tmp)
 		return t // download reports the lack of space
 	}
 	segs := make([]state.Segment, n)
@@ -84,9 +84,9 @@ func (r *runner) splitFetch(t *task) *task {
 	}
 	// Recorded before the first byte, so that even a kill -9 leaves a
 	// record that the next run finds (and that resumes nothing).
-	if err := r.store.PutPartial(r.opts.Job, t.rel, r.segPartial(t, tmp, segs)); err != nil {
+	if err := r.w.store.PutPartial(t.rel, r.segPartial(t, tmp, segs)); err != nil {
 		f.Close()
-		r.root.Remove(tmp)
+		r.w.root.Remove(tmp)
 		return t
 	}
 	r.log.Debug("fetching in segments", "path", "/"+t.rel, "segments", n, "bytes", e.Size)
@@ -109,7 +109,7 @@ func (r *runner) resumeSegments(t *task, p state.Partial) *task {
 	if p.Temp != tmp || p.Size != e.Size {
 		return nil
 	}
-	f, err := r.root.OpenFile(tmp, os.O_RDWR, 0)
+	f, err := r.w.root.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
 		return nil
 	}
@@ -142,9 +142,7 @@ func (r *runner) resumeSegments(t *task, p state.Partial) *task {
 func (r *runner) segmentTasks(sf *segFile) *task {
 	t := sf.t
 	sf.mtime, sf.prec = t.entry.Time, t.entry.Precision // until MDTM says better
-	if p := r.opts.Progress; p != nil {
-		p.InFlight.Add(1)
-	}
+	r.prog.InFlight.Add(1)
 	var first *task
 	for i, sg := range sf.segs {
 		if sg.Start+sf.done[i].Load() == sg.End {
@@ -199,14 +197,15 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 		return err
 	}
 	if askTime {
+		// As for a whole fetch (exactTime): a server without MDTM is
+		// not asked again. A connection that failed after the data
+		// came is dropped by the worker; the listing's time stays.
 		mt, merr := xfer.ModTime()
-		sf.mu.Lock()
-		if merr == nil {
-			if _, p := saneTime(mt, ftpcore.TimeExact, r.now); p == ftpcore.TimeExact {
-				sf.mtime, sf.prec = mt, ftpcore.TimeExact
-			}
+		if mt, ok, _ := r.mdtm(t.rel, mt, merr); ok {
+			sf.mu.Lock()
+			sf.mtime, sf.prec = mt, ftpcore.TimeExact
+			sf.mu.Unlock()
 		}
-		sf.mu.Unlock()
 	}
 	r.segmentDone(sf)
 	return nil
@@ -288,16 +287,14 @@ func (r *runner) segmentDone(sf *segFile) {
 	if sf.left.Add(-1) != 0 {
 		return
 	}
-	if p := r.opts.Progress; p != nil {
-		p.InFlight.Add(-1)
-	}
+	r.prog.InFlight.Add(-1)
 	t := sf.t
 	_, got := sf.progress()
 	switch {
 	case sf.bad.Load(), sf.noREST.Load():
 		sf.f.Close()
-		r.root.Remove(sf.tmp)
-		r.store.DeletePartial(r.opts.Job, t.rel)
+		r.w.root.Remove(sf.tmp)
+		r.forgetPartial(t.rel)
 		if sf.noREST.Load() && !sf.bad.Load() {
 			r.q.push(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: t.dec, links: t.links})
 		}
@@ -315,36 +312,15 @@ func (r *runner) segmentDone(sf *segFile) {
 		}
 		return
 	}
-	err := sf.f.Close()
-	if err == nil && sf.prec != ftpcore.TimeUnknown {
-		err = r.root.Chtimes(sf.tmp, sf.mtime, sf.mtime)
-	}
+	err := closeFetched(sf.f)
 	if err == nil {
-		err = r.root.Rename(sf.tmp, t.rel)
-	}
-	if err == nil {
-		rec := state.Record{
-			Kind: state.KindFile, Size: t.entry.Size, ModTime: sf.mtime, Precision: uint8(sf.prec),
-			ListTime: t.entry.Time, ListPrecision: uint8(t.entry.Precision), Fetched: r.clock(),
-		}
-		err = r.batch.Add(state.Change{Path: t.rel, Record: rec})
-	}
-	if err == nil {
-		err = r.store.DeletePartial(r.opts.Job, t.rel)
+		err = r.commit(fetched{rel: t.rel, dir: r.w.root, tmp: sf.tmp, name: t.rel, entry: t.entry,
+			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true})
 	}
 	if err != nil {
-		r.root.Remove(sf.tmp)
+		r.w.root.Remove(sf.tmp)
 		r.fail(t.rel, "fetch", err)
-		return
 	}
-	if sf.resumed {
-		r.resumed.Add(1)
-	}
-	r.fetched.Add(1)
-	if p := r.opts.Progress; p != nil {
-		p.FilesDone.Add(1)
-	}
-	r.log.Debug("fetched", "path", "/"+t.rel, "bytes", t.entry.Size, "segmented", true)
 }
 
 // progress returns the segments with how far each got, and the total.
@@ -368,7 +344,7 @@ func (r *runner) saveSegments(sf *segFile) error {
 	if err := sf.f.Sync(); err != nil {
 		return err
 	}
-	return r.store.PutPartial(r.opts.Job, sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
+	return r.w.store.PutPartial(sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
 }
 
 // segmentFailed records a segment that will not be retried: the file is

@@ -33,7 +33,7 @@ func TestRealServersSegmentResume(t *testing.T) {
 			o.Parallel, o.Segments = 4, 4
 			o.LimitRate = 16 << 20
 			runInterrupted(t, o, 12<<20)
-			parts, _ := e.db.Partials("test")
+			parts, _ := e.db.Job("test").Partials()
 			p := parts["image.iso"]
 			var have int64
 			for _, sg := range p.Segments {
@@ -51,7 +51,7 @@ func TestRealServersSegmentResume(t *testing.T) {
 				t.Errorf("second run: resumed %d, fetched %d, %d bytes; want 1, 1, %d", sum.Resumed, sum.Fetched, sum.Bytes, int64(len(big))-have)
 			}
 			treetest.Equal(t, e.src, e.target, true)
-			if parts, _ := e.db.Partials("test"); len(parts) != 0 {
+			if parts, _ := e.db.Job("test").Partials(); len(parts) != 0 {
 				t.Errorf("partials left: %v", parts)
 			}
 			var want []int64

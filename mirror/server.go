@@ -46,13 +46,13 @@ func (r *runner) loadServer() error {
 }
 
 // saveServer records what this run learned, if anything. A dry run
-// (which has no r.store) records nothing.
+// (which has no r.w.store) records nothing.
 func (r *runner) saveServer() error {
 	rec := state.Server{NoPipelining: r.srv.noPipe.Load(), NoREST: r.srv.noREST.Load(), Updated: r.now}
-	if r.store == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST) {
+	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST) {
 		return nil
 	}
-	return r.store.PutServer(r.srv.key, rec)
+	return r.opts.State.PutServer(r.srv.key, rec)
 }
 
 // ftpConfig returns the configuration of a new connection: the options',

@@ -51,9 +51,14 @@ func TestSymlinks(t *testing.T) {
 					linkTree(t, e.src)
 					o := e.opts()
 					o.Symlinks = tc.mode
+					o.Progress = &mirror.Progress{}
 					sum, err := mirror.Run(t.Context(), o)
 					if err != nil {
 						t.Fatal(err)
+					}
+					// A followed link to a directory is listed like one.
+					if n := o.Progress.Listed.Load(); n != sum.Dirs {
+						t.Errorf("Progress.Listed = %d, Summary.Dirs = %d", n, sum.Dirs)
 					}
 					got := treetest.Files(t, e.target)
 					if len(got) != len(tc.files) {
@@ -82,6 +87,7 @@ func TestSymlinks(t *testing.T) {
 						}
 					}
 					// A second run changes nothing.
+					o.Progress = nil
 					sum2, err := mirror.Run(t.Context(), e.opts2(o))
 					if err != nil || sum2.Fetched != 0 {
 						t.Errorf("second run fetched %d: %v %v", sum2.Fetched, err, sum2.Errors)

@@ -15,7 +15,7 @@ const (
 var errBatcherClosed = errors.New("state: batcher is closed")
 
 // Batcher collects changes of one job from many goroutines and writes them
-// with [DB.Apply], one transaction per batch, so that fetching 10,000 small
+// with [Job.Apply], one transaction per batch, so that fetching 10,000 small
 // files costs tens of fsyncs, not 10,000. A batch is written when
 // maxItems changes are queued or maxDelay has passed since the first of
 // them, whichever comes first, and on Flush and Close.
@@ -30,8 +30,7 @@ var errBatcherClosed = errors.New("state: batcher is closed")
 // A Batcher is safe for concurrent use. Close must be called to stop its
 // goroutine.
 type Batcher struct {
-	db       *DB
-	job      string
+	job      *Job
 	maxItems int
 	maxDelay time.Duration
 
@@ -61,9 +60,9 @@ func (b *Batcher) SetBeforeCommit(f func() error) {
 	b.mu.Unlock()
 }
 
-// NewBatcher starts a Batcher for job. maxItems <= 0 means
+// NewBatcher starts a Batcher for the job. maxItems <= 0 means
 // DefaultBatchItems, maxDelay <= 0 means DefaultBatchDelay.
-func (db *DB) NewBatcher(job string, maxItems int, maxDelay time.Duration) *Batcher {
+func (j *Job) NewBatcher(maxItems int, maxDelay time.Duration) *Batcher {
 	if maxItems <= 0 {
 		maxItems = DefaultBatchItems
 	}
@@ -71,8 +70,7 @@ func (db *DB) NewBatcher(job string, maxItems int, maxDelay time.Duration) *Batc
 		maxDelay = DefaultBatchDelay
 	}
 	b := &Batcher{
-		db:       db,
-		job:      job,
+		job:      j,
 		maxItems: maxItems,
 		maxDelay: maxDelay,
 		wake:     make(chan struct{}, 1),
@@ -96,11 +94,8 @@ func (b *Batcher) signal() {
 // Add queues c. It checks c.Path at once, so a bad path is reported here
 // and never fails a batch.
 func (b *Batcher) Add(c Change) error {
-	if err := checkJob(b.job); err != nil {
-		return b.db.wrap(b.job, err)
-	}
-	if err := checkPath(c.Path); err != nil {
-		return b.db.wrap(b.job, err)
+	if err := b.job.check(c.Path); err != nil {
+		return err
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -190,7 +185,7 @@ func (b *Batcher) run() {
 				err = before()
 			}
 			if err == nil {
-				err = b.db.Apply(b.job, batch)
+				err = b.job.Apply(batch)
 			}
 			clear(batch) // let go of Target strings
 			spare = batch

@@ -38,7 +38,7 @@ func TestBatcherConcurrent(t *testing.T) {
 	}
 	defer db.Close()
 	before := db.commits.Load()
-	b := db.NewBatcher("j", 0, 0)
+	b := db.Job("j").NewBatcher(0, 0)
 	addConcurrently(t, b, 8, 10000)
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
@@ -48,11 +48,11 @@ func TestBatcherConcurrent(t *testing.T) {
 	if commits > 50 {
 		t.Errorf("10000 Adds took %d commits, want at most 50", commits)
 	}
-	if n, err := db.Count("j"); err != nil || n != 10000 {
+	if n, err := db.Job("j").Count(); err != nil || n != 10000 {
 		t.Fatalf("Count = %d, %v; want 10000", n, err)
 	}
 	for i := range 8 {
-		r, ok, err := db.Get("j", fmt.Sprintf("g%d/f%d", i, 1249))
+		r, ok, err := db.Job("j").Get(fmt.Sprintf("g%d/f%d", i, 1249))
 		if err != nil || !ok || r.Size != 1249 || !r.ModTime.Equal(t0) {
 			t.Errorf("g%d/f1249 = %+v, %v, %v", i, r, ok, err)
 		}
@@ -71,7 +71,7 @@ func TestBatcherConcurrent(t *testing.T) {
 
 func TestBatcherFlush(t *testing.T) {
 	db := openTest(t)
-	b := db.NewBatcher("j", 100, time.Hour)
+	b := db.Job("j").NewBatcher(100, time.Hour)
 	defer b.Close()
 	for i := range 5 {
 		if err := b.Add(Change{Path: fmt.Sprint(i)}); err != nil {
@@ -81,14 +81,14 @@ func TestBatcherFlush(t *testing.T) {
 	if err := b.Add(Change{Path: "2", Delete: true}); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.Count("j"); n != 0 {
+	if n, _ := db.Job("j").Count(); n != 0 {
 		t.Fatalf("%d records written before Flush", n)
 	}
 	before := db.commits.Load()
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.Count("j"); n != 4 {
+	if n, _ := db.Job("j").Count(); n != 4 {
 		t.Errorf("Count after Flush = %d, want 4 (order of changes kept)", n)
 	}
 	if c := db.commits.Load() - before; c != 1 {
@@ -106,11 +106,11 @@ func TestBatcherFlush(t *testing.T) {
 func TestBatcherDelay(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		db := openTest(t)
-		b := db.NewBatcher("j", 100, time.Second)
+		b := db.Job("j").NewBatcher(100, time.Second)
 		defer b.Close()
 		count := func() int {
 			t.Helper()
-			n, err := db.Count("j")
+			n, err := db.Job("j").Count()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -156,7 +156,7 @@ func TestBatcherDelay(t *testing.T) {
 // more than maxItems changes.
 func TestBatcherBounded(t *testing.T) {
 	db := openTest(t)
-	b := db.NewBatcher("j", 10, time.Hour)
+	b := db.Job("j").NewBatcher(10, time.Hour)
 	defer b.Close()
 	// Hold the writer: a write transaction of our own blocks its Apply.
 	// (Not under synctest: a goroutine blocked on a mutex stops its clock.)
@@ -198,7 +198,7 @@ func TestBatcherBounded(t *testing.T) {
 	if err := b.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := db.Count("j"); n != 30 {
+	if n, _ := db.Job("j").Count(); n != 30 {
 		t.Errorf("Count = %d, want 30", n)
 	}
 }
@@ -218,7 +218,7 @@ func TestBatcherError(t *testing.T) {
 	}
 	defer db.Close()
 
-	b := db.NewBatcher("j", 2, time.Hour)
+	b := db.Job("j").NewBatcher(2, time.Hour)
 	if err := b.Add(Change{Path: "a"}); err != nil {
 		t.Fatalf("first Add: %v", err)
 	}

@@ -28,7 +28,7 @@ func BenchmarkApply(b *testing.B) {
 			changes[j] = Change{Path: fmt.Sprintf("d%d/f%d", i%100, i), Record: Record{Size: int64(i), ModTime: t0, Fetched: t0}}
 			i++
 		}
-		if err := db.Apply("j", changes); err != nil {
+		if err := db.Job("j").Apply(changes); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -43,7 +43,7 @@ func BenchmarkBatcher10k(b *testing.B) {
 	n := 0
 	before := db.commits.Load()
 	for b.Loop() {
-		bt := db.NewBatcher(fmt.Sprint("j", n), 0, 0)
+		bt := db.Job(fmt.Sprint("j", n)).NewBatcher(0, 0)
 		n++
 		addConcurrently(b, bt, 8, 10000)
 		if err := bt.Close(); err != nil {
@@ -65,13 +65,13 @@ func BenchmarkChildren(b *testing.B) {
 				for f := range perDir {
 					changes = append(changes, Change{Path: fmt.Sprintf("dir%03d/file%04d", d, f), Record: Record{Size: int64(f), ModTime: t0}})
 				}
-				if err := db.Apply("j", changes); err != nil {
+				if err := db.Job("j").Apply(changes); err != nil {
 					b.Fatal(err)
 				}
 			}
 			dir := fmt.Sprintf("dir%03d", dirs/2)
 			for b.Loop() {
-				m, err := db.Children("j", dir)
+				m, err := db.Job("j").Children(dir)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -1,7 +1,10 @@
 // Package state remembers, per mirror job, what was fetched: one [Record]
 // per local path, interrupted downloads ([Partial]) and a short history of
 // runs ([Run]). It stores plain values and knows nothing of FTP; package
-// mirror converts between its types and these.
+// mirror converts between its types and these. [DB.Job] returns the
+// handle through which one job's records, partials and runs are read and
+// written; what spans jobs ([DB.Jobs], [DB.DeleteJob], the servers'
+// quirks in [DB.Server]) is on the DB.
 //
 // The database is one go.etcd.io/bbolt file. bbolt holds a file lock for as
 // long as it is open, so a second ftpmirror process on the same file fails
@@ -19,7 +22,7 @@
 // Paths are relative to the mirror root, '/'-separated, without a leading
 // slash; "" is the root. A name may hold any byte but '/' and NUL. Keying
 // by dir + NUL + name keeps the direct children of a directory next to each
-// other, so [DB.Children] reads only them, however deep the tree below.
+// other, so [Job.Children] reads only them, however deep the tree below.
 //
 // Values start with a version byte (now 1), then varint-encoded fields;
 // see codec.go. Times come back in UTC, without monotonic reading.

@@ -17,10 +17,10 @@ func TestBatcherBeforeCommitComesFirst(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	b := db.NewBatcher("job", 4, time.Hour)
+	b := db.Job("job").NewBatcher(4, time.Hour)
 	var visible []int // per call: how many changes were committed
 	b.SetBeforeCommit(func() error {
-		n, err := db.Count("job")
+		n, err := db.Job("job").Count()
 		if err != nil {
 			return err
 		}
@@ -37,7 +37,7 @@ func TestBatcherBeforeCommitComesFirst(t *testing.T) {
 			if err := b.Flush(); err != nil {
 				t.Fatal(err)
 			}
-			if _, ok, _ := db.Get("job", fmt.Sprintf("f%d", i)); !ok {
+			if _, ok, _ := db.Job("job").Get(fmt.Sprintf("f%d", i)); !ok {
 				t.Fatalf("f%d not committed after Flush", i)
 			}
 		}
@@ -59,7 +59,7 @@ func TestBatcherBeforeCommitFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	b := db.NewBatcher("job", 4, time.Hour)
+	b := db.Job("job").NewBatcher(4, time.Hour)
 	boom := fmt.Errorf("disk gone")
 	b.SetBeforeCommit(func() error { return boom })
 	if err := b.Add(Change{Path: "f", Record: Record{Size: 1, ModTime: t0}}); err != nil {
@@ -69,7 +69,7 @@ func TestBatcherBeforeCommitFailure(t *testing.T) {
 		t.Errorf("Flush = %v, want %v", err, boom)
 	}
 	b.Close()
-	if _, ok, _ := db.Get("job", "f"); ok {
+	if _, ok, _ := db.Job("job").Get("f"); ok {
 		t.Error("a batch whose before-commit failed was committed")
 	}
 }

@@ -104,7 +104,7 @@ func countCopy(t *testing.T, path string) (int, error) {
 		return 0, err
 	}
 	defer db.Close()
-	return db.Count("job")
+	return db.Job("job").Count()
 }
 
 // child is TestDurableCommitsChild running in another process.
@@ -189,7 +189,7 @@ func TestDurableCommitsChild(t *testing.T) {
 			for j := range 20 {
 				cs = append(cs, Change{Path: fmt.Sprintf("b%d/f%d", i, j), Record: Record{Size: int64(j), ModTime: t0}})
 			}
-			if err := db.Apply("job", cs); err != nil {
+			if err := db.Job("job").Apply(cs); err != nil {
 				fmt.Printf("error %v\n", err)
 				return
 			}

@@ -69,7 +69,7 @@ type Segment struct {
 
 // Run is the summary of one run of a job, as kept in its history.
 type Run struct {
-	ID         uint64 // assigned by [DB.AddRun], increasing per job
+	ID         uint64 // assigned by [Job.AddRun], increasing per job
 	Start, End time.Time
 	Result     string // the run's result, as mirror.Result names it
 
@@ -77,18 +77,18 @@ type Run struct {
 	Bytes                                              int64
 
 	// Errors holds the first MaxRunErrors errors of the run, each cut to
-	// MaxRunErrorLen bytes by [DB.AddRun].
+	// MaxRunErrorLen bytes by [Job.AddRun].
 	Errors []string
 }
 
-// Limits applied by [DB.AddRun].
+// Limits applied by [Job.AddRun].
 const (
 	MaxRuns        = 100  // runs kept per job; older ones are dropped
 	MaxRunErrors   = 20   // errors kept per run
 	MaxRunErrorLen = 1024 // bytes kept per error
 )
 
-// Change is one write of [DB.Apply] or [Batcher.Add]: Record is stored at
+// Change is one write of [Job.Apply] or [Batcher.Add]: Record is stored at
 // Path, or, if Delete is set, whatever is at Path is removed and Record is
 // ignored. Deleting a missing path is not an error.
 type Change struct {

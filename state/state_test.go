@@ -94,21 +94,21 @@ func TestRecords(t *testing.T) {
 	for p, r := range want {
 		changes = append(changes, Change{Path: p, Record: r})
 	}
-	if err := db.Apply("job", changes); err != nil {
+	if err := db.Job("job").Apply(changes); err != nil {
 		t.Fatal(err)
 	}
 
 	for p, r := range want {
-		got, ok, err := db.Get("job", p)
+		got, ok, err := db.Job("job").Get(p)
 		if err != nil || !ok || !reflect.DeepEqual(got, r) {
 			t.Errorf("Get(%q) = %+v, %v, %v; want %+v", p, got, ok, err, r)
 		}
 	}
-	if n, err := db.Count("job"); err != nil || n != len(want) {
+	if n, err := db.Job("job").Count(); err != nil || n != len(want) {
 		t.Errorf("Count = %d, %v; want %d", n, err, len(want))
 	}
 	walked := map[string]Record{}
-	err := db.Walk("job", func(p string, r Record) error {
+	err := db.Job("job").Walk(func(p string, r Record) error {
 		if _, dup := walked[p]; dup {
 			t.Errorf("Walk visits %q twice", p)
 		}
@@ -121,18 +121,18 @@ func TestRecords(t *testing.T) {
 
 	// Missing paths, jobs and names.
 	for _, q := range []struct{ job, path string }{{"job", "nope"}, {"job", "dir/nope"}, {"other", "dir"}} {
-		if _, ok, err := db.Get(q.job, q.path); ok || err != nil {
+		if _, ok, err := db.Job(q.job).Get(q.path); ok || err != nil {
 			t.Errorf("Get(%q, %q) = %v, %v; want not found", q.job, q.path, ok, err)
 		}
 	}
-	if n, err := db.Count("other"); n != 0 || err != nil {
+	if n, err := db.Job("other").Count(); n != 0 || err != nil {
 		t.Errorf("Count(other) = %d, %v", n, err)
 	}
 
 	// Returned values must not alias bbolt's pages, which the next write
 	// reuses.
-	got, _, _ := db.Get("job", "dir/link")
-	if err := db.Apply("job", []Change{{Path: "dir/link", Record: Record{Target: "XXXXXXXX"}}}); err != nil {
+	got, _, _ := db.Job("job").Get("dir/link")
+	if err := db.Job("job").Apply([]Change{{Path: "dir/link", Record: Record{Target: "XXXXXXXX"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if got.Target != "../zero" {
@@ -144,7 +144,7 @@ func TestApplyDeletes(t *testing.T) {
 	db := openTest(t)
 	apply := func(changes ...Change) {
 		t.Helper()
-		if err := db.Apply("j", changes); err != nil {
+		if err := db.Job("j").Apply(changes); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -160,7 +160,7 @@ func TestApplyDeletes(t *testing.T) {
 		Change{Path: "e", Record: Record{Size: 5}})
 	want := map[string]int64{"a": 0, "c": 3, "e": 5}
 	got := map[string]int64{}
-	if err := db.Walk("j", func(p string, r Record) error { got[p] = r.Size; return nil }); err != nil {
+	if err := db.Job("j").Walk(func(p string, r Record) error { got[p] = r.Size; return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -168,14 +168,14 @@ func TestApplyDeletes(t *testing.T) {
 	}
 
 	// One bad path fails the whole Apply before anything is written.
-	err := db.Apply("j", []Change{{Path: "f"}, {Path: "/abs"}})
+	err := db.Job("j").Apply([]Change{{Path: "f"}, {Path: "/abs"}})
 	if !errors.Is(err, errInvalidPath) || !strings.Contains(err.Error(), `job "j"`) {
 		t.Errorf("Apply with a bad path: %v", err)
 	}
-	if _, ok, _ := db.Get("j", "f"); ok {
+	if _, ok, _ := db.Job("j").Get("f"); ok {
 		t.Error("Apply with a bad path wrote the good one")
 	}
-	if err := db.Apply("j", nil); err != nil {
+	if err := db.Job("j").Apply(nil); err != nil {
 		t.Errorf("Apply(nil) = %v", err)
 	}
 }
@@ -187,7 +187,7 @@ func TestChildren(t *testing.T) {
 	for _, p := range paths {
 		changes = append(changes, Change{Path: p, Record: Record{Size: int64(len(p))}})
 	}
-	if err := db.Apply("j", changes); err != nil {
+	if err := db.Job("j").Apply(changes); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -204,7 +204,7 @@ func TestChildren(t *testing.T) {
 		{"missing", nil},
 	}
 	for _, tt := range tests {
-		m, err := db.Children("j", tt.dir)
+		m, err := db.Job("j").Children(tt.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -222,7 +222,7 @@ func TestChildren(t *testing.T) {
 			}
 		}
 	}
-	if m, err := db.Children("nojob", ""); err != nil || len(m) != 0 {
+	if m, err := db.Job("nojob").Children(""); err != nil || len(m) != 0 {
 		t.Errorf("Children of a missing job = %v, %v", m, err)
 	}
 }
@@ -243,11 +243,11 @@ func TestWalk(t *testing.T) {
 		}
 	}
 	changes = append(changes, Change{Path: "", Record: Record{Kind: KindDir}})
-	if err := db.Apply("j", changes); err != nil {
+	if err := db.Job("j").Apply(changes); err != nil {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
-	err := db.Walk("j", func(p string, r Record) error {
+	err := db.Job("j").Walk(func(p string, r Record) error {
 		if seen[p] {
 			t.Errorf("%q seen twice", p)
 		}
@@ -260,7 +260,7 @@ func TestWalk(t *testing.T) {
 		seen[p] = true
 		// fn may write: no transaction is held while it runs.
 		if p == "d10/f050" {
-			return db.Apply("j", []Change{{Path: "d10/extra"}})
+			return db.Job("j").Apply([]Change{{Path: "d10/extra"}})
 		}
 		return nil
 	})
@@ -274,7 +274,7 @@ func TestWalk(t *testing.T) {
 
 	stop := errors.New("stop")
 	n := 0
-	err = db.Walk("j", func(string, Record) error {
+	err = db.Job("j").Walk(func(string, Record) error {
 		if n++; n == 1500 {
 			return stop
 		}
@@ -283,7 +283,7 @@ func TestWalk(t *testing.T) {
 	if err != stop || n != 1500 {
 		t.Errorf("Walk stopped after %d with %v, want 1500 and the fn's error unchanged", n, err)
 	}
-	if err := db.Walk("nojob", func(string, Record) error { return stop }); err != nil {
+	if err := db.Job("nojob").Walk(func(string, Record) error { return stop }); err != nil {
 		t.Errorf("Walk of a missing job: %v", err)
 	}
 }
@@ -297,49 +297,49 @@ func TestPartials(t *testing.T) {
 		"x/" + oddNames[3]: {Temp: oddNames[3], ModTime: tEpoch},
 	}
 	for p, v := range want {
-		if err := db.PutPartial("j", p, v); err != nil {
+		if err := db.Job("j").PutPartial(p, v); err != nil {
 			t.Fatal(err)
 		}
 	}
 	for p, v := range want {
-		got, ok, err := db.GetPartial("j", p)
+		got, ok, err := db.Job("j").GetPartial(p)
 		if err != nil || !ok || !reflect.DeepEqual(got, v) {
 			t.Errorf("GetPartial(%q) = %+v, %v, %v", p, got, ok, err)
 		}
 	}
-	all, err := db.Partials("j")
+	all, err := db.Job("j").Partials()
 	if err != nil || !reflect.DeepEqual(all, want) {
 		t.Errorf("Partials = %v, %v", all, err)
 	}
-	if err := db.DeletePartial("j", "a/big.iso"); err != nil {
+	if err := db.Job("j").DeletePartial("a/big.iso"); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeletePartial("j", "never"); err != nil {
+	if err := db.Job("j").DeletePartial("never"); err != nil {
 		t.Errorf("DeletePartial of a missing path: %v", err)
 	}
-	if err := db.DeletePartial("nojob", "never"); err != nil {
+	if err := db.Job("nojob").DeletePartial("never"); err != nil {
 		t.Errorf("DeletePartial of a missing job: %v", err)
 	}
-	if _, ok, err := db.GetPartial("j", "a/big.iso"); ok || err != nil {
+	if _, ok, err := db.Job("j").GetPartial("a/big.iso"); ok || err != nil {
 		t.Errorf("deleted partial still there: %v, %v", ok, err)
 	}
-	if all, _ := db.Partials("j"); len(all) != len(want)-1 {
+	if all, _ := db.Job("j").Partials(); len(all) != len(want)-1 {
 		t.Errorf("Partials after delete: %d, want %d", len(all), len(want)-1)
 	}
 	// Partials do not show up as records.
-	if n, _ := db.Count("j"); n != 0 {
+	if n, _ := db.Job("j").Count(); n != 0 {
 		t.Errorf("Count = %d, want 0", n)
 	}
 }
 
 func TestRuns(t *testing.T) {
 	db := openTest(t)
-	if runs, err := db.Runs("j", 0); err != nil || len(runs) != 0 {
+	if runs, err := db.Job("j").Runs(0); err != nil || len(runs) != 0 {
 		t.Fatalf("Runs of a new job = %v, %v", runs, err)
 	}
 	for i := 1; i <= MaxRuns+5; i++ {
 		r := Run{ID: 999, Start: t0.Add(time.Duration(i) * time.Hour), Result: "ok", Fetched: int64(i)}
-		id, err := db.AddRun("j", r)
+		id, err := db.Job("j").AddRun(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -347,7 +347,7 @@ func TestRuns(t *testing.T) {
 			t.Fatalf("run %d got ID %d", i, id)
 		}
 	}
-	runs, err := db.Runs("j", 0)
+	runs, err := db.Job("j").Runs(0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,10 +360,10 @@ func TestRuns(t *testing.T) {
 			t.Fatalf("runs[%d] = %+v, want ID %d", i, r, want)
 		}
 	}
-	if runs, _ := db.Runs("j", 3); len(runs) != 3 || runs[0].ID != MaxRuns+5 || runs[2].ID != MaxRuns+3 {
+	if runs, _ := db.Job("j").Runs(3); len(runs) != 3 || runs[0].ID != MaxRuns+5 || runs[2].ID != MaxRuns+3 {
 		t.Errorf("Runs(3) = %+v", runs)
 	}
-	if runs, _ := db.Runs("other", 3); len(runs) != 0 {
+	if runs, _ := db.Job("other").Runs(3); len(runs) != 0 {
 		t.Errorf("Runs of another job = %+v", runs)
 	}
 
@@ -373,11 +373,11 @@ func TestRuns(t *testing.T) {
 		errs = append(errs, fmt.Sprintf("%02d ", i)+strings.Repeat("€", 1000))
 	}
 	errs[1] = "short"
-	id, err := db.AddRun("j", Run{Result: "failed", Errors: errs})
+	id, err := db.Job("j").AddRun(Run{Result: "failed", Errors: errs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	runs, _ = db.Runs("j", 1)
+	runs, _ = db.Job("j").Runs(1)
 	got := runs[0]
 	if got.ID != id || len(got.Errors) != MaxRunErrors || got.Errors[1] != "short" || !strings.HasPrefix(got.Errors[19], "19 ") {
 		t.Fatalf("run with many errors: ID %d, %d errors", got.ID, len(got.Errors))
@@ -395,11 +395,11 @@ func TestRuns(t *testing.T) {
 func TestJobs(t *testing.T) {
 	db := openTest(t)
 	for _, j := range []string{"b", "a", "with space", oddNames[3]} {
-		if err := db.Apply(j, []Change{{Path: "x"}}); err != nil {
+		if err := db.Job(j).Apply([]Change{{Path: "x"}}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.AddRun("runs-only", Run{}); err != nil {
+	if _, err := db.Job("runs-only").AddRun(Run{}); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"a", "b", oddNames[3], "runs-only", "with space"}
@@ -413,17 +413,17 @@ func TestJobs(t *testing.T) {
 	if err := db.DeleteJob("never"); err != nil {
 		t.Errorf("DeleteJob of a missing job: %v", err)
 	}
-	if _, ok, _ := db.Get("a", "x"); ok {
+	if _, ok, _ := db.Job("a").Get("x"); ok {
 		t.Error("record of a deleted job still there")
 	}
 	if jobs, _ := db.Jobs(); slices.Contains(jobs, "a") {
 		t.Errorf("Jobs after DeleteJob = %q", jobs)
 	}
 	// The IDs of a deleted job's runs start again.
-	if id, _ := db.AddRun("runs-only", Run{}); id != 2 {
+	if id, _ := db.Job("runs-only").AddRun(Run{}); id != 2 {
 		t.Errorf("second run has ID %d", id)
 	}
-	if err := db.Apply("", []Change{{Path: "x"}}); err == nil {
+	if err := db.Job("").Apply([]Change{{Path: "x"}}); err == nil {
 		t.Error("empty job name accepted")
 	}
 }
@@ -431,13 +431,13 @@ func TestJobs(t *testing.T) {
 func TestBadPaths(t *testing.T) {
 	db := openTest(t)
 	for _, p := range []string{"/a", "a/", "a//b", "a\x00b", strings.Repeat("x", 40000)} {
-		if _, _, err := db.Get("j", p); !errors.Is(err, errInvalidPath) {
+		if _, _, err := db.Job("j").Get(p); !errors.Is(err, errInvalidPath) {
 			t.Errorf("Get(%q): %v", p, err)
 		}
-		if _, err := db.Children("j", p); !errors.Is(err, errInvalidPath) {
+		if _, err := db.Job("j").Children(p); !errors.Is(err, errInvalidPath) {
 			t.Errorf("Children(%q): %v", p, err)
 		}
-		if err := db.PutPartial("j", p, Partial{}); !errors.Is(err, errInvalidPath) {
+		if err := db.Job("j").PutPartial(p, Partial{}); !errors.Is(err, errInvalidPath) {
 			t.Errorf("PutPartial(%q): %v", p, err)
 		}
 	}
@@ -491,7 +491,7 @@ func TestReadOnly(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Apply("j", []Change{{Path: "a", Record: Record{Size: 5}}}); err != nil {
+	if err := db.Job("j").Apply([]Change{{Path: "a", Record: Record{Size: 5}}}); err != nil {
 		t.Fatal(err)
 	}
 	db.Close()
@@ -501,13 +501,13 @@ func TestReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if r, ok, err := db.Get("j", "a"); err != nil || !ok || r.Size != 5 {
+	if r, ok, err := db.Job("j").Get("a"); err != nil || !ok || r.Size != 5 {
 		t.Errorf("Get = %v, %v, %v", r, ok, err)
 	}
-	if err := db.Apply("j", []Change{{Path: "b"}}); err == nil {
+	if err := db.Job("j").Apply([]Change{{Path: "b"}}); err == nil {
 		t.Error("Apply on a read-only database succeeded")
 	}
-	if _, err := db.AddRun("j", Run{}); err == nil {
+	if _, err := db.Job("j").AddRun(Run{}); err == nil {
 		t.Error("AddRun on a read-only database succeeded")
 	}
 }
@@ -526,10 +526,10 @@ func writeRealDB(t *testing.T) (data []byte, used int) {
 	for i := range 5000 {
 		changes = append(changes, Change{Path: fmt.Sprintf("dir%d/file%d", i%50, i), Record: Record{Size: int64(i), ModTime: t0}})
 	}
-	if err := db.Apply("j", changes); err != nil {
+	if err := db.Job("j").Apply(changes); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.AddRun("j", Run{Result: "ok"}); err != nil {
+	if _, err := db.Job("j").AddRun(Run{Result: "ok"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.view("", func(tx *bolt.Tx) error { used = int(tx.Size()); return nil }); err != nil {
@@ -617,10 +617,10 @@ func TestOpenCorrupt(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		if n, err := db.Count("j"); n != 0 || err != nil {
+		if n, err := db.Job("j").Count(); n != 0 || err != nil {
 			t.Errorf("Count = %d, %v", n, err)
 		}
-		if err := db.Apply("j", []Change{{Path: "a"}}); err != nil {
+		if err := db.Job("j").Apply([]Change{{Path: "a"}}); err != nil {
 			t.Error(err)
 		}
 	})
@@ -677,16 +677,16 @@ func TestDamagedPages(t *testing.T) {
 					t.Logf("%s: %v", what, err)
 				}
 			}
-			ok("Walk", db.Walk("j", func(string, Record) error { return nil }))
-			_, err = db.Children("j", "dir7")
+			ok("Walk", db.Job("j").Walk(func(string, Record) error { return nil }))
+			_, err = db.Job("j").Children("dir7")
 			ok("Children", err)
-			_, _, err = db.Get("j", "dir3/file3")
+			_, _, err = db.Job("j").Get("dir3/file3")
 			ok("Get", err)
-			_, err = db.Count("j")
+			_, err = db.Job("j").Count()
 			ok("Count", err)
-			_, err = db.Runs("j", 0)
+			_, err = db.Job("j").Runs(0)
 			ok("Runs", err)
-			ok("Apply", db.Apply("j", []Change{{Path: "dir1/new"}, {Path: "dir2/file2", Delete: true}}))
+			ok("Apply", db.Job("j").Apply([]Change{{Path: "dir1/new"}, {Path: "dir2/file2", Delete: true}}))
 		})
 	}
 }
@@ -694,7 +694,7 @@ func TestDamagedPages(t *testing.T) {
 // A panic inside a transaction is ErrCorrupt, and the DB stays failed.
 func TestPanicBreaksDB(t *testing.T) {
 	db := openTest(t)
-	if err := db.Apply("j", []Change{{Path: "a"}}); err != nil {
+	if err := db.Job("j").Apply([]Change{{Path: "a"}}); err != nil {
 		t.Fatal(err)
 	}
 	err := db.view("j", func(*bolt.Tx) error { panic("bad page") })
@@ -702,10 +702,10 @@ func TestPanicBreaksDB(t *testing.T) {
 	if !strings.Contains(err.Error(), "bad page") {
 		t.Errorf("error %q does not carry the panic", err)
 	}
-	if _, _, err2 := db.Get("j", "a"); err2 == nil || err2.Error() != err.Error() {
+	if _, _, err2 := db.Job("j").Get("a"); err2 == nil || err2.Error() != err.Error() {
 		t.Errorf("Get after a panic: %v", err2)
 	}
-	if err := db.Apply("j", []Change{{Path: "b"}}); !errors.Is(err, ErrCorrupt) {
+	if err := db.Job("j").Apply([]Change{{Path: "b"}}); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("Apply after a panic: %v", err)
 	}
 }

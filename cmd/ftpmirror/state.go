@@ -64,12 +64,12 @@ func stateShow(path string, w io.Writer) error {
 		return err
 	}
 	for _, job := range jobs {
-		n, err := db.Count(job)
+		n, err := db.Job(job).Count()
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "%s: %d paths", job, n)
-		if runs, err := db.Runs(job, 1); err == nil && len(runs) > 0 {
+		if runs, err := db.Job(job).Runs(1); err == nil && len(runs) > 0 {
 			r := runs[0]
 			fmt.Fprintf(w, "; last run %s: %s, %d fetched, %d failed", r.Start.Format(time.RFC3339), r.Result, r.Fetched, r.Failed)
 		}

@@ -268,11 +268,11 @@ func TestKillLoop(t *testing.T) {
 	defer sdb.Close()
 	jobs, _ := sdb.Jobs()
 	for _, job := range jobs {
-		parts, err := sdb.Partials(job)
+		parts, err := sdb.Job(job).Partials()
 		if err != nil || len(parts) != 0 {
 			t.Errorf("partial records left: %v %v", parts, err)
 		}
-		sdb.Walk(job, func(p string, rec state.Record) error {
+		sdb.Job(job).Walk(func(p string, rec state.Record) error {
 			if rec.Kind != state.KindFile {
 				return nil
 			}

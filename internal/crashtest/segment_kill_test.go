@@ -64,7 +64,7 @@ func TestKillSegments(t *testing.T) {
 		t.Fatalf("jobs %v", jobs)
 	}
 	job := jobs[0]
-	parts, _ := sdb.Partials(job)
+	parts, _ := sdb.Job(job).Partials()
 	var have int64
 	for _, sg := range parts["big.iso"].Segments {
 		have += sg.Done
@@ -87,7 +87,7 @@ func TestKillSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sdb.Close()
-	runs, _ := sdb.Runs(job, 1)
+	runs, _ := sdb.Job(job).Runs(1)
 	if len(runs) != 1 || runs[0].Bytes != int64(len(big))-have {
 		t.Errorf("final run fetched %+v bytes; want %d (all but the %d recorded)", runs, int64(len(big))-have, have)
 	}

@@ -86,7 +86,7 @@ func StatusFromDB(path, job string) (Status, bool, error) {
 		return Status{}, false, err
 	}
 	defer db.Close()
-	runs, err := db.Runs(job, state.MaxRuns)
+	runs, err := db.Job(job).Runs(state.MaxRuns)
 	if err != nil || len(runs) == 0 {
 		return Status{}, false, err
 	}
