@@ -428,6 +428,31 @@ func (c *Conn) NameList(ctx context.Context, dir string) ([]string, error) {
 	return names, err
 }
 
+// ListLines runs one listing command in dir, as List does ("LIST",
+// "LIST -a", "MLSD" or "NLST"), and returns its lines as received,
+// without line endings and blank lines, within Config.MaxListBytes: the
+// raw text, for showing what a server sends. (A VMS name alone on its
+// line comes joined with the next line, as the parsers see it.)
+func (c *Conn) ListLines(ctx context.Context, cmd, dir string) ([]string, error) {
+	switch cmd {
+	case "LIST", "LIST -a", "MLSD", "NLST":
+	default:
+		return nil, fmt.Errorf("ListLines: %q is not a listing command", cmd)
+	}
+	var lines []string
+	_, err := c.list(ctx, cmd, dir, func(line string, _ time.Time) (Entry, error) {
+		lines = append(lines, strings.Clone(line))
+		return Entry{}, errSkipLine
+	})
+	var le *ListError
+	if err != nil && !errors.As(err, &le) {
+		return nil, err
+	}
+	// A ListError here is a VMS name left without its line: the lines
+	// still come back.
+	return lines, err
+}
+
 // list runs one listing command, in dir (see List), and parses its
 // lines, within Config.MaxListBytes and maxListLine, and the listing
 // memory budget. Lines that give no entry are returned as a *ListError
