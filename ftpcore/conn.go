@@ -357,8 +357,14 @@ func (c *Conn) parseFeatures(code int, msg string) {
 	if code != 211 {
 		return
 	}
+	// The first line is the "211-Features:" text and the last the
+	// "211 End" text (whose code textproto has cut off): neither is a
+	// feature.
 	lines := strings.Split(msg, "\n")
-	for _, l := range lines[1:] {
+	if len(lines) < 3 {
+		return
+	}
+	for _, l := range lines[1 : len(lines)-1] {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "211") {
 			continue
