@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"os"
 	"path"
 	"strings"
 	"time"
@@ -243,7 +244,8 @@ func (r *prober) active(ctx context.Context) {
 	switch {
 	case err == nil:
 		p.Active = yes("")
-	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil:
+	case (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded)) && ctx.Err() == nil:
+		// The accept's deadline is actx's: either error may come.
 		p.Active = no(fmt.Sprintf("no data connection from the server within %v (a firewall or NAT between us, or the server cannot connect out)", r.opts.ActiveTimeout))
 	default:
 		p.Active = no(err.Error())
