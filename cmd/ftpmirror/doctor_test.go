@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
 )
 
@@ -149,5 +150,43 @@ func TestDoctorCannotLogIn(t *testing.T) {
 		if code != exitNotStarted || !strings.Contains(stderr.String(), tt.want) {
 			t.Errorf("%s: exit %d, stderr %q; want %d and %q", tt.url, code, stderr.String(), exitNotStarted, tt.want)
 		}
+	}
+}
+
+// TestDoctorRealServers runs doctor against each real server: it exits
+// 0 and its [[job]] block passes check. go test -v shows what it printed.
+func TestDoctorRealServers(t *testing.T) {
+	for _, name := range ftpservers.Names() {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			if err := os.MkdirAll(filepath.Join(root, "pub", "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []string{"pub/a.txt", "pub/sub/b.txt"} {
+				if err := os.WriteFile(filepath.Join(root, f), []byte("some bytes\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			srv := ftpservers.Start(t, name, root, nil)
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), []string{"doctor", "-probe-connections", "4", "ftp://" + srv.Addr + "/pub"}, &stdout, &stderr)
+			t.Logf("ftpmirror doctor ftp://%s/pub (%s):\n%s%s", srv.Addr, name, stderr.String(), stdout.String())
+			if code != exitOK {
+				t.Fatalf("exit %d", code)
+			}
+			out := stdout.String()
+			i := strings.Index(out, "[[job]]")
+			if i < 0 {
+				t.Fatal("no [[job]] block")
+			}
+			jobs := filepath.Join(t.TempDir(), "jobs.toml")
+			if err := os.WriteFile(jobs, []byte(out[i:]), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			stdout.Reset()
+			if code := run(t.Context(), []string{"check", "-jobs", jobs}, &stdout, &stderr); code != exitOK {
+				t.Fatalf("check: exit %d\n%s", code, stderr.String())
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package probe_test
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +204,46 @@ func TestProbeLoginRefused(t *testing.T) {
 	var le *probe.LoginError
 	if p != nil || !errors.As(err, &le) || !strings.Contains(err.Error(), "530 Login incorrect") {
 		t.Fatalf("Run = %v, %v; want a LoginError with the 530", p, err)
+	}
+}
+
+// TestProbeBasics: greeting, SYST and FEAT (without its closing line)
+// as sent; without MLSD and STAT, LIST is the listing command, and a
+// line no parser understands is quoted.
+func TestProbeBasics(t *testing.T) {
+	srv := start(t, &hostileftp.Options{Style: hostileftp.StyleUnix, Greeting: "220-Hello\r\n220 there",
+		Listing: func(verb, dir, text string) string {
+			if verb == "LIST" && dir == "/" {
+				text += "?? what is this ??\r\n"
+			}
+			return text
+		}})
+	p := run(t, srv, probe.Options{})
+	if p.Greeting != "Hello\nthere" || p.System != "UNIX Type: L8" {
+		t.Errorf("greeting %q, system %q", p.Greeting, p.System)
+	}
+	want := []probe.Feature{{Name: "EPSV"}, {Name: "MDTM"}, {Name: "REST", Params: "STREAM"}, {Name: "SIZE"}}
+	if fmt.Sprint(p.Features) != fmt.Sprint(want) {
+		t.Errorf("features %v, want %v", p.Features, want)
+	}
+	l := p.Listing
+	if l.Command != "LIST" || l.MLSD.Result != probe.No || l.STAT.Result != probe.No || l.Dialects["unix"] != 4 { // the root's three, sub's one
+		t.Errorf("listing: %+v", l)
+	}
+	if l.Bad != 1 || len(l.Unparsed) != 1 || l.Unparsed[0] != `"?? what is this ??"` {
+		t.Errorf("unparsed: %d %q", l.Bad, l.Unparsed)
+	}
+	if p.Rest.Result != probe.Yes || p.Pipelining.Passive.Result != probe.Yes || p.Active.Result != probe.Yes {
+		t.Errorf("rest %+v, pipelining %+v, active %+v", p.Rest, p.Pipelining, p.Active)
+	}
+}
+
+// TestProbeConnectionsBounded: asked for more than MaxConnections, the
+// probe opens MaxConnections.
+func TestProbeConnectionsBounded(t *testing.T) {
+	srv := start(t, nil)
+	p := run(t, srv, probe.Options{MaxConnections: 1000})
+	if p.Conns.Opened != probe.MaxConnections || p.Conns.Asked != probe.MaxConnections || p.Conns.Limit != 0 {
+		t.Errorf("connections: %+v, want %d opened", p.Conns, probe.MaxConnections)
 	}
 }

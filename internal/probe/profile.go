@@ -82,7 +82,9 @@ type Listing struct {
 	// Command is what ftpcore's List uses on this server: MLSD, STAT or
 	// LIST; "" when none worked.
 	Command string `json:"command"`
-	// Dialects counts LIST lines per dialect ("unix", "dos", ...).
+	// Dialects counts LIST lines per dialect ("unix", "dos", ...), in
+	// every directory listed (the probed one, and those looked into for
+	// recent files).
 	Dialects map[string]int `json:"dialects"`
 	// Unparsed quotes LIST lines that no parser understood (the first
 	// few), and Bad counts them all.

@@ -74,6 +74,9 @@ func WriteJob(w io.Writer, p *Profile, j Job) error {
 	for _, why := range s.Why {
 		fmt.Fprintf(&b, "# %s\n", why)
 	}
+	if s.Mode == "passive" && s.Pipelining && p.Pipelining.Active.Result == No {
+		b.WriteString("# with mode = \"active\", set pipelining = false: replies came out of order in active mode\n")
+	}
 	if p.Listing.Command != "" {
 		fmt.Fprintf(&b, "# listing: %s (chosen by ftpmirror itself; no key)\n", p.Listing.Command)
 	}

@@ -136,6 +136,12 @@ func TestSuggestAndWriteJob(t *testing.T) {
 			p.Conns = Connections{Asked: 8, Opened: 8}
 		}, Suggestion{Mode: "passive", Parallel: 4, Pipelining: false},
 			[]string{"pipelining = false\n"}},
+		{"active out of order (pyftpdlib)", func(p *Profile) {
+			p.Active = yes("")
+			p.Pipelining.Active = no("out of order")
+			p.Conns = Connections{}
+		}, Suggestion{Mode: "passive", Parallel: 4, Pipelining: true},
+			[]string{"pipelining = true\n", `# with mode = "active", set pipelining = false`}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := profile()

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,6 +68,20 @@ func TestProbeRealServers(t *testing.T) {
 			}
 			if p.Clock.Samples == 0 || !p.Clock.Consistent || p.Clock.ListDay == 0 {
 				t.Errorf("clock: %+v", p.Clock)
+			}
+			for _, f := range p.Features {
+				if strings.HasPrefix(f.Name, "END") {
+					t.Errorf("FEAT's closing line taken for a feature: %+v", f)
+				}
+			}
+			// pyftpdlib 1.5.7 answers a pipelined PORT after the
+			// listing's 150 (see ftpcore.ErrOutOfOrder).
+			wantActive := probe.Yes
+			if name == "pyftpdlib" {
+				wantActive = probe.No
+			}
+			if p.Pipelining.Passive.Result != probe.Yes || p.Pipelining.Active.Result != wantActive {
+				t.Errorf("pipelining %+v, want passive yes, active %s", p.Pipelining, wantActive)
 			}
 			if p.Conns.Asked != 0 || p.Conns.Opened != 0 {
 				t.Errorf("connections probed without being asked: %+v", p.Conns)
