@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -58,7 +59,14 @@ func TestProbeActiveNoConnectBack(t *testing.T) {
 		}
 		return false
 	}})
-	p := run(t, srv, probe.Options{ActiveTimeout: 200 * time.Millisecond, FTP: ftpcore.Config{Timeout: 30 * time.Second}})
+	// Without the bound, the accept would wait for the connection's
+	// 30 s Timeout; the whole run is given 10 s.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	p, err := probe.Run(ctx, &probe.Options{Addr: srv.Addr(), ActiveTimeout: 200 * time.Millisecond, FTP: ftpcore.Config{Timeout: 30 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if p.Active.Result != probe.No || !strings.Contains(p.Active.Detail, "within 200ms") {
 		t.Errorf("active: %+v, want no, within 200ms", p.Active)
 	}
