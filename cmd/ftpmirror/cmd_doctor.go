@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path"
+	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -82,9 +83,15 @@ Examples:
 		}
 		return err
 	}
-	job := probe.Job{Name: doctorJobName(src), Source: src.String(), User: src.User, TLS: jc.TLS}
+	job := probe.Job{Name: doctorJobName(src), Source: src.String(), User: src.User, TLS: jc.TLS, TLSInsecure: jc.TLSInsecure}
 	if jc.User != "" {
 		job.User = jc.User
+	}
+	if jc.TLSCAFile != "" {
+		// A job file's relative paths are relative to the job file.
+		if job.TLSCAFile, err = filepath.Abs(jc.TLSCAFile); err != nil {
+			return err
+		}
 	}
 	job.Target = "/srv/mirror/" + job.Name
 	if *asJSON {

@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +189,39 @@ func TestDoctorRealServers(t *testing.T) {
 				t.Fatalf("check: exit %d\n%s", code, stderr.String())
 			}
 		})
+	}
+}
+
+// TestDoctorRealServerTLS: with explicit TLS, doctor names the TLS
+// version and vsftpd's need for session reuse, and its [[job]] block
+// (tls, tls_ca_file) passes check.
+func TestDoctorRealServerTLS(t *testing.T) {
+	root := t.TempDir()
+	if err := os.WriteFile(filepath.Join(root, "a.txt"), []byte("some bytes\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := ftpservers.Start(t, "vsftpd", root, &ftpservers.Options{TLS: true})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(ca, srv.CACert, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"doctor", "-tls", "explicit", "-tls-ca-file", ca, "ftp://" + srv.Addr + "/"}, &stdout, &stderr)
+	t.Logf("ftpmirror doctor -tls explicit ftp://%s/ (vsftpd):\n%s%s", srv.Addr, stderr.String(), stdout.String())
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	out := stdout.String()
+	for _, w := range []string{"TLS:               explicit, TLS 1.", "TLS session reuse: data connections must resume", `tls = "explicit"`, "tls_ca_file = " + strconv.Quote(ca)} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	jobs := filepath.Join(t.TempDir(), "jobs.toml")
+	if err := os.WriteFile(jobs, []byte(out[strings.Index(out, "[[job]]"):]), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := run(t.Context(), []string{"check", "-jobs", jobs}, &stdout, &stderr); code != exitOK {
+		t.Fatalf("check: exit %d\n%s", code, stderr.String())
 	}
 }

@@ -45,7 +45,7 @@ func (r *prober) listing(ctx context.Context) {
 	if err != nil {
 		l.LIST = no(err.Error())
 	} else {
-		l.LIST = yes(fmt.Sprintf("%d entries", len(entries)))
+		l.LIST = yes(count(len(entries), "entry", "entries"))
 	}
 	switch {
 	case l.MLSD.Result == Yes:
@@ -74,9 +74,9 @@ func entriesCheck(entries []ftpcore.Entry, err error) Check {
 	var le *ftpcore.ListError
 	switch {
 	case err == nil:
-		return yes(fmt.Sprintf("%d entries", len(entries)))
+		return yes(count(len(entries), "entry", "entries"))
 	case errors.As(err, &le):
-		return yes(fmt.Sprintf("%d entries; %d lines not understood", len(entries), le.Count))
+		return yes(count(len(entries), "entry", "entries") + "; " + count(le.Count, "line", "lines") + " not understood")
 	}
 	return no(err.Error())
 }

@@ -50,6 +50,10 @@ type Job struct {
 	Target string
 	User   string // "" for anonymous
 	TLS    string // "", "explicit" or "implicit"
+	// TLSCAFile and TLSInsecure are the job keys tls_ca_file and
+	// tls_insecure, as given to doctor.
+	TLSCAFile   string
+	TLSInsecure bool
 }
 
 // WriteJob writes a [[job]] block for a job file (jobs.toml) with the
@@ -67,6 +71,12 @@ func WriteJob(w io.Writer, p *Profile, j Job) error {
 	}
 	if j.TLS != "" && j.TLS != "none" {
 		fmt.Fprintf(&b, "tls = %s\n", strconv.Quote(j.TLS))
+	}
+	if j.TLSCAFile != "" {
+		fmt.Fprintf(&b, "tls_ca_file = %s\n", strconv.Quote(j.TLSCAFile))
+	}
+	if j.TLSInsecure {
+		b.WriteString("tls_insecure = true   # the server's certificate is not verified\n")
 	}
 	fmt.Fprintf(&b, "mode = %s\n", strconv.Quote(s.Mode))
 	fmt.Fprintf(&b, "parallel = %d\n", s.Parallel)
@@ -176,11 +186,11 @@ func orQuote(s, instead string) string {
 func dialects(l Listing) string {
 	var parts []string
 	for _, d := range slices.Sorted(maps.Keys(l.Dialects)) {
-		parts = append(parts, fmt.Sprintf("%s (%d lines)", d, l.Dialects[d]))
+		parts = append(parts, fmt.Sprintf("%s (%s)", d, count(l.Dialects[d], "line", "lines")))
 	}
 	s := orQuote(strings.Join(parts, ", "), "none seen")
 	if l.Bad > 0 {
-		s += fmt.Sprintf("; %d lines no parser understands:", l.Bad)
+		s += fmt.Sprintf("; %s that no parser understands:", count(l.Bad, "line", "lines"))
 	}
 	return s
 }
@@ -190,9 +200,9 @@ func listTimes(c Clock) string {
 	case c.ListMinute > 0 && c.ListDay > 0:
 		return fmt.Sprintf("to the minute for recent files (%d), the day only for older ones (%d)", c.ListMinute, c.ListDay)
 	case c.ListMinute > 0:
-		return fmt.Sprintf("to the minute (%d files)", c.ListMinute)
+		return fmt.Sprintf("to the minute (%s)", count(c.ListMinute, "file", "files"))
 	case c.ListDay > 0:
-		return fmt.Sprintf("the day only (%d files, all older than six months)", c.ListDay)
+		return fmt.Sprintf("the day only (%s, older than six months)", count(c.ListDay, "file", "files"))
 	}
 	return "no file seen"
 }
@@ -201,9 +211,9 @@ func clockWords(c Clock) string {
 	if c.Samples == 0 {
 		return "not compared: " + orQuote(c.Note, "no sample")
 	}
-	s := fmt.Sprintf("LIST shows %s (LIST minus MDTM over %d recent files: %+ds)", zone(c.ListOffset), c.Samples, c.ListOffset)
+	s := fmt.Sprintf("LIST shows %s (LIST minus MDTM over %s: %+ds)", zone(c.ListOffset), count(c.Samples, "recent file", "recent files"), c.ListOffset)
 	if c.ListOffset == 0 {
-		s = fmt.Sprintf("LIST shows UTC, as MDTM does (%d recent files compared)", c.Samples)
+		s = fmt.Sprintf("LIST shows UTC, as MDTM does (%s compared)", count(c.Samples, "recent file", "recent files"))
 	}
 	if !c.Consistent {
 		s += "; the samples disagree by more than a minute"
@@ -228,4 +238,12 @@ func connWords(c Connections) string {
 		return fmt.Sprintf("%d at once, then a failure that is not a refusal (%s)", c.Opened, c.Reply)
 	}
 	return fmt.Sprintf("at least %d at once (no limit reached)", c.Opened)
+}
+
+// count writes n with the singular or plural noun.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

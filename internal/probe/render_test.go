@@ -41,7 +41,7 @@ func TestWriteText(t *testing.T) {
 			"TLS:               explicit, TLS 1.3, TLS_AES_128_GCM_SHA256\n",
 			"TLS session reuse: data connections must resume the control connection's session (522 session reuse required)\n",
 			"listing with:      STAT\n",
-			"LIST dialect:      unix (3 lines); 1 lines no parser understands:\n                   \"weird line\"\n",
+			"LIST dialect:      unix (3 lines); 1 line that no parser understands:\n                   \"weird line\"\n",
 			"LIST times:        to the minute for recent files (3), the day only for older ones (1)\n",
 			"clock:             LIST shows UTC+02:00 (LIST minus MDTM over 3 recent files: +7200s)\n",
 			"PASV:              yes (227 (10,0,0,1,1,2)); it names 10.0.0.1, not the server's address (NAT?)",
@@ -62,7 +62,7 @@ func TestWriteText(t *testing.T) {
 		{"negative offset, no samples", func(p *Profile) {
 			p.Clock = Clock{ListDay: 4, Note: "no file with a time of day"}
 		}, []string{
-			"LIST times:        the day only (4 files, all older than six months)\n",
+			"LIST times:        the day only (4 files, older than six months)\n",
 			"clock:             not compared: no file with a time of day\n",
 		}},
 	} {
@@ -122,7 +122,7 @@ func TestSuggestAndWriteJob(t *testing.T) {
 		job  []string
 	}{
 		{"limit 2", func(*Profile) {}, Suggestion{Mode: "passive", Parallel: 1, Pipelining: true},
-			[]string{`mode = "passive"`, "parallel = 1\n", "pipelining = true\n", "# listing: STAT", "# LIST times are UTC+02:00", `tls = "explicit"`, `user = "bob"`}},
+			[]string{`mode = "passive"`, "parallel = 1\n", "pipelining = true\n", "# listing: STAT", "# LIST times are UTC+02:00", `tls = "explicit"`, `user = "bob"`, `tls_ca_file = "/etc/ca.pem"`}},
 		{"only active works, out of order", func(p *Profile) {
 			p.Passive.Works = no("425")
 			p.Active = yes("")
@@ -152,7 +152,7 @@ func TestSuggestAndWriteJob(t *testing.T) {
 				t.Errorf("Suggest = %+v, want %+v", s, tt.want)
 			}
 			var b strings.Builder
-			if err := WriteJob(&b, p, Job{Name: "n", Source: "ftp://h/pub", Target: "/srv/mirror/n", User: "bob", TLS: "explicit"}); err != nil {
+			if err := WriteJob(&b, p, Job{Name: "n", Source: "ftp://h/pub", Target: "/srv/mirror/n", User: "bob", TLS: "explicit", TLSCAFile: "/etc/ca.pem"}); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range append(tt.job, "[[job]]\nname = \"n\"\nsource = \"ftp://h/pub\"\n") {
