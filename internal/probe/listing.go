@@ -33,7 +33,7 @@ func (r *prober) listing(ctx context.Context) {
 	if c.HasFeature("MLST") {
 		l.MLSD = entriesCheck(c.ListMLSD(ctx, dir))
 	} else {
-		l.MLSD = no("not offered (no MLST in FEAT)")
+		l.MLSD = no("no MLST in FEAT")
 	}
 	if c, err = r.conn(ctx); err == nil {
 		l.STAT = entriesCheck(c.ListSTAT(ctx, dir))
@@ -58,8 +58,12 @@ func (r *prober) listing(ctx context.Context) {
 	r.p.Passive.Works = unknown("no listing over a data connection worked")
 	if l.MLSD.Result == Yes || l.LIST.Result == Yes {
 		r.p.Passive.Works = yes("")
+		cmd := "LIST"
+		if l.LIST.Result != Yes {
+			cmd = "MLSD"
+		}
 		if c, err := r.conn(ctx); err == nil {
-			r.p.Pipelining.Passive = pipelined(ctx, c, dir)
+			r.p.Pipelining.Passive = pipelined(ctx, c, cmd, dir)
 		} else {
 			r.p.Pipelining.Passive = unknown(err.Error())
 		}

@@ -72,6 +72,7 @@ func (f file) path() string { return path.Join(f.dir, f.entry.Name) }
 
 // Run probes the server. It returns a *LoginError when it could not
 // connect or log in; every later failure is recorded in the Profile.
+// When ctx ends, it returns what it learned so far with ctx's error.
 func Run(ctx context.Context, opts *Options) (*Profile, error) {
 	r := &prober{opts: *opts}
 	o := &r.opts
@@ -254,13 +255,18 @@ func (r *prober) active(ctx context.Context) {
 		p.Pipelining.Active = unknown("active mode does not work")
 		return
 	}
-	p.Pipelining.Active = pipelined(ctx, c, p.Dir)
+	p.Pipelining.Active = pipelined(ctx, c, "LIST", p.Dir)
 }
 
-// pipelined lists dir once more on c, whose last transfer worked: ftpcore
-// now sends the listing's commands in one write.
-func pipelined(ctx context.Context, c *ftpcore.Conn, dir string) Check {
-	_, err := c.ListLines(ctx, "LIST", dir)
+// pipelined lists dir twice with cmd on c: once a transfer has worked on
+// a connection, ftpcore sends the next one's commands in one write.
+func pipelined(ctx context.Context, c *ftpcore.Conn, cmd, dir string) Check {
+	var err error
+	for range 2 {
+		if _, err = c.ListLines(ctx, cmd, dir); err != nil {
+			break
+		}
+	}
 	switch {
 	case err == nil:
 		return yes("")
@@ -274,6 +280,10 @@ func pipelined(ctx context.Context, c *ftpcore.Conn, dir string) Check {
 // a server that requires resumption refuses its data connection.
 func (r *prober) tlsReuse(ctx context.Context) {
 	if r.p.TLS == nil {
+		return
+	}
+	if r.p.Passive.Works.Result != Yes {
+		r.p.TLS.SessionReuse = unknown("no data connection worked to try it on")
 		return
 	}
 	cfg := r.opts.FTP

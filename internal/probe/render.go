@@ -32,6 +32,9 @@ func (p *Profile) Suggest() Suggestion {
 		pipe = p.Pipelining.Active
 		s.Why = append(s.Why, "passive data connections failed and active ones worked")
 	}
+	if p.Passive.Works.Result != Yes && p.Active.Result != Yes {
+		s.Why = append(s.Why, "no data connection worked in either mode: see passive mode and active mode above")
+	}
 	if pipe.Result == No {
 		s.Pipelining = false
 		s.Why = append(s.Why, "replies to pipelined commands came out of order in "+s.Mode+" mode")
