@@ -83,18 +83,36 @@ Examples:
 		}
 		return err
 	}
+	job, err := doctorJob(src, &jc)
+	if err != nil {
+		return err
+	}
+	return printDoctor(stdout, p, job, *asJSON)
+}
+
+// doctorJob is the [[job]] doctor suggests: the URL and the TLS
+// settings it was given, a name made of the URL, a target to change.
+func doctorJob(src *source, jc *jobConfig) (probe.Job, error) {
 	job := probe.Job{Name: doctorJobName(src), Source: src.String(), User: src.User, TLS: jc.TLS, TLSInsecure: jc.TLSInsecure}
 	if jc.User != "" {
 		job.User = jc.User
 	}
 	if jc.TLSCAFile != "" {
 		// A job file's relative paths are relative to the job file.
-		if job.TLSCAFile, err = filepath.Abs(jc.TLSCAFile); err != nil {
-			return err
+		abs, err := filepath.Abs(jc.TLSCAFile)
+		if err != nil {
+			return job, err
 		}
+		job.TLSCAFile = abs
 	}
 	job.Target = "/srv/mirror/" + job.Name
-	if *asJSON {
+	return job, nil
+}
+
+// printDoctor prints the profile and the [[job]] block, in words or as
+// one JSON object.
+func printDoctor(stdout io.Writer, p *probe.Profile, job probe.Job, asJSON bool) error {
+	if asJSON {
 		var b strings.Builder
 		if err := probe.WriteJob(&b, p, job); err != nil {
 			return err

@@ -225,3 +225,23 @@ func TestDoctorRealServerTLS(t *testing.T) {
 		t.Fatalf("check: exit %d\n%s", code, stderr.String())
 	}
 }
+
+func TestDoctorJobName(t *testing.T) {
+	for raw, want := range map[string]string{
+		"ftp://ftp.example.org/pub/debian/":  "ftp.example.org-debian",
+		"ftp://ftp.example.org/":             "ftp.example.org",
+		"ftp://ftp.example.org/%2F":          "ftp.example.org",
+		"ftp://[::1]:2121/a b":               "1-a-b",
+		"ftp://x/" + strings.Repeat("é", 40): "x",
+		"ftp://-/.":                          "mirror",
+	} {
+		src, err := parseSource(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := doctorJobName(src)
+		if got != want || validJobName(got) != nil {
+			t.Errorf("doctorJobName(%s) = %q, want %q", raw, got, want)
+		}
+	}
+}
