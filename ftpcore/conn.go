@@ -30,6 +30,7 @@ type Conn struct {
 	budget *budgetReader
 	text   *textproto.Conn
 
+	greeting  string            // the text of the 220 greeting
 	features  map[string]string // FEAT lines, upper-case name -> parameters
 	broken    error
 	protected bool // PROT P in force: data connections use TLS
@@ -81,10 +82,12 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 		c.protected = true
 	}
 	c.setConn(nc)
-	if _, _, err := c.read(ctx, "", 220); err != nil {
+	_, greeting, err := c.read(ctx, "", 220)
+	if err != nil {
 		c.conn.Close()
 		return nil, fmt.Errorf("dial %s: greeting: %w", addr, err)
 	}
+	c.greeting = greeting
 	if c.cfg.TLS == TLSExplicit {
 		if err := c.authTLS(ctx); err != nil {
 			c.conn.Close()
@@ -268,3 +271,19 @@ func redact(line string) string {
 	}
 	return line
 }
+
+// Greeting returns the text of the server's 220 greeting, without the
+// code (lines of a multi-line greeting joined by "\n").
+func (c *Conn) Greeting() string { return c.greeting }
+
+// TLSState returns the state of the control connection's TLS session
+// (version, cipher suite, certificates); false for plain FTP.
+func (c *Conn) TLSState() (tls.ConnectionState, bool) {
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
+}
+
+// RemoteAddr returns the server's address on the control connection.
+func (c *Conn) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }

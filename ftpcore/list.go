@@ -46,10 +46,10 @@ const maxListLine = 16 << 10
 // other lines' entries along with a *ListError that quotes them.
 func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 	if c.mlsd && !c.cfg.DisableMLSD {
-		return c.listMLSD(ctx, dir)
+		return c.ListMLSD(ctx, dir)
 	}
 	if c.stat != listARefused && !c.cfg.DisableSTAT && dir != "" && c.listA != listARefused {
-		entries, err := c.listSTAT(ctx, dir)
+		entries, err := c.ListSTAT(ctx, dir)
 		var le *ListError
 		switch {
 		case err == nil, errors.As(err, &le):
@@ -75,11 +75,11 @@ var ErrNotListed = errors.New("directory missing or unreadable")
 // errSTATNoListing: a STAT reply that is not a directory listing.
 var errSTATNoListing = errors.New("STAT gave no listing")
 
-// listSTAT lists dir with "CWD dir" and "STAT -a ." on the control
+// ListSTAT lists dir with "CWD dir" and "STAT -a ." on the control
 // connection (see List for why not "STAT -a dir"). A NOOP goes in the
 // same write; its reply must come right after STAT's, which proves that
 // no name in the listing ended the reply early.
-func (c *Conn) listSTAT(ctx context.Context, dir string) ([]Entry, error) {
+func (c *Conn) ListSTAT(ctx context.Context, dir string) ([]Entry, error) {
 	lines := statLines(dir)
 	if !c.cfg.DisablePipelining {
 		if err := c.send(ctx, lines...); err != nil {
@@ -300,8 +300,8 @@ func (c *Conn) readLong(ctx context.Context, verb string, each func(string) erro
 	return code, n, nil
 }
 
-// listMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
-func (c *Conn) listMLSD(ctx context.Context, dir string) ([]Entry, error) {
+// ListMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
+func (c *Conn) ListMLSD(ctx context.Context, dir string) ([]Entry, error) {
 	return c.list(ctx, "MLSD", dir, func(line string, _ time.Time) (Entry, error) {
 		return parseMLSDLine(line)
 	})
@@ -428,6 +428,31 @@ func (c *Conn) nameList(ctx context.Context, dir string) ([]string, error) {
 		names[i] = e.Name
 	}
 	return names, err
+}
+
+// ListLines runs one listing command in dir, as List does ("LIST",
+// "LIST -a", "MLSD" or "NLST"), and returns its lines as received,
+// without line endings and blank lines, within Config.MaxListBytes: the
+// raw text, for showing what a server sends. (A VMS name alone on its
+// line comes joined with the next line, as the parsers see it.)
+func (c *Conn) ListLines(ctx context.Context, cmd, dir string) ([]string, error) {
+	switch cmd {
+	case "LIST", "LIST -a", "MLSD", "NLST":
+	default:
+		return nil, fmt.Errorf("ListLines: %q is not a listing command", cmd)
+	}
+	var lines []string
+	_, err := c.list(ctx, cmd, dir, func(line string, _ time.Time) (Entry, error) {
+		lines = append(lines, strings.Clone(line))
+		return Entry{}, errSkipLine
+	})
+	var le *ListError
+	if err != nil && !errors.As(err, &le) {
+		return nil, err
+	}
+	// A ListError here is a VMS name left without its line: the lines
+	// still come back.
+	return lines, err
 }
 
 // list runs one listing command, in dir (see List), and parses its

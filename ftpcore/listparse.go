@@ -18,15 +18,18 @@ var errSkipLine = errors.New("no entry on this line")
 // listLineParsers are tried in order by parseListLine until one returns
 // something other than errUnsupportedListLine. A new server format is one
 // more function here and one more row in listparse_test.go.
-var listLineParsers = []func(line string, now time.Time, loc *time.Location) (Entry, error){
-	parseListSkipLine,
-	parseUnixListLine,
-	parseDOSListLine,
-	parseEPLFListLine,
-	parseVMSListLine,
-	parseOS2ListLine,
-	parseOS400ListLine,
-	parseMVSListLine,
+var listLineParsers = []struct {
+	format string // the dialect's name, for ParseListLine
+	parse  func(line string, now time.Time, loc *time.Location) (Entry, error)
+}{
+	{"", parseListSkipLine},
+	{"unix", parseUnixListLine},
+	{"dos", parseDOSListLine},
+	{"eplf", parseEPLFListLine},
+	{"vms", parseVMSListLine},
+	{"os2", parseOS2ListLine},
+	{"os400", parseOS400ListLine},
+	{"mvs", parseMVSListLine},
 }
 
 // parseListLine parses one line of a LIST reply, without its line ending.
@@ -36,17 +39,33 @@ var listLineParsers = []func(line string, now time.Time, loc *time.Location) (En
 // now and loc (the server's time zone, nil for UTC) decide the year of
 // dates that come without one, as "Jan 25 00:17" does: see lsDate.
 func parseListLine(line string, now time.Time, loc *time.Location) (Entry, error) {
+	e, _, err := ParseListLine(line, now, loc)
+	return e, err
+}
+
+// ParseListLine parses one line of a LIST reply as List does, and names
+// the dialect of the parser that understood it: "unix", "dos", "eplf",
+// "vms", "os2", "os400" or "mvs". A line that carries no entry ("total
+// 12", a blank line, "." and "..") gives an error for which IsNoEntry
+// is true; a line no parser understands gives format "" and an error;
+// a line in a known dialect that names something invalid gives its
+// format and an error wrapping ErrProtocol.
+func ParseListLine(line string, now time.Time, loc *time.Location) (e Entry, format string, err error) {
 	if loc == nil {
 		loc = time.UTC
 	}
-	for _, parse := range listLineParsers {
-		e, err := parse(line, now, loc)
+	for _, p := range listLineParsers {
+		e, err := p.parse(line, now, loc)
 		if err != errUnsupportedListLine {
-			return e, err
+			return e, p.format, err
 		}
 	}
-	return Entry{}, errUnsupportedListLine
+	return Entry{}, "", errUnsupportedListLine
 }
+
+// IsNoEntry reports whether err, from ParseListLine, says the line
+// carries no entry ("total 12", "." and ".."): not a fault.
+func IsNoEntry(err error) bool { return errors.Is(err, errSkipLine) }
 
 // parseListSkipLine recognises lines without an entry: blank lines
 // (pure-ftpd separates the parts of "LIST -R" with them), the "total 80"

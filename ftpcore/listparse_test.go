@@ -414,8 +414,8 @@ func TestParseListLineErrors(t *testing.T) {
 func TestParseListLineOrder(t *testing.T) {
 	for _, tt := range listLineTests {
 		n := 0
-		for _, parse := range listLineParsers {
-			if _, err := parse(tt.line, parseNow, time.UTC); err != errUnsupportedListLine {
+		for _, p := range listLineParsers {
+			if _, err := p.parse(tt.line, parseNow, time.UTC); err != errUnsupportedListLine {
 				n++
 			}
 		}
@@ -503,6 +503,27 @@ func BenchmarkParseListLine(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		if _, err := parseListLine(lines[i%len(lines)], parseNow, time.UTC); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestParseListLineFormat: ParseListLine names the dialect of the
+// parser that took a line, and says "no entry" for lines without one.
+func TestParseListLineFormat(t *testing.T) {
+	for _, tt := range []struct {
+		line, format string
+		noEntry, err bool
+	}{
+		{"-rw-r--r--    1 0        0            1024 Mar 10 23:00 file.txt", "unix", false, false},
+		{"02-23-21  03:04PM       <DIR>          dir name", "dos", false, false},
+		{"+i8388621.48594,m825718503,r,s280,\tdjb.html", "eplf", false, false},
+		{"total 12", "", true, true},
+		{"drwxr-xr-x    2 0        0            4096 Mar 10 23:00 ..", "unix", true, true},
+		{"what is this", "", false, true},
+	} {
+		e, format, err := ParseListLine(tt.line, parseNow, time.UTC)
+		if format != tt.format || IsNoEntry(err) != tt.noEntry || (err != nil) != tt.err {
+			t.Errorf("ParseListLine(%q) = %v, %q, %v; want format %q, no entry %v, error %v", tt.line, e, format, err, tt.format, tt.noEntry, tt.err)
 		}
 	}
 }

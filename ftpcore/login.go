@@ -95,8 +95,14 @@ func (c *Conn) parseFeatures(code int, msg string) {
 	if code != 211 {
 		return
 	}
+	// The first line is the "211-Features:" text and the last the
+	// "211 End" text (whose code textproto has cut off): neither is a
+	// feature.
 	lines := strings.Split(msg, "\n")
-	for _, l := range lines[1:] {
+	if len(lines) < 3 {
+		return
+	}
+	for _, l := range lines[1 : len(lines)-1] {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "211") {
 			continue
@@ -105,4 +111,20 @@ func (c *Conn) parseFeatures(code int, msg string) {
 		c.features[strings.ToUpper(name)] = params
 	}
 	_, c.mlsd = c.features["MLST"]
+}
+
+// Features returns the extensions the server listed in its FEAT reply,
+// upper-case name to parameters. It is empty before Login.
+func (c *Conn) Features() map[string]string { return c.features }
+
+// HasFeature reports whether FEAT listed name (case-insensitive).
+func (c *Conn) HasFeature(name string) bool {
+	_, ok := c.features[strings.ToUpper(name)]
+	return ok
+}
+
+// Syst returns the reply text of SYST.
+func (c *Conn) Syst(ctx context.Context) (string, error) {
+	_, msg, err := c.cmd(ctx, 215, "SYST")
+	return msg, err
 }

@@ -45,6 +45,12 @@ func parsePASV(msg string) (net.IP, int, error) {
 	return nil, 0, fmt.Errorf("%w: no address in PASV reply %q", ErrProtocol, msg)
 }
 
+// ParsePASV returns the address and port that the text of a 227 reply
+// names, as passive mode reads it. (Passive mode connects to the
+// control connection's peer, whatever the address: see
+// Config.TrustPASVAddress.)
+func ParsePASV(msg string) (net.IP, int, error) { return parsePASV(msg) }
+
 // scanPASVNumbers reads six comma-separated decimal numbers of one to
 // three digits, each at most 255, from the start of s.
 func scanPASVNumbers(s string, n *[6]int) bool {

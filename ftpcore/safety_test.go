@@ -36,8 +36,8 @@ func TestSendRefusesControlBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, dir := range []string{"a\r\nDELE x", "a\nDELE x", "a\x00DELE"} {
-		if _, err := c.listSTAT(t.Context(), dir); err == nil {
-			t.Errorf("listSTAT(%q) succeeded", dir)
+		if _, err := c.ListSTAT(t.Context(), dir); err == nil {
+			t.Errorf("ListSTAT(%q) succeeded", dir)
 		}
 	}
 	for _, cmd := range f.got() {
@@ -79,7 +79,7 @@ func TestSTATListingLimit(t *testing.T) {
 		if err := c.Login(t.Context(), "", ""); err != nil {
 			t.Fatal(err)
 		}
-		entries, err := c.listSTAT(t.Context(), "/d")
+		entries, err := c.ListSTAT(t.Context(), "/d")
 		switch {
 		case tc.wantErr && !errors.Is(err, ErrProtocol):
 			t.Errorf("MaxListBytes %d: %d entries, err %v; want ErrProtocol", tc.max, len(entries), err)

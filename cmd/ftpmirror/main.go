@@ -8,6 +8,7 @@
 //	ftpmirror status -jobs FILE             last runs and next schedule of each job
 //	ftpmirror check -jobs FILE              validate a job file
 //	ftpmirror ls [flags] URL                list a remote directory
+//	ftpmirror doctor [flags] URL            probe a server; suggest a [[job]]
 //	ftpmirror demo                          mirror a sample tree from an embedded server
 //	ftpmirror state rebuild|show ...        inspect or rebuild a state database
 //	ftpmirror version                       print the version
@@ -107,6 +108,7 @@ func commands() []command {
 		{"status", "show the last runs and next schedule of each job", cmdStatus},
 		{"check", "validate a job file", cmdCheck},
 		{"ls", "list a remote directory", cmdLs},
+		{"doctor", "probe a server: what it does and needs, and a [[job]] for it", cmdDoctor},
 		{"demo", "mirror a sample tree from an embedded server, twice", cmdDemo},
 		{"state", "inspect or rebuild a state database", cmdState},
 		{"version", "print the version, commit and Go version", cmdVersion},

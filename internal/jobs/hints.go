@@ -22,6 +22,16 @@ type hintError struct {
 func (e *hintError) Error() string { return e.err.Error() + "; next: " + e.hint }
 func (e *hintError) Unwrap() error { return e.err }
 
+// WithNextStep returns err with the next step the operator can take
+// appended ("; next: ..."), or err itself when it says that already. o
+// describes what was tried (server address, FTP settings), cred who.
+func WithNextStep(err error, o *mirror.Options, cred Login) error {
+	if step := nextStep(err, o, cred); step != "" {
+		return &hintError{err: err, hint: step}
+	}
+	return err
+}
+
 // nextStep says what to do about a run's error, or "" when the error
 // says it already.
 func nextStep(err error, o *mirror.Options, cred Login) string {

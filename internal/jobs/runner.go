@@ -43,9 +43,7 @@ func Mirror(ctx context.Context, j *Job, logger *slog.Logger, setup func(*mirror
 	}
 	sum, err := mirror.Run(ctx, opts)
 	if err != nil {
-		if step := nextStep(err, opts, cred); step != "" {
-			err = &hintError{err: err, hint: step}
-		}
+		err = WithNextStep(err, opts, cred)
 		if sum != nil && len(sum.Errors) > 0 && ctx.Err() == nil {
 			sum.Errors[0] = err.Error()
 		}
