@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
@@ -52,41 +51,9 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, w := range f.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
-	now := time.Now()
 	fmt.Fprintf(stdout, "%s: %d job%s, OK\n", f.Path, len(f.Jobs), plural(len(f.Jobs)))
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "JOB\tSCHEDULE\tNEXT RUN\tSOURCE\tTARGET")
-	for _, j := range f.Jobs {
-		sched, next := "-", "- (sync -jobs only)"
-		if j.Schedule != "" {
-			sched = j.Schedule
-			next = j.Next(now).Local().Format("2006-01-02 15:04:05 MST")
-		}
-		src := j.Source
-		if s, err := jobs.ParseSource(j.Source); err == nil {
-			src = s.String() // without a password
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, sched, next, src, j.Target)
-	}
-	tw.Flush()
-	if *verbose {
-		for _, j := range f.Jobs {
-			fmt.Fprintln(stdout)
-			printJobSettings(stdout, j)
-		}
-	}
+	f.WriteTable(stdout, time.Now(), *verbose)
 	return nil
-}
-
-// printJobSettings prints every setting of a job as it will run, as
-// job-file keys; never a password.
-func printJobSettings(w io.Writer, j *jobs.Job) {
-	fmt.Fprintf(w, "[[job]] # line %d\n", j.Line)
-	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
-	for _, s := range j.Settings() {
-		fmt.Fprintf(tw, "  %s\t= %s\n", s.Key, s.Value)
-	}
-	tw.Flush()
 }
 
 func plural(n int) string {

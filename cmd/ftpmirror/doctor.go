@@ -2,14 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"path"
 	"path/filepath"
-	"regexp"
-	"strings"
 
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/internal/probe"
@@ -53,20 +49,9 @@ Examples:
 	if *conns < 0 || *conns > probe.MaxConnections {
 		return usagef("-probe-connections %d: want 0 to %d", *conns, probe.MaxConnections)
 	}
-	src, err := jobs.ParseSource(pos[0])
+	src, cfg, cred, err := remote(&jc, pos[0], *trace, stderr)
 	if err != nil {
 		return err
-	}
-	cfg, err := jc.FTPConfig(src)
-	if err != nil {
-		return err
-	}
-	if *trace {
-		cfg.Trace = stderr
-	}
-	cred := src.Credentials(jc.User)
-	for _, w := range cred.Warnings {
-		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
 	}
 	if *conns > 0 {
 		fmt.Fprintf(stderr, "ftpmirror: doctor will open up to %d connections at once to %s to find its limit\n", *conns, src.Addr)
@@ -86,13 +71,13 @@ Examples:
 	if err != nil {
 		return err
 	}
-	return printDoctor(stdout, p, job, *asJSON)
+	return probe.Print(stdout, p, job, *asJSON)
 }
 
 // doctorJob is the [[job]] doctor suggests: the URL and the TLS
 // settings it was given, a name made of the URL, a target to change.
 func doctorJob(src *jobs.Source, jc *jobs.Job) (probe.Job, error) {
-	job := probe.Job{Name: doctorJobName(src), Source: src.String(), User: src.User, TLS: jc.TLS, TLSInsecure: jc.TLSInsecure}
+	job := probe.Job{Name: src.SuggestName(), Source: src.String(), User: src.User, TLS: jc.TLS, TLSInsecure: jc.TLSInsecure}
 	if jc.User != "" {
 		job.User = jc.User
 	}
@@ -106,46 +91,4 @@ func doctorJob(src *jobs.Source, jc *jobs.Job) (probe.Job, error) {
 	}
 	job.Target = "/srv/mirror/" + job.Name
 	return job, nil
-}
-
-// printDoctor prints the profile and the [[job]] block, in words or as
-// one JSON object.
-func printDoctor(stdout io.Writer, p *probe.Profile, job probe.Job, asJSON bool) error {
-	if asJSON {
-		var b strings.Builder
-		if err := probe.WriteJob(&b, p, job); err != nil {
-			return err
-		}
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(struct {
-			*probe.Profile
-			Suggested probe.Suggestion `json:"suggested"`
-			Job       string           `json:"job"`
-		}{p, p.Suggest(), b.String()})
-	}
-	if err := probe.WriteText(stdout, p); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "\nFor a job file (check it with \"ftpmirror check -jobs FILE\"):\n\n")
-	return probe.WriteJob(stdout, p, job)
-}
-
-var notNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
-
-// doctorJobName makes a job name (jobs.ValidName) of the URL's host and
-// the last element of its path.
-func doctorJobName(src *jobs.Source) string {
-	name := src.Host
-	if base := path.Base(src.Path); base != "." && base != "/" && base != "" {
-		name += "-" + base
-	}
-	name = strings.Trim(notNameChars.ReplaceAllString(name, "-"), ".-")
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	if jobs.ValidName(name) != nil {
-		name = "mirror"
-	}
-	return name
 }

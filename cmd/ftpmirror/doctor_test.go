@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 
 	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
@@ -240,9 +241,9 @@ func TestDoctorJobName(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := doctorJobName(src)
+		got := src.SuggestName()
 		if got != want || jobs.ValidName(got) != nil {
-			t.Errorf("doctorJobName(%s) = %q, want %q", raw, got, want)
+			t.Errorf("SuggestName(%s) = %q, want %q", raw, got, want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/internal/termbar"
@@ -101,22 +100,10 @@ func (o *runOutput) summary(job string, sum *mirror.Summary, err error, quiet bo
 		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
 		return
 	}
-	fmt.Fprintln(o.stdout, summaryLine(sum))
+	fmt.Fprintln(o.stdout, jobs.SummaryLine(sum))
 	if err != nil {
 		fmt.Fprintf(o.stdout, "%s: %s: %v\n", job, sum.Result, describe(err))
 	}
-}
-
-// summaryLine is the one line a run ends with.
-func summaryLine(s *mirror.Summary) string {
-	d := s.End.Sub(s.Start)
-	rate := ""
-	if secs := d.Seconds(); secs > 0 && s.Bytes > 0 {
-		rate = fmt.Sprintf(", %s/s", jobs.FormatBytes(int64(float64(s.Bytes)/secs)))
-	}
-	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
-		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, jobs.FormatBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
-		d.Round(10*time.Millisecond), rate)
 }
 
 // describe is err's text, or "" for none.

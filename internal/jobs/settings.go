@@ -2,7 +2,9 @@ package jobs
 
 import (
 	"fmt"
+	"io"
 	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -83,4 +85,42 @@ func sizeOrNone(n int64) string {
 		return "0 (none)"
 	}
 	return FormatBytes(n)
+}
+
+// WriteTable prints the jobs of the file as a table (what ftpmirror
+// check shows): name, schedule, next run from now, source without a
+// password, target; with verbose, then every setting of every job.
+func (f *File) WriteTable(w io.Writer, now time.Time, verbose bool) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tSCHEDULE\tNEXT RUN\tSOURCE\tTARGET")
+	for _, j := range f.Jobs {
+		sched, next := "-", "- (sync -jobs only)"
+		if j.Schedule != "" {
+			sched = j.Schedule
+			next = j.Next(now).Local().Format("2006-01-02 15:04:05 MST")
+		}
+		src := j.Source
+		if s, err := ParseSource(j.Source); err == nil {
+			src = s.String() // without a password
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", j.Name, sched, next, src, j.Target)
+	}
+	tw.Flush()
+	if verbose {
+		for _, j := range f.Jobs {
+			fmt.Fprintln(w)
+			j.WriteSettings(w)
+		}
+	}
+}
+
+// WriteSettings prints every setting of the job as it will run, as
+// job-file keys; never a password.
+func (j *Job) WriteSettings(w io.Writer) {
+	fmt.Fprintf(w, "[[job]] # line %d\n", j.Line)
+	tw := tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
+	for _, s := range j.Settings() {
+		fmt.Fprintf(tw, "  %s\t= %s\n", s.Key, s.Value)
+	}
+	tw.Flush()
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -221,4 +222,23 @@ func (l Login) Who() string {
 		return "anonymous"
 	}
 	return l.User
+}
+
+var notNameChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// SuggestName makes a job name (ValidName) of the URL's host and the
+// last element of its path, for a [[job]] that ftpmirror doctor suggests.
+func (src *Source) SuggestName() string {
+	name := src.Host
+	if base := path.Base(src.Path); base != "." && base != "/" && base != "" {
+		name += "-" + base
+	}
+	name = strings.Trim(notNameChars.ReplaceAllString(name, "-"), ".-")
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	if ValidName(name) != nil {
+		name = "mirror"
+	}
+	return name
 }

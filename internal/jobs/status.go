@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"text/tabwriter"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -184,4 +186,89 @@ func ReportOf(j *Job, now, next, grace time.Time) Report {
 	}
 	r.Stale = stale(j.Freshness, r.LastSuccess, grace, now)
 	return r
+}
+
+// WriteReports prints reports as a table (what ftpmirror status shows),
+// then the errors of failed runs.
+func WriteReports(w io.Writer, reports []Report, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "JOB\tLAST RUN\tDURATION\tRESULT\tFETCHED\tDELETED\tFAILED\tBYTES\tLAST SUCCESS\tNEXT\tFRESH")
+	for _, r := range reports {
+		last, dur, result, fetched, deleted, failed, bytes := "never", "-", "-", "-", "-", "-", "-"
+		if s := r.LastRun; s != nil {
+			last = ago(now, s.Start)
+			dur = (time.Duration(s.DurationMS) * time.Millisecond).Round(time.Second / 10).String()
+			result = string(s.Result)
+			fetched = fmt.Sprint(s.Fetched + s.Resumed)
+			deleted = fmt.Sprint(s.Deleted)
+			failed = fmt.Sprint(s.Failed)
+			bytes = FormatBytes(s.Bytes)
+		}
+		if r.Running {
+			result = "running since " + ago(now, r.RunningSince)
+			if r.LastRun != nil {
+				result += " (last " + string(r.LastRun.Result) + ")"
+			}
+		}
+		success := "never"
+		if !r.LastSuccess.IsZero() {
+			success = ago(now, r.LastSuccess)
+		}
+		next := "-"
+		if !r.Next.IsZero() {
+			next = r.Next.Local().Format("2006-01-02 15:04")
+		}
+		fresh := "ok"
+		switch {
+		case r.MaxAge == "":
+			fresh = "-"
+		case r.Stale:
+			fresh = "STALE (max_age " + r.MaxAge + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+			r.Job, last, dur, result, fetched, deleted, failed, bytes, success, next, fresh)
+	}
+	tw.Flush()
+	for _, r := range reports {
+		if r.Error != "" {
+			fmt.Fprintf(w, "%s: %s\n", r.Job, r.Error)
+		}
+		if r.Running {
+			fmt.Fprintf(w, "%s: running in %s\n", r.Job, r.RunningIn)
+		}
+		if r.LastRun != nil {
+			for _, e := range r.LastRun.Errors {
+				fmt.Fprintf(w, "%s: %s\n", r.Job, e)
+			}
+		}
+	}
+}
+
+// ago formats t as a local time with how long ago it was.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "?"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		d = 0
+	case d < time.Minute:
+		d = d.Round(time.Second)
+	default:
+		d = d.Round(time.Minute)
+	}
+	return t.Local().Format("2006-01-02 15:04") + " (" + d.String() + " ago)"
+}
+
+// SummaryLine is the one line a run ends with (sync, demo).
+func SummaryLine(s *mirror.Summary) string {
+	d := s.End.Sub(s.Start)
+	rate := ""
+	if secs := d.Seconds(); secs > 0 && s.Bytes > 0 {
+		rate = fmt.Sprintf(", %s/s", FormatBytes(int64(float64(s.Bytes)/secs)))
+	}
+	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
+		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, FormatBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
+		d.Round(10*time.Millisecond), rate)
 }

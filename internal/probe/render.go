@@ -1,6 +1,7 @@
 package probe
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"maps"
@@ -249,4 +250,27 @@ func count(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// Print prints the profile and the [[job]] block, in words (WriteText,
+// WriteJob) or as one JSON object (the profile, Suggest and the block).
+func Print(stdout io.Writer, p *Profile, job Job, asJSON bool) error {
+	if asJSON {
+		var b strings.Builder
+		if err := WriteJob(&b, p, job); err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			*Profile
+			Suggested Suggestion `json:"suggested"`
+			Job       string     `json:"job"`
+		}{p, p.Suggest(), b.String()})
+	}
+	if err := WriteText(stdout, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nFor a job file (check it with \"ftpmirror check -jobs FILE\"):\n\n")
+	return WriteJob(stdout, p, job)
 }
