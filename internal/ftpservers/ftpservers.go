@@ -272,6 +272,16 @@ func (s *Server) start(f *flavor, port int) error {
 	return s.waitReady(10 * time.Second)
 }
 
+// instanceBanner returns the text that this instance puts into its
+// greeting's first line (vsftpd, proftpd, inetutils through tcpserver,
+// pyftpdlib; pure-ftpd's greeting is fixed), and sets s.banner to it, so
+// that waitReady knows its own server from another test binary's that
+// took the same free port first.
+func (s *Server) instanceBanner() string {
+	s.banner = "ftpservers " + filepath.Base(s.Dir)
+	return s.banner
+}
+
 // waitReady polls the port until the server greets with 220.
 func (s *Server) waitReady(timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)

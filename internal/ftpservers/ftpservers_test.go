@@ -414,3 +414,30 @@ func TestParseCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitReadyKnowsItsOwnServer: a server that finds another test
+// binary's server of the same kind on its port (a free port handed out
+// twice) does not take it for its own. pure-ftpd's greeting is fixed: it
+// cannot tell.
+func TestWaitReadyKnowsItsOwnServer(t *testing.T) {
+	for _, name := range Names() {
+		if name == "pure-ftpd" {
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			root, _ := makeTree(t)
+			other := Start(t, name, root, nil)
+			if other.banner == "" {
+				t.Fatalf("%s started without a banner of its own", name)
+			}
+			line, err := greeting(other.Addr)
+			if err != nil || !strings.Contains(line, other.banner) {
+				t.Fatalf("greeting %q (%v) does not hold the instance's banner %q", line, err, other.banner)
+			}
+			ours := &Server{Addr: other.Addr, banner: "ftpservers not-" + filepath.Base(other.Dir), exited: make(chan struct{})}
+			if err := ours.waitReady(300 * time.Millisecond); err == nil || !strings.Contains(err.Error(), "another server's") {
+				t.Fatalf("waitReady on another instance's port: %v, want \"another server's\"", err)
+			}
+		})
+	}
+}

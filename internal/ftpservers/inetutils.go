@@ -47,7 +47,9 @@ func inetutilsCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	}
 	// -H -R: no DNS or ident lookups; -l 0: no local name lookup;
 	// -c 200: as many sessions as the tests open.
-	cmd := append([]string{tcpserver, "-H", "-R", "-l", "0", "-c", "200",
+	// -B: a first greeting line of our own (ftpd's "220 ..." ends the
+	// multi-line 220), so that waitReady knows its own server.
+	cmd := append([]string{tcpserver, "-H", "-R", "-l", "0", "-c", "200", "-B", "220-" + s.instanceBanner() + "\r\n",
 		"127.0.0.1", strconv.Itoa(port), bin}, args...)
 	return namespaced(s.Root, home, devDir, cmd), nil
 }

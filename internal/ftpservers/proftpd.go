@@ -44,7 +44,8 @@ func proFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 </IfModule>
 `, filepath.Join(prefix(), "usr/lib/proftpd"))
 	}
-	fmt.Fprintf(&b, `ServerName "ftpmirror test proftpd"
+	// ServerName is in the greeting: ProFTPD Server (NAME) [127.0.0.1].
+	fmt.Fprintf(&b, `ServerName "ftpmirror test proftpd, %s"
 ServerType standalone
 DefaultAddress 127.0.0.1
 SocketBindTight on
@@ -74,7 +75,7 @@ TimeoutIdle 300
 <Limit WRITE SITE_CHMOD>
   DenyAll
 </Limit>
-`, port, s.PassiveMin, s.PassiveMax, filepath.Join(s.Dir, "proftpd.scoreboard"),
+`, s.instanceBanner(), port, s.PassiveMin, s.PassiveMax, filepath.Join(s.Dir, "proftpd.scoreboard"),
 		filepath.Join(s.Dir, "proftpd.pid"), filepath.Join(s.Dir, "proftpd.log"), passwd, group)
 	if s.opts.ProtocolLog {
 		fmt.Fprintf(&b, "LogFormat ftpmirror \"%s%%r\"\nExtendedLog %s ALL ftpmirror\n",

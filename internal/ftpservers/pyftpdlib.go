@@ -77,10 +77,9 @@ func pyftpdlibCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 			return nil, err
 		}
 	}
-	s.banner = "ftpservers " + filepath.Base(s.Dir)
 	return exec.Command(bin, "-c", pyftpdlibScript, strconv.Itoa(port), s.Root,
 		strconv.Itoa(s.PassiveMin), strconv.Itoa(s.PassiveMax), s.User, s.Password,
-		ftpUID, nogroupGID, logFile, certFile, keyFile, s.banner), nil
+		ftpUID, nogroupGID, logFile, certFile, keyFile, s.instanceBanner()), nil
 }
 
 // parsePyftpdlibCommand reads a DEBUG line:

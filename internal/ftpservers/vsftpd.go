@@ -64,8 +64,9 @@ dual_log_enable=NO
 log_ftp_protocol=%s
 use_localtime=NO
 hide_ids=NO
+ftpd_banner=vsFTPd, %s
 `, port, s.Root, s.PassiveMin, s.PassiveMax, empty,
-		filepath.Join(s.Dir, "vsftpd.log"), yes(s.opts.ProtocolLog))
+		filepath.Join(s.Dir, "vsftpd.log"), yes(s.opts.ProtocolLog), s.instanceBanner())
 	if s.opts.TLS {
 		certFile, keyFile, err := writeCert(s.Dir)
 		if err != nil {
