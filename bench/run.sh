@@ -86,6 +86,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, vsftpd)"
+# One benchmark at a time on this machine: two would share netsim's namespaces, the servers'
+# port and the CPU. The lock is on the shared tools' directory, which every checkout uses.
+exec 9>"${TMPDIR:-/tmp}/ftpmirror-bench.lock"
+flock -n 9 || die "another bench/run.sh is running (lock ${TMPDIR:-/tmp}/ftpmirror-bench.lock held)"
 [ -n "$SHB" ] && [ -x "$SHB/servers.sh" ] || die "shared bench tools not found (set SHARED_BENCH=.../shared/bench)"
 ((PROTOCOUNT)) && N=1
 [[ " $TOOLS " == *" ftpmirror-b-"* ]] && [ -z "$BIN_B" ] && die "tools ftpmirror-b-*: give the second binary with -bin-b"
