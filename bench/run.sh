@@ -87,7 +87,7 @@ while [ $# -gt 0 ]; do
 done
 [ "$(id -u)" = 0 ] || die "needs root (network namespaces, vsftpd)"
 # One benchmark at a time on this machine: two would share netsim's namespaces, the servers'
-# port and the CPU. The lock is on the shared tools' directory, which every checkout uses.
+# port and the CPU. The lock file is in /tmp, which every checkout on the machine shares.
 exec 9>"${TMPDIR:-/tmp}/ftpmirror-bench.lock"
 flock -n 9 || die "another bench/run.sh is running (lock ${TMPDIR:-/tmp}/ftpmirror-bench.lock held)"
 [ -n "$SHB" ] && [ -x "$SHB/servers.sh" ] || die "shared bench tools not found (set SHARED_BENCH=.../shared/bench)"
