@@ -135,6 +135,11 @@ type Options struct {
 	// Include (or there are none) and no Exclude. Directories are
 	// pruned by Exclude only.
 	Include, Exclude []string
+	// Last are globs, of the Include syntax, for files fetched only after
+	// all others succeeded, with deletions after them (last.go): an
+	// archive's indexes. A name of LastPresets ("@archive") stands for
+	// its patterns. Empty means one stage.
+	Last []string
 	// MaxSize skips files larger than this many bytes. Zero means no limit.
 	MaxSize int64
 	// MinAge and MaxAge skip files modified less than MinAge or more than
