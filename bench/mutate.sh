@@ -199,6 +199,17 @@ m "a refused PASS is not quoted in the error (ftpcore/conn.go refuseControlBytes
   's/NUL: %q", verb, redact\(line\)\)/NUL: %q", verb, line)/' \
   ./ftpcore 'TestRefusedPasswordNotInError'
 
+# --- issue 15: publish (ordered publish, snapshots)
+m "Last files wait for the last stage (holdLast)" mirror/apply.go \
+  's/\n\tif r\.holdLast\(t\) \{\n\t\treturn\n\t\}\n/\n/' \
+  ./mirror 'TestRealServerLastStage'
+m "no last stage after a failure of the first" mirror/last.go \
+  's/if failed := r\.failed\.Load\(\); failed > 0 \|\| listFail \{/if failed := r.failed.Load(); false && (failed > 0 || listFail) {/' \
+  ./mirror 'TestRealServerLastStage'
+m "no deletion when the last stage was held back" mirror/run.go \
+  's/if err == nil && deleteOK \{/if _ = deleteOK; err == nil {/' \
+  ./mirror 'TestRealServerLastStage'
+
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

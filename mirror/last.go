@@ -33,13 +33,13 @@ func ExpandLast(patterns []string) ([]string, error) {
 		if len(p) > 0 && p[0] == '@' {
 			pre, ok := LastPresets[p]
 			if !ok {
-				return nil, fmt.Errorf("last: no preset %s (there is %s)", p, presetNames())
+				return nil, fmt.Errorf("no preset %s (there is %s)", p, presetNames())
 			}
 			out = append(out, pre...)
 			continue
 		}
 		if err := ValidateGlob(p); err != nil {
-			return nil, fmt.Errorf("last: %w", err)
+			return nil, err
 		}
 		out = append(out, p)
 	}

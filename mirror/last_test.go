@@ -23,7 +23,7 @@ func TestExpandLast(t *testing.T) {
 		{in: []string{"@archive"}, want: len(mirror.LastPresets["@archive"])},
 		{in: []string{"@archive", "ls-lR*"}, want: len(mirror.LastPresets["@archive"]) + 1},
 		{in: []string{"@debian"}, wantErr: "no preset @debian"},
-		{in: []string{"a/[b"}, wantErr: "last: glob"},
+		{in: []string{"a/[b"}, wantErr: "glob \"a/[b\""},
 		{in: []string{""}, wantErr: "empty"},
 	} {
 		got, err := mirror.ExpandLast(tc.in)

@@ -35,6 +35,7 @@ delete = true
 max_delete = "10%"
 include = ["*.iso", "*.txt"]
 exclude = ["tmp/**"]
+last = ["@archive"]
 max_size = "1M"
 min_file_age = "1h"
 max_file_age = "48h"
@@ -67,6 +68,7 @@ tls_insecure = false
 		{"max-delete", []string{"-max-delete", "0"}, func(jc *jobs.Job) any { return jc.MaxDelete }, "0"},
 		{"include", []string{"-include", "*.nothing"}, func(jc *jobs.Job) any { return jc.Include }, []string{"*.nothing"}},
 		{"exclude", []string{"-exclude", "a", "-exclude", "b"}, func(jc *jobs.Job) any { return jc.Exclude }, []string{"a", "b"}},
+		{"last", []string{"-last", "*.idx", "-last", "@archive"}, func(jc *jobs.Job) any { return jc.Last }, []string{"*.idx", "@archive"}},
 		{"max-size", []string{"-max-size", "2k"}, func(jc *jobs.Job) any { return jc.MaxSize }, int64(2048)},
 		{"min-age", []string{"-min-age", "5m"}, func(jc *jobs.Job) any { return jc.MinFileAge }, 5 * time.Minute},
 		{"max-age", []string{"-max-age", "0s"}, func(jc *jobs.Job) any { return jc.MaxFileAge }, time.Duration(0)},
@@ -106,7 +108,7 @@ tls_insecure = false
 	jc := jobs.Default()
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
-		"max-delete", "include", "exclude", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
+		"max-delete", "include", "exclude", "last", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
 		"state", "dry-run", "quiet", "q", "no-pipelining"}
 	for _, r := range rows {
 		covered[r] = true

@@ -33,6 +33,7 @@ func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	fs.StringVar(&jc.MaxDelete, "max-delete", jc.MaxDelete, "with -delete: abort the delete phase (exit 3) when a run would delete more than N paths or P% of the mirror; 0 allows none, none means no limit")
 	fs.Var(&listFlag{dst: &jc.Include}, "include", "mirror only files matching this glob (repeatable; '**' crosses directories; without '/' it matches base names)")
 	fs.Var(&listFlag{dst: &jc.Exclude}, "exclude", "leave out files and directories matching this glob (repeatable)")
+	fs.Var(&listFlag{dst: &jc.Last}, "last", "fetch files matching this glob only after all others succeeded, and delete after them (repeatable; @archive: Debian and RPM indexes)")
 	fs.Var(bytesFlag{&jc.MaxSize}, "max-size", "skip files larger than this (e.g. 100M)")
 	fs.DurationVar(&jc.MinFileAge, "min-age", jc.MinFileAge, "skip files modified more recently than this (job key min_file_age)")
 	fs.DurationVar(&jc.MaxFileAge, "max-age", jc.MaxFileAge, "skip files modified longer ago than this (job key max_file_age)")

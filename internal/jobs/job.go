@@ -40,6 +40,7 @@ type Job struct {
 	MaxDelete   string // "N", "P%" or "none" (mirror.ParseDeleteLimit)
 	Include     []string
 	Exclude     []string
+	Last        []string // globs or presets fetched after all else (mirror.Options.Last)
 	MaxSize     int64
 	MinFileAge  time.Duration // min_file_age, -min-age
 	MaxFileAge  time.Duration // max_file_age, -max-age

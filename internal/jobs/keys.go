@@ -45,6 +45,7 @@ type tomlJob struct {
 	MaxDelete    *tomlScalar      `toml:"max_delete"`
 	Include      *value[[]string] `toml:"include"`
 	Exclude      *value[[]string] `toml:"exclude"`
+	Last         *value[[]string] `toml:"last"`
 	MaxSize      *tomlScalar      `toml:"max_size"`
 	MinFileAge   *value[string]   `toml:"min_file_age"`
 	MaxFileAge   *value[string]   `toml:"max_file_age"`
@@ -314,6 +315,12 @@ func (p *jobParser) applyTransfer(j *Job, t tomlJob, fail keyFail) {
 			if err := mirror.ValidateGlob(g); err != nil {
 				fail(kv.key, err)
 			}
+		}
+	}
+	if t.Last != nil {
+		j.Last = t.Last.v
+		if _, err := mirror.ExpandLast(j.Last); err != nil {
+			fail("last", err)
 		}
 	}
 	sizeKey(fail, "max_size", t.MaxSize, ParseBytes, &j.MaxSize)

@@ -58,6 +58,9 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 			return nil, Login{}, configf("%w", err)
 		}
 	}
+	if _, err := mirror.ExpandLast(j.Last); err != nil {
+		return nil, Login{}, configf("last: %w", err)
+	}
 	cred := src.Credentials(j.User)
 	if j.Password != "" {
 		cred.Password, cred.From = j.Password, "the job's password_env or password_file"
@@ -80,6 +83,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		MaxDelete: maxDelete,
 		Include:   j.Include,
 		Exclude:   j.Exclude,
+		Last:      j.Last,
 		MaxSize:   j.MaxSize,
 		MinAge:    j.MinFileAge,
 		MaxAge:    j.MaxFileAge,

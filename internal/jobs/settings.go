@@ -59,6 +59,7 @@ func (j *Job) Settings() []Setting {
 		{"max_delete", j.MaxDelete},
 		{"include", strings.Join(j.Include, " ")},
 		{"exclude", strings.Join(j.Exclude, " ")},
+		{"last", strings.Join(j.Last, " ")},
 		{"max_size", sizeOrNone(j.MaxSize)},
 		{"min_file_age", orNone(j.MinFileAge)},
 		{"max_file_age", orNone(j.MaxFileAge)},
