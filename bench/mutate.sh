@@ -209,6 +209,18 @@ m "no last stage after a failure of the first" mirror/last.go \
 m "no deletion when the last stage was held back" mirror/run.go \
   's/if err == nil && deleteOK \{/if _ = deleteOK; err == nil {/' \
   ./mirror 'TestRealServerLastStage'
+m "current switches only to a complete version (a reader sees no mix)" mirror/snapshot.go \
+  's/(\tinner\.Target = filepath\.Join\(opts\.Target, filepath\.FromSlash\(nextSnapshot\)\)\n)/$1\ts.switchTo("next")\n/' \
+  ./mirror 'TestRealServerSnapshotReader'
+m "a run that did not end ok does not switch current" mirror/snapshot.go \
+  's/if err != nil \|\| sum\.Result != ResultOK \{/if err != nil {/' \
+  ./mirror 'TestRealServerSnapshotFailedRun'
+m "a snapshot dry run writes nothing" mirror/snapshot.go \
+  's/\tif opts\.DryRun \{\n/\tif false \&\& opts.DryRun {\n/' \
+  ./mirror 'TestRealServerSnapshot'
+m "only keep_snapshots versions stay" mirror/snapshot.go \
+  's/(func \(s snapshots\) prune\(keep int\) error \{\n)/$1\treturn nil\n/' \
+  ./mirror 'TestRealServerSnapshotFailedRun'
 
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done

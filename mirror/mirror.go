@@ -154,6 +154,14 @@ type Options struct {
 	// when it is the last thing left. Zero or one means no segmenting.
 	Segments int
 
+	// Publish says how the run makes its changes visible: in place
+	// (the zero value), or as a new version under Target/snapshots that
+	// Target/current is switched to (snapshot.go).
+	Publish PublishMode
+	// KeepSnapshots is how many published versions PublishSnapshot keeps.
+	// Zero means 2.
+	KeepSnapshots int
+
 	// DryRun decides and reports but changes nothing, state included:
 	// it never opens the target or the state for writing (see apply.go).
 	// Its report is the plan that a real run would carry out.
@@ -221,4 +229,5 @@ type Summary struct {
 	Bytes      int64     `json:"bytes"`
 	Errors     []string  `json:"errors,omitempty"` // the first few failures, each naming path and reply
 	DurationMS int64     `json:"duration_ms"`
+	Snapshot   string    `json:"snapshot,omitempty"` // the version this run published (PublishSnapshot)
 }

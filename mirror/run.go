@@ -69,6 +69,9 @@ type runner struct {
 // guard, cancellation). Failures of single files are counted in
 // Summary.Failed and quoted in Summary.Errors, and do not make an error.
 func Run(ctx context.Context, opts *Options) (*Summary, error) {
+	if opts.Publish == PublishSnapshot && opts.Target != "" {
+		return runSnapshot(ctx, opts)
+	}
 	r, err := newRunner(opts)
 	if err != nil {
 		return nil, err
