@@ -209,6 +209,8 @@ func TestJobFileErrors(t *testing.T) {
 		{"tls contradicts ftps", "[[job]]\nname = \"a\"\nsource = \"ftps://h/\"\ntarget = \"t\"\ntls = \"explicit\"\n", []string{`jobs.toml:5: job "a": tls: -tls explicit contradicts`}},
 		{"bad numbers", "[[job]]\nname = \"a\"\n" + ok + "parallel = 0\nretries = -1\nsegments = 100\nmax_delete = \"120%\"\n",
 			[]string{`jobs.toml:5: job "a": parallel: 0: want 1 to 64`, `jobs.toml:6: job "a": retries`, `jobs.toml:7: job "a": segments`, `jobs.toml:8: job "a": max_delete`}},
+		{"bad publish", "[[job]]\nname = \"a\"\n" + ok + "publish = \"atomic\"\nkeep_snapshots = 0\n",
+			[]string{`jobs.toml:5: job "a": publish: want inplace or snapshot, not "atomic"`, `jobs.toml:6: job "a": keep_snapshots: 0: want 1 to 100`}},
 		{"bad last", "[[job]]\nname = \"a\"\n" + ok + "last = [\"@debian\"]\n",
 			[]string{`jobs.toml:5: job "a": last: no preset @debian (there is [@archive])`}},
 		{"bad hook", "[[job]]\nname = \"a\"\n" + ok + "on_success = [\"/nonexistent/hook\"]\non_failure = [\"\"]\n",

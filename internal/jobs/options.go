@@ -61,6 +61,13 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if _, err := mirror.ExpandLast(j.Last); err != nil {
 		return nil, Login{}, configf("last: %w", err)
 	}
+	publish, err := mirror.ParsePublishMode(j.Publish)
+	if err != nil {
+		return nil, Login{}, configf("%w", err)
+	}
+	if j.KeepSnapshots < 1 || j.KeepSnapshots > maxKeepSnapshots {
+		return nil, Login{}, configf("keep_snapshots %d: want 1 to %d", j.KeepSnapshots, maxKeepSnapshots)
+	}
 	cred := src.Credentials(j.User)
 	if j.Password != "" {
 		cred.Password, cred.From = j.Password, "the job's password_env or password_file"
@@ -70,26 +77,28 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		name = adhocName(src, j.Target)
 	}
 	return &mirror.Options{
-		Job:       name,
-		Addr:      src.Addr,
-		User:      cred.User,
-		Password:  cred.Password,
-		FTP:       cfg,
-		Root:      src.Path,
-		Target:    j.Target,
-		Parallel:  j.Parallel,
-		Retries:   j.Retries,
-		Delete:    j.Delete,
-		MaxDelete: maxDelete,
-		Include:   j.Include,
-		Exclude:   j.Exclude,
-		Last:      j.Last,
-		MaxSize:   j.MaxSize,
-		MinAge:    j.MinFileAge,
-		MaxAge:    j.MaxFileAge,
-		Symlinks:  symlinks,
-		LimitRate: j.LimitRate,
-		Segments:  j.Segments,
-		DryRun:    j.DryRun,
+		Job:           name,
+		Addr:          src.Addr,
+		User:          cred.User,
+		Password:      cred.Password,
+		FTP:           cfg,
+		Root:          src.Path,
+		Target:        j.Target,
+		Parallel:      j.Parallel,
+		Retries:       j.Retries,
+		Delete:        j.Delete,
+		MaxDelete:     maxDelete,
+		Include:       j.Include,
+		Exclude:       j.Exclude,
+		Last:          j.Last,
+		MaxSize:       j.MaxSize,
+		MinAge:        j.MinFileAge,
+		MaxAge:        j.MaxFileAge,
+		Symlinks:      symlinks,
+		LimitRate:     j.LimitRate,
+		Segments:      j.Segments,
+		Publish:       publish,
+		KeepSnapshots: j.KeepSnapshots,
+		DryRun:        j.DryRun,
 	}, cred, nil
 }

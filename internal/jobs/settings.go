@@ -55,6 +55,8 @@ func (j *Job) Settings() []Setting {
 		{"parallel", fmt.Sprint(j.Parallel)},
 		{"retries", fmt.Sprint(j.Retries)},
 		{"segments", fmt.Sprint(j.Segments)},
+		{"publish", j.Publish},
+		{"keep_snapshots", fmt.Sprint(j.KeepSnapshots)},
 		{"delete", fmt.Sprint(j.Delete)},
 		{"max_delete", j.MaxDelete},
 		{"include", strings.Join(j.Include, " ")},
