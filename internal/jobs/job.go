@@ -26,35 +26,37 @@ import (
 // name, except where the key says otherwise (keys.go); [Job.Options]
 // turns it into ftpcore.Config and mirror.Options in one place.
 type Job struct {
-	Name          string // job name; for ad-hoc syncs derived from source and target
-	Source        string // URL
-	Target        string
-	User          string
-	Password      string // set by ResolvePassword only; never read from the job file
-	Active        bool
-	TLS           string // "", none, explicit, implicit
-	TLSCAFile     string
-	TLSInsecure   bool
-	Parallel      int
-	Delete        bool
-	MaxDelete     string // "N", "P%" or "none" (mirror.ParseDeleteLimit)
-	Include       []string
-	Exclude       []string
-	Last          []string // globs or presets fetched after all else (mirror.Options.Last)
-	MaxSize       int64
-	MinFileAge    time.Duration // min_file_age, -min-age
-	MaxFileAge    time.Duration // max_file_age, -max-age
-	Symlinks      string
-	LimitRate     int64 // bytes per second
-	Timeout       time.Duration
-	Retries       int
-	Segments      int
+	Name        string // job name; for ad-hoc syncs derived from source and target
+	Source      string // URL
+	Target      string
+	User        string
+	Password    string // set by ResolvePassword only; never read from the job file
+	Active      bool
+	TLS         string // "", none, explicit, implicit
+	TLSCAFile   string
+	TLSInsecure bool
+	Parallel    int
+	Delete      bool
+	MaxDelete   string // "N", "P%" or "none" (mirror.ParseDeleteLimit)
+	Include     []string
+	Exclude     []string
+	Last        []string // globs or presets fetched after all else (mirror.Options.Last)
+	MaxSize     int64
+	MinFileAge  time.Duration // min_file_age, -min-age
+	MaxFileAge  time.Duration // max_file_age, -max-age
+	Symlinks    string
+	LimitRate   int64 // bytes per second
+	Timeout     time.Duration
+	Retries     int
+	Segments    int
+	StatePath   string // "" means the default path for this job
+	DryRun      bool
+	Quiet       bool // print nothing on success
+	Pipelining  bool // send commands ahead of replies (false: one at a time)
+
+	// How a run publishes (mirror.Options.Publish, KeepSnapshots).
 	Publish       string // "inplace" or "snapshot" (mirror.ParsePublishMode)
 	KeepSnapshots int    // keep_snapshots: published versions kept with snapshot
-	StatePath     string // "" means the default path for this job
-	DryRun        bool
-	Quiet         bool // print nothing on success
-	Pipelining    bool // send commands ahead of replies (false: one at a time)
 
 	// Keys of a job file that are no sync flag.
 	Schedule     string        // cron expression as written; "" means only `sync -jobs` runs it
@@ -82,16 +84,17 @@ const maxKeepSnapshots = 100
 // defaults and jobs.toml's are the same by construction.
 func Default() Job {
 	return Job{
-		Parallel:      4,
-		MaxDelete:     "50%",
-		Symlinks:      "skip",
-		Timeout:       60 * time.Second,
-		Retries:       3,
-		Segments:      4,
+		Parallel:    4,
+		MaxDelete:   "50%",
+		Symlinks:    "skip",
+		Timeout:     60 * time.Second,
+		Retries:     3,
+		Segments:    4,
+		Pipelining:  true,
+		HookTimeout: defaultHookTimeout,
+
 		Publish:       "inplace",
 		KeepSnapshots: 2,
-		Pipelining:    true,
-		HookTimeout:   defaultHookTimeout,
 	}
 }
 
