@@ -249,9 +249,15 @@ func (s snapshots) linkTree(src, dst string) error {
 }
 
 // publish renames next to its name, a timestamp of the run's start,
-// and switches current to it.
+// and switches current to it. Each step is durable before the next: the
+// links and files of next (a run that fetched nothing committed no
+// batch, so nothing synced them yet), then the rename, then the switch;
+// after a power cut current never names a version that is not whole.
 func (s snapshots) publish(start time.Time) (string, error) {
 	s.root.Remove(path.Join(nextSnapshot, stagingDir)) // if empty; a successful run stages nothing
+	if err := s.sync(".", syncfs); err != nil {
+		return "", err
+	}
 	name := start.UTC().Format(snapshotLayout)
 	for i := 2; ; i++ {
 		if _, err := s.root.Lstat(path.Join(snapshotsDir, name)); errors.Is(err, fs.ErrNotExist) {
@@ -262,7 +268,20 @@ func (s snapshots) publish(start time.Time) (string, error) {
 	if err := s.root.Rename(nextSnapshot, path.Join(snapshotsDir, name)); err != nil {
 		return "", err
 	}
+	if err := s.sync(snapshotsDir, (*os.File).Sync); err != nil {
+		return "", err
+	}
 	return name, s.switchTo(name)
+}
+
+// sync opens dir and syncs it with how.
+func (s snapshots) sync(dir string, how func(*os.File) error) error {
+	f, err := s.root.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return how(f)
 }
 
 // switchTo points current at the version name in one rename, and makes
@@ -277,12 +296,7 @@ func (s snapshots) switchTo(name string) error {
 	if err := s.root.Rename(currentNew, currentLink); err != nil {
 		return fmt.Errorf("switch %s: %w (is %s a directory? move it away)", currentLink, err, currentLink)
 	}
-	f, err := s.root.Open(".")
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	return f.Sync()
+	return s.sync(".", (*os.File).Sync)
 }
 
 // prune removes the oldest published versions beyond keep, never the
