@@ -109,7 +109,7 @@ func TestRealServerSnapshotReader(t *testing.T) {
 			}
 		}
 	})
-	o.LimitRate = 512 << 10 // a run long enough for many passes
+	o.LimitRate = 256 << 10 // a run long enough for many passes
 	sum = e.run(o)
 	close(stop)
 	wg.Wait()
