@@ -199,6 +199,35 @@ m "a refused PASS is not quoted in the error (ftpcore/conn.go refuseControlBytes
   's/NUL: %q", verb, redact\(line\)\)/NUL: %q", verb, line)/' \
   ./ftpcore 'TestRefusedPasswordNotInError'
 
+# --- issue 15: publish (ordered publish, snapshots)
+m "Last files wait for the last stage (holdLast)" mirror/apply.go \
+  's/\n\tif r\.holdLast\(t\) \{\n\t\treturn\n\t\}\n/\n/' \
+  ./mirror 'TestRealServerLastStage'
+m "no last stage after a failure of the first" mirror/last.go \
+  's/if failed := r\.failed\.Load\(\); failed > 0 \|\| listFail \{/if failed := r.failed.Load(); false && (failed > 0 || listFail) {/' \
+  ./mirror 'TestRealServerLastStage'
+m "no deletion when the last stage was held back" mirror/run.go \
+  's/if err == nil && deleteOK \{/if _ = deleteOK; err == nil {/' \
+  ./mirror 'TestRealServerLastStage'
+m "current switches only to a complete version (a reader sees no mix)" mirror/snapshot.go \
+  's/(\tinner\.Target = filepath\.Join\(opts\.Target, filepath\.FromSlash\(nextSnapshot\)\)\n)/$1\ts.switchTo("next")\n/' \
+  ./mirror 'TestRealServerSnapshotReader'
+m "a run that did not end ok does not switch current" mirror/snapshot.go \
+  's/if err != nil \|\| sum\.Result != ResultOK \{/if err != nil {/' \
+  ./mirror 'TestRealServerSnapshotFailedRun'
+m "a snapshot dry run writes nothing" mirror/snapshot.go \
+  's/\tif opts\.DryRun \{\n/\tif false \&\& opts.DryRun {\n/' \
+  ./mirror 'TestRealServerSnapshot'
+m "only keep_snapshots versions stay" mirror/snapshot.go \
+  's/(func \(s snapshots\) prune\(keep int\) error \{\n)/$1\treturn nil\n/' \
+  ./mirror 'TestRealServerSnapshotFailedRun'
+m "a switch cut by a crash is finished by the next run (prepare)" mirror/snapshot.go \
+  's/if newest != "" && s\.current\(\) != newest \{/if false \&\& newest != "" \&\& s.current() != newest {/' \
+  ./mirror 'TestSnapshotsPrepare'
+m "temporary files and staging are not linked into a new version" mirror/snapshot.go \
+  's/case rel == stagingDir \|\| isTempName\(d\.Name\(\)\):/case false:/' \
+  ./mirror 'TestSnapshotsPrepare'
+
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

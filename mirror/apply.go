@@ -247,7 +247,7 @@ func (r *runner) recordDir(rel string) {
 }
 
 // planFetch decides to download rel: the dry run counts it, the real
-// run queues it.
+// run queues it, or holds it for the last stage (last.go).
 func (r *runner) planFetch(t *task) {
 	r.report(Action{Verb: t.verb, Path: t.rel, Size: t.entry.Size, Reason: t.dec.reason})
 	if !r.needDir(parentOf(t.rel)) {
@@ -262,6 +262,9 @@ func (r *runner) planFetch(t *task) {
 	}
 	r.prog.FilesTotal.Add(1)
 	r.prog.BytesTotal.Add(max(t.entry.Size, 0))
+	if r.holdLast(t) {
+		return
+	}
 	r.q.push(t)
 }
 

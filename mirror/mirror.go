@@ -135,6 +135,11 @@ type Options struct {
 	// Include (or there are none) and no Exclude. Directories are
 	// pruned by Exclude only.
 	Include, Exclude []string
+	// Last are globs, of the Include syntax, for files fetched only after
+	// all others succeeded, with deletions after them (last.go): an
+	// archive's indexes. A name of LastPresets ("@archive") stands for
+	// its patterns. Empty means one stage.
+	Last []string
 	// MaxSize skips files larger than this many bytes. Zero means no limit.
 	MaxSize int64
 	// MinAge and MaxAge skip files modified less than MinAge or more than
@@ -148,6 +153,14 @@ type Options struct {
 	// Segments is how many connections may fetch one large file at once
 	// when it is the last thing left. Zero or one means no segmenting.
 	Segments int
+
+	// Publish says how the run makes its changes visible: in place
+	// (the zero value), or as a new version under Target/snapshots that
+	// Target/current is switched to (snapshot.go).
+	Publish PublishMode
+	// KeepSnapshots is how many published versions PublishSnapshot keeps.
+	// Zero means 2.
+	KeepSnapshots int
 
 	// DryRun decides and reports but changes nothing, state included:
 	// it never opens the target or the state for writing (see apply.go).
@@ -216,4 +229,5 @@ type Summary struct {
 	Bytes      int64     `json:"bytes"`
 	Errors     []string  `json:"errors,omitempty"` // the first few failures, each naming path and reply
 	DurationMS int64     `json:"duration_ms"`
+	Snapshot   string    `json:"snapshot,omitempty"` // the version this run published (PublishSnapshot)
 }

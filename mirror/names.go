@@ -160,46 +160,47 @@ type filter struct {
 }
 
 func newFilter(include, exclude []string) (*filter, error) {
-	f := &filter{}
-	for _, p := range include {
-		g, err := compileGlob(p)
-		if err != nil {
-			return nil, err
-		}
-		f.include = append(f.include, g)
+	var f filter
+	var err error
+	if f.include, err = compileGlobs(include); err != nil {
+		return nil, err
 	}
-	for _, p := range exclude {
-		g, err := compileGlob(p)
-		if err != nil {
-			return nil, err
-		}
-		f.exclude = append(f.exclude, g)
+	if f.exclude, err = compileGlobs(exclude); err != nil {
+		return nil, err
 	}
-	return f, nil
+	return &f, nil
 }
 
-// excluded reports whether rel matches an Exclude pattern.
-func (f *filter) excluded(rel string) bool {
-	for _, g := range f.exclude {
+// compileGlobs compiles patterns.
+func compileGlobs(patterns []string) ([]*glob, error) {
+	var globs []*glob
+	for _, p := range patterns {
+		g, err := compileGlob(p)
+		if err != nil {
+			return nil, err
+		}
+		globs = append(globs, g)
+	}
+	return globs, nil
+}
+
+// matchAny reports whether rel matches one of globs.
+func matchAny(globs []*glob, rel string) bool {
+	for _, g := range globs {
 		if g.match(rel) {
 			return true
 		}
 	}
 	return false
 }
+
+// excluded reports whether rel matches an Exclude pattern.
+func (f *filter) excluded(rel string) bool { return matchAny(f.exclude, rel) }
 
 // file reports whether the file at rel is mirrored.
 func (f *filter) file(rel string) bool {
 	if f.excluded(rel) {
 		return false
 	}
-	if len(f.include) == 0 {
-		return true
-	}
-	for _, g := range f.include {
-		if g.match(rel) {
-			return true
-		}
-	}
-	return false
+	return len(f.include) == 0 || matchAny(f.include, rel)
 }

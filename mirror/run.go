@@ -30,6 +30,7 @@ type runner struct {
 	db      stateReader
 	w       *writer
 	filter  *filter
+	last    []*glob   // Options.Last, compiled (last.go)
 	prog    *Progress // Options.Progress, or one that nobody reads
 	limiter *rate.Limiter
 	loc     *time.Location
@@ -57,6 +58,7 @@ type runner struct {
 	mu       sync.Mutex
 	errs     []string
 	deletes  []deletion // candidates, decided during the walk, done after it
+	held     []*task    // fetches of Last files, for the last stage
 	listFail bool       // some directory could not be listed
 	rootErr  error      // why the root could not be listed
 }
@@ -67,6 +69,9 @@ type runner struct {
 // guard, cancellation). Failures of single files are counted in
 // Summary.Failed and quoted in Summary.Errors, and do not make an error.
 func Run(ctx context.Context, opts *Options) (*Summary, error) {
+	if opts.Publish == PublishSnapshot && opts.Target != "" {
+		return runSnapshot(ctx, opts)
+	}
 	r, err := newRunner(opts)
 	if err != nil {
 		return nil, err
@@ -136,6 +141,10 @@ func newRunner(opts *Options) (*runner, error) {
 	if err != nil {
 		return nil, err
 	}
+	last, err := compileLast(opts.Last)
+	if err != nil {
+		return nil, err
+	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -145,6 +154,7 @@ func newRunner(opts *Options) (*runner, error) {
 		log:    logger.With("job", opts.Job, "server", opts.Addr),
 		db:     stateOrEmpty(opts.State, opts.Job),
 		filter: f,
+		last:   last,
 		loc:    opts.FTP.Location,
 		q:      newQueue(),
 	}
@@ -226,12 +236,16 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	err = r.walk(ctx, first)
+	deleteOK := true
+	if err == nil {
+		deleteOK, err = r.lastStage(ctx)
+	}
 	if err == nil && r.w != nil {
 		// The delete phase counts and walks what the state knows,
 		// this run's records included.
 		err = r.w.batch.Flush()
 	}
-	if err == nil {
+	if err == nil && deleteOK {
 		err = r.deletePhase(ctx)
 	}
 	if r.w != nil {
@@ -279,6 +293,20 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 // server that stalled; single files failing are counted, not returned.
 func (r *runner) walk(ctx context.Context, first *ftpcore.Conn) error {
 	r.q.push(&task{kind: taskList, rel: ""})
+	err := r.work(ctx, first)
+	if err == nil && r.rootErr != nil {
+		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
+	}
+	if err == nil && r.listFail && r.dirs.Load() == 0 {
+		err = fmt.Errorf("%w: list %s: %s", ErrNotStarted, r.remoteRoot, r.firstError())
+	}
+	return err
+}
+
+// work runs the tasks in r.q on Options.Parallel workers until the
+// queue is done; first, if not nil, is the first worker's connection.
+// Its error is a server that stalled, or the end of ctx.
+func (r *runner) work(ctx context.Context, first *ftpcore.Conn) error {
 	wctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r.abort = cancel
@@ -286,7 +314,10 @@ func (r *runner) walk(ctx context.Context, first *ftpcore.Conn) error {
 	stop := context.AfterFunc(wctx, r.q.stop)
 	defer stop()
 	g, gctx := errgroup.WithContext(wctx)
-	r.workers.Store(1) // first's
+	r.workers.Store(0)
+	if first != nil {
+		r.workers.Store(1)
+	}
 	for i := range r.parallel() {
 		var c *ftpcore.Conn
 		if i == 0 {
@@ -300,12 +331,6 @@ func (r *runner) walk(ctx context.Context, first *ftpcore.Conn) error {
 	}
 	if cause := context.Cause(wctx); err == nil && errors.Is(cause, errStalled) {
 		err = cause
-	}
-	if err == nil && r.rootErr != nil {
-		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
-	}
-	if err == nil && r.listFail && r.dirs.Load() == 0 {
-		err = fmt.Errorf("%w: list %s: %s", ErrNotStarted, r.remoteRoot, r.firstError())
 	}
 	return err
 }

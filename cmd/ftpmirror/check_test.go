@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -19,8 +20,8 @@ func TestCheckExampleJobFile(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{"jobs.toml: 2 jobs, OK", "debian-docs", "vendor-firmware", "@every 6h",
-		"max_file_age = 8760h0m0s", "password     = from $VENDOR_FTP_PASSWORD"} {
-		if !strings.Contains(out, want) {
+		`max_file_age +\= 8760h0m0s`, `password +\= from \$VENDOR_FTP_PASSWORD`, `last +\= @archive ls-lR\*`} {
+		if !regexp.MustCompile(want).MatchString(out) { // keys are aligned: the widest sets the column
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}

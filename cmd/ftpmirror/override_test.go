@@ -35,12 +35,15 @@ delete = true
 max_delete = "10%"
 include = ["*.iso", "*.txt"]
 exclude = ["tmp/**"]
+last = ["@archive"]
 max_size = "1M"
 min_file_age = "1h"
 max_file_age = "48h"
 symlinks = "keep"
 limit_rate = "1M"
 segments = 2
+publish = "snapshot"
+keep_snapshots = 3
 state = "file.db"
 dry_run = false
 quiet = false
@@ -67,12 +70,15 @@ tls_insecure = false
 		{"max-delete", []string{"-max-delete", "0"}, func(jc *jobs.Job) any { return jc.MaxDelete }, "0"},
 		{"include", []string{"-include", "*.nothing"}, func(jc *jobs.Job) any { return jc.Include }, []string{"*.nothing"}},
 		{"exclude", []string{"-exclude", "a", "-exclude", "b"}, func(jc *jobs.Job) any { return jc.Exclude }, []string{"a", "b"}},
+		{"last", []string{"-last", "*.idx", "-last", "@archive"}, func(jc *jobs.Job) any { return jc.Last }, []string{"*.idx", "@archive"}},
 		{"max-size", []string{"-max-size", "2k"}, func(jc *jobs.Job) any { return jc.MaxSize }, int64(2048)},
 		{"min-age", []string{"-min-age", "5m"}, func(jc *jobs.Job) any { return jc.MinFileAge }, 5 * time.Minute},
 		{"max-age", []string{"-max-age", "0s"}, func(jc *jobs.Job) any { return jc.MaxFileAge }, time.Duration(0)},
 		{"symlinks", []string{"-symlinks", "follow"}, func(jc *jobs.Job) any { return jc.Symlinks }, "follow"},
 		{"limit-rate", []string{"-limit-rate", "0"}, func(jc *jobs.Job) any { return jc.LimitRate }, int64(0)},
 		{"segments", []string{"-segments", "1"}, func(jc *jobs.Job) any { return jc.Segments }, 1},
+		{"publish", []string{"-publish", "inplace"}, func(jc *jobs.Job) any { return jc.Publish }, "inplace"},
+		{"keep-snapshots", []string{"-keep-snapshots", "5"}, func(jc *jobs.Job) any { return jc.KeepSnapshots }, 5},
 		{"state", []string{"-state", "/tmp/flag.db"}, func(jc *jobs.Job) any { return jc.StatePath }, "/tmp/flag.db"},
 		{"dry-run", []string{"-dry-run"}, func(jc *jobs.Job) any { return jc.DryRun }, true},
 		{"quiet", []string{"-quiet"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
@@ -106,8 +112,8 @@ tls_insecure = false
 	jc := jobs.Default()
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
-		"max-delete", "include", "exclude", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
-		"state", "dry-run", "quiet", "q", "no-pipelining"}
+		"max-delete", "include", "exclude", "last", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
+		"publish", "keep-snapshots", "state", "dry-run", "quiet", "q", "no-pipelining"}
 	for _, r := range rows {
 		covered[r] = true
 	}

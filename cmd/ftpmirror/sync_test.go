@@ -147,3 +147,24 @@ func writeFile(t *testing.T, path, content string) string {
 	}
 	return path
 }
+
+// TestSyncPublishSnapshot: -publish snapshot reaches mirror.Run: the tree
+// is under TARGET/current, and the JSON summary names the version.
+func TestSyncPublishSnapshot(t *testing.T) {
+	src, url := serveTree(t, 10)
+	dir := t.TempDir()
+	target := filepath.Join(dir, "mirror")
+	code, out, errOut := runCLI(t, "sync", "-json", "-publish", "snapshot", "-keep-snapshots", "1",
+		"-state", filepath.Join(dir, "state.db"), url, target)
+	var sum mirror.Summary
+	if code != 0 || json.Unmarshal([]byte(out), &sum) != nil || sum.Snapshot == "" {
+		t.Fatalf("exit %d: %s %s", code, out, errOut)
+	}
+	if l, err := os.Readlink(filepath.Join(target, "current")); err != nil || l != "snapshots/"+sum.Snapshot {
+		t.Fatalf("current -> %q (%v), want snapshots/%s", l, err, sum.Snapshot)
+	}
+	treetest.Equal(t, src, filepath.Join(target, "snapshots", sum.Snapshot), true)
+	if code, _, errOut := runCLI(t, "sync", "-publish", "atomic", url, target); code != exitUsage || !strings.Contains(errOut, "publish") {
+		t.Errorf("-publish atomic: exit %d, %q", code, errOut)
+	}
+}

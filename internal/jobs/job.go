@@ -40,6 +40,7 @@ type Job struct {
 	MaxDelete   string // "N", "P%" or "none" (mirror.ParseDeleteLimit)
 	Include     []string
 	Exclude     []string
+	Last        []string // globs or presets fetched after all else (mirror.Options.Last)
 	MaxSize     int64
 	MinFileAge  time.Duration // min_file_age, -min-age
 	MaxFileAge  time.Duration // max_file_age, -max-age
@@ -52,6 +53,10 @@ type Job struct {
 	DryRun      bool
 	Quiet       bool // print nothing on success
 	Pipelining  bool // send commands ahead of replies (false: one at a time)
+
+	// How a run publishes (mirror.Options.Publish, KeepSnapshots).
+	Publish       string // "inplace" or "snapshot" (mirror.ParsePublishMode)
+	KeepSnapshots int    // keep_snapshots: published versions kept with snapshot
 
 	// Keys of a job file that are no sync flag.
 	Schedule     string        // cron expression as written; "" means only `sync -jobs` runs it
@@ -71,6 +76,10 @@ type Job struct {
 // defaultHookTimeout bounds a hook that sets no hook_timeout.
 const defaultHookTimeout = time.Minute
 
+// maxKeepSnapshots bounds keep_snapshots: each version is a tree of hard
+// links, cheap in bytes but not in inodes.
+const maxKeepSnapshots = 100
+
 // Default returns a Job with every default filled in: the flags'
 // defaults and jobs.toml's are the same by construction.
 func Default() Job {
@@ -83,6 +92,9 @@ func Default() Job {
 		Segments:    4,
 		Pipelining:  true,
 		HookTimeout: defaultHookTimeout,
+
+		Publish:       "inplace",
+		KeepSnapshots: 2,
 	}
 }
 

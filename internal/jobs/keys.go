@@ -45,6 +45,7 @@ type tomlJob struct {
 	MaxDelete    *tomlScalar      `toml:"max_delete"`
 	Include      *value[[]string] `toml:"include"`
 	Exclude      *value[[]string] `toml:"exclude"`
+	Last         *value[[]string] `toml:"last"`
 	MaxSize      *tomlScalar      `toml:"max_size"`
 	MinFileAge   *value[string]   `toml:"min_file_age"`
 	MaxFileAge   *value[string]   `toml:"max_file_age"`
@@ -53,6 +54,8 @@ type tomlJob struct {
 	Timeout      *value[string]   `toml:"timeout"`
 	Retries      *value[int]      `toml:"retries"`
 	Segments     *value[int]      `toml:"segments"`
+	Publish      *value[string]   `toml:"publish"`
+	KeepSnaps    *value[int]      `toml:"keep_snapshots"`
 	State        *value[string]   `toml:"state"`
 	DryRun       *value[bool]     `toml:"dry_run"`
 	Quiet        *value[bool]     `toml:"quiet"`
@@ -316,6 +319,12 @@ func (p *jobParser) applyTransfer(j *Job, t tomlJob, fail keyFail) {
 			}
 		}
 	}
+	if t.Last != nil {
+		j.Last = t.Last.v
+		if _, err := mirror.ExpandLast(j.Last); err != nil {
+			fail("last", err)
+		}
+	}
 	sizeKey(fail, "max_size", t.MaxSize, ParseBytes, &j.MaxSize)
 	durationKey(fail, "min_file_age", t.MinFileAge, &j.MinFileAge)
 	durationKey(fail, "max_file_age", t.MaxFileAge, &j.MaxFileAge)
@@ -329,6 +338,12 @@ func (p *jobParser) applyTransfer(j *Job, t tomlJob, fail keyFail) {
 		fail("retries", fmt.Errorf("%d: want 0 or more", j.Retries))
 	}
 	intKey(fail, "segments", t.Segments, 1, 64, &j.Segments)
+	if set(t.Publish, &j.Publish) {
+		if _, err := mirror.ParsePublishMode(j.Publish); err != nil {
+			fail("publish", fmt.Errorf("want inplace or snapshot, not %q", j.Publish))
+		}
+	}
+	intKey(fail, "keep_snapshots", t.KeepSnaps, 1, maxKeepSnapshots, &j.KeepSnapshots)
 	set(t.DryRun, &j.DryRun)
 	set(t.Quiet, &j.Quiet)
 	set(t.Pipelining, &j.Pipelining)

@@ -58,6 +58,16 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 			return nil, Login{}, configf("%w", err)
 		}
 	}
+	if _, err := mirror.ExpandLast(j.Last); err != nil {
+		return nil, Login{}, configf("last: %w", err)
+	}
+	publish, err := mirror.ParsePublishMode(j.Publish)
+	if err != nil {
+		return nil, Login{}, configf("%w", err)
+	}
+	if j.KeepSnapshots < 1 || j.KeepSnapshots > maxKeepSnapshots {
+		return nil, Login{}, configf("keep_snapshots %d: want 1 to %d", j.KeepSnapshots, maxKeepSnapshots)
+	}
 	cred := src.Credentials(j.User)
 	if j.Password != "" {
 		cred.Password, cred.From = j.Password, "the job's password_env or password_file"
@@ -80,6 +90,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		MaxDelete: maxDelete,
 		Include:   j.Include,
 		Exclude:   j.Exclude,
+		Last:      j.Last,
 		MaxSize:   j.MaxSize,
 		MinAge:    j.MinFileAge,
 		MaxAge:    j.MaxFileAge,
@@ -87,5 +98,8 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		LimitRate: j.LimitRate,
 		Segments:  j.Segments,
 		DryRun:    j.DryRun,
+
+		Publish:       publish,
+		KeepSnapshots: j.KeepSnapshots,
 	}, cred, nil
 }

@@ -268,6 +268,9 @@ func SummaryLine(s *mirror.Summary) string {
 	if secs := d.Seconds(); secs > 0 && s.Bytes > 0 {
 		rate = fmt.Sprintf(", %s/s", FormatBytes(int64(float64(s.Bytes)/secs)))
 	}
+	if s.Snapshot != "" {
+		rate += "; published snapshots/" + s.Snapshot
+	}
 	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
 		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, FormatBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
 		d.Round(10*time.Millisecond), rate)
