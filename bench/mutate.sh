@@ -227,6 +227,9 @@ m "a switch cut by a crash is finished by the next run (prepare)" mirror/snapsho
 m "temporary files and staging are not linked into a new version" mirror/snapshot.go \
   's/case rel == stagingDir \|\| isTempName\(d\.Name\(\)\):/case false:/' \
   ./mirror 'TestSnapshotsPrepare'
+m "a snapshot run that cannot connect makes no target (beforeWrite)" mirror/snapshot.go \
+  's/(\tinner\.Target = filepath\.Join\(opts\.Target, filepath\.FromSlash\(nextSnapshot\)\)\n)/\tif err := inner.beforeWrite(); err != nil {\n\t\treturn nil, err\n\t}\n\tinner.beforeWrite = nil\n$1/' \
+  ./cmd/ftpmirror 'TestNothingCouldBeDone'
 
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done

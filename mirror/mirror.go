@@ -161,6 +161,10 @@ type Options struct {
 	// KeepSnapshots is how many published versions PublishSnapshot keeps.
 	// Zero means 2.
 	KeepSnapshots int
+	// beforeWrite, if set, runs once the remote root is proven and before
+	// the target is made or locked: snapshot.go makes snapshots/next
+	// there, so that a run that cannot connect leaves nothing behind.
+	beforeWrite func() error
 
 	// DryRun decides and reports but changes nothing, state included:
 	// it never opens the target or the state for writing (see apply.go).

@@ -279,6 +279,12 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 	if !r.opts.DryRun {
 		// Only now that the server answered: a run that cannot connect
 		// leaves no empty target behind.
+		if f := r.opts.beforeWrite; f != nil {
+			if err := f(); err != nil {
+				first.Close()
+				return nil, err
+			}
+		}
 		if err := r.openWriter(); err != nil {
 			first.Close()
 			return nil, err

@@ -91,23 +91,40 @@ func runSnapshot(ctx context.Context, opts *Options) (*Summary, error) {
 		return Run(ctx, &inner)
 	}
 	start := time.Now()
-	if err := os.MkdirAll(opts.Target, 0o755); err != nil {
-		return nil, fmt.Errorf("target: %w", err)
+	// The target, its lock and snapshots/next are made only once the
+	// server has answered and the remote root is proven (beforeWrite),
+	// as an in-place run makes its target: a run that cannot connect
+	// leaves nothing behind.
+	var s snapshots
+	defer func() {
+		if s.root != nil {
+			s.root.Close()
+		}
+	}()
+	inner.beforeWrite = func() error {
+		if err := os.MkdirAll(opts.Target, 0o755); err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		root, err := os.OpenRoot(opts.Target)
+		if err != nil {
+			return fmt.Errorf("target: %w", err)
+		}
+		s.root = root
+		release, err := lockTarget(root, opts.Target)
+		if err != nil {
+			return err
+		}
+		s.release = release
+		if err := s.prepare(); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		return nil
 	}
-	root, err := os.OpenRoot(opts.Target)
-	if err != nil {
-		return nil, fmt.Errorf("target: %w", err)
-	}
-	defer root.Close()
-	release, err := lockTarget(root, opts.Target)
-	if err != nil {
-		return &Summary{Job: opts.Job, Start: start, End: time.Now(), Result: result(ctx, err, false, 0)}, err
-	}
-	defer release()
-	s := snapshots{root: root}
-	if err := s.prepare(); err != nil {
-		return nil, fmt.Errorf("snapshot: %w", err)
-	}
+	defer func() {
+		if s.release != nil {
+			s.release()
+		}
+	}()
 	inner.Target = filepath.Join(opts.Target, filepath.FromSlash(nextSnapshot))
 	sum, err := Run(ctx, &inner)
 	if err != nil || sum.Result != ResultOK {
@@ -142,7 +159,10 @@ func dryRunBase(target string) string {
 }
 
 // snapshots is a target's snapshots/ and current, through its Root.
-type snapshots struct{ root *os.Root }
+type snapshots struct {
+	root    *os.Root
+	release func() // the target's lock (lockTarget), once taken
+}
 
 // published returns the names of the published versions, oldest first.
 func (s snapshots) published() ([]string, error) {

@@ -136,21 +136,24 @@ target = "mirror"
 func TestNothingCouldBeDone(t *testing.T) {
 	f := newFixture(t)
 	target := filepath.Join(f.dir, "never")
-	code, _, errOut := runCmd(t, "sync", "-timeout", "2s", "ftp://127.0.0.1:1/pub", target)
-	if code != exitNotStarted || !strings.Contains(errOut, "127.0.0.1:1") || !strings.Contains(errOut, "next: ") {
-		t.Errorf("exit %d, %s", code, errOut)
-	}
-	if _, err := os.Stat(target); !os.IsNotExist(err) {
-		t.Errorf("target made: %v", err)
-	}
-	// A typo in the remote path: exit 5, the path and the reply named,
-	// no target made, also with -delete and no limit.
-	code, _, errOut = runCmd(t, "sync", "-delete", "-max-delete", "none", f.url+"/pubb", target)
-	if code != exitNotStarted || !strings.Contains(errOut, `remote root "/pubb"`) && !strings.Contains(errOut, `remote root "pubb"`) || !strings.Contains(errOut, "550") {
-		t.Errorf("typo'd root: exit %d, %s", code, errOut)
-	}
-	if _, err := os.Stat(target); !os.IsNotExist(err) {
-		t.Errorf("target made for a missing root: %v", err)
+	// In place and as a snapshot: no target, no snapshots/next.
+	for _, publish := range []string{"inplace", "snapshot"} {
+		code, _, errOut := runCmd(t, "sync", "-publish", publish, "-timeout", "2s", "ftp://127.0.0.1:1/pub", target)
+		if code != exitNotStarted || !strings.Contains(errOut, "127.0.0.1:1") || !strings.Contains(errOut, "next: ") {
+			t.Errorf("-publish %s: exit %d, %s", publish, code, errOut)
+		}
+		if _, err := os.Stat(target); !os.IsNotExist(err) {
+			t.Errorf("-publish %s: target made: %v", publish, err)
+		}
+		// A typo in the remote path: exit 5, the path and the reply named,
+		// no target made, also with -delete and no limit.
+		code, _, errOut = runCmd(t, "sync", "-publish", publish, "-delete", "-max-delete", "none", f.url+"/pubb", target)
+		if code != exitNotStarted || !strings.Contains(errOut, `remote root "/pubb"`) && !strings.Contains(errOut, `remote root "pubb"`) || !strings.Contains(errOut, "550") {
+			t.Errorf("-publish %s: typo'd root: exit %d, %s", publish, code, errOut)
+		}
+		if _, err := os.Stat(target); !os.IsNotExist(err) {
+			t.Errorf("-publish %s: target made for a missing root: %v", publish, err)
+		}
 	}
 	jobs := f.jobsFile(t, `
 [[job]]
