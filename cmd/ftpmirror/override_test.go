@@ -41,6 +41,7 @@ max_file_age = "48h"
 symlinks = "keep"
 limit_rate = "1M"
 segments = 2
+verify = "on"
 state = "file.db"
 dry_run = false
 quiet = false
@@ -73,6 +74,7 @@ tls_insecure = false
 		{"symlinks", []string{"-symlinks", "follow"}, func(jc *jobs.Job) any { return jc.Symlinks }, "follow"},
 		{"limit-rate", []string{"-limit-rate", "0"}, func(jc *jobs.Job) any { return jc.LimitRate }, int64(0)},
 		{"segments", []string{"-segments", "1"}, func(jc *jobs.Job) any { return jc.Segments }, 1},
+		{"verify", []string{"-verify", "off"}, func(jc *jobs.Job) any { return jc.Verify }, "off"},
 		{"state", []string{"-state", "/tmp/flag.db"}, func(jc *jobs.Job) any { return jc.StatePath }, "/tmp/flag.db"},
 		{"dry-run", []string{"-dry-run"}, func(jc *jobs.Job) any { return jc.DryRun }, true},
 		{"quiet", []string{"-quiet"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
@@ -107,7 +109,7 @@ tls_insecure = false
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
 		"max-delete", "include", "exclude", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
-		"state", "dry-run", "quiet", "q", "no-pipelining"}
+		"verify", "state", "dry-run", "quiet", "q", "no-pipelining"}
 	for _, r := range rows {
 		covered[r] = true
 	}

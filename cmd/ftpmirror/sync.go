@@ -37,6 +37,7 @@ func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	fs.DurationVar(&jc.MinFileAge, "min-age", jc.MinFileAge, "skip files modified more recently than this (job key min_file_age)")
 	fs.DurationVar(&jc.MaxFileAge, "max-age", jc.MaxFileAge, "skip files modified longer ago than this (job key max_file_age)")
 	fs.StringVar(&jc.Symlinks, "symlinks", jc.Symlinks, "remote symlinks: skip, follow (fetch what they point to) or keep (local links inside the mirror)")
+	fs.StringVar(&jc.Verify, "verify", jc.Verify, "check each fetched file against the server's digest (HASH, XSHA256...): auto (where offered and pipelined), on (wherever offered; none offered fails the run) or off")
 	fs.Var(bytesFlag{&jc.LimitRate}, "limit-rate", "cap the total download rate, bytes per second (e.g. 10M)")
 	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
 	fs.StringVar(&jc.StatePath, "state", jc.StatePath, "state database (default $XDG_STATE_HOME/ftpmirror/JOB.db)")
