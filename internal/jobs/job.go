@@ -45,7 +45,7 @@ type Job struct {
 	MaxFileAge  time.Duration // max_file_age, -max-age
 	Symlinks    string
 	Verify      string // verify, -verify: auto, on or off (mirror.ParseVerifyMode)
-	LimitRate   int64 // bytes per second
+	LimitRate   int64  // bytes per second
 	Timeout     time.Duration
 	Retries     int
 	Segments    int
