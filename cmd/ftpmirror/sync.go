@@ -156,8 +156,9 @@ func runJobsOnce(ctx context.Context, specs []*jobs.Job, sf *syncFlags, stdout, 
 
 // worseExit returns the worse of two exit statuses. From best to worst:
 // ok (0), locked and skipped (4: the job is running elsewhere, nothing
-// is wrong), some files failed (1), nothing could be done (5), safety
-// guard (3: a human must look), configuration error (2), interrupted.
+// is wrong), some files failed (1), files no longer match (6, verify),
+// nothing could be done (5), safety guard (3: a human must look),
+// configuration error (2), interrupted.
 func worseExit(a, b int) int {
 	rank := func(c int) int {
 		switch c {
@@ -167,14 +168,16 @@ func worseExit(a, b int) int {
 			return 1
 		case exitPartial:
 			return 2
-		case exitNotStarted:
+		case exitMismatch:
 			return 3
-		case exitGuard:
+		case exitNotStarted:
 			return 4
-		case exitUsage:
+		case exitGuard:
 			return 5
+		case exitUsage:
+			return 6
 		}
-		return 6
+		return 7
 	}
 	if rank(b) > rank(a) {
 		return b
