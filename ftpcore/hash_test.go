@@ -44,6 +44,7 @@ func TestParseChecksum(t *testing.T) {
 		{Checksum{"XCRC", HashCRC32}, "D87F7E0C", -1, -1, "d87f7e0c"},
 		// Wrong.
 		{Checksum{"HASH", HashSHA256}, "SHA-1 0-4 a94a8fe5ccb19ba61c4c0873d391e987982fbbd3 /a.txt", 0, 0, ""},
+		{Checksum{"HASH", HashSHA256}, "SHA3-256 0-4 " + sha256Test + " /a.txt", 0, 0, ""}, // OPTS HASH went wrong
 		{Checksum{"HASH", HashSHA256}, "SHA-256 4-0 " + sha256Test, 0, 0, ""},
 		{Checksum{"HASH", HashSHA256}, "SHA-256 -1-4 " + sha256Test, 0, 0, ""},
 		{Checksum{"HASH", HashSHA256}, "SHA-256 0-4", 0, 0, ""},
