@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
 	"github.com/ftpmirror/ftpmirror/state"
 )
@@ -204,5 +205,65 @@ func TestVerifyOnWithoutChecksum(t *testing.T) {
 	sum, err, cmds := e.run(VerifyAuto)
 	if err != nil || sum.Fetched != 1 || sum.Verified != 0 || count(cmds, "HASH /a") != 0 {
 		t.Errorf("verify auto: %v %+v %q", err, sum, cmds)
+	}
+}
+
+// On proftpd with mod_digest: an interrupted download whose kept bytes
+// went bad on disk is caught by HASH when resumed and fetched again;
+// an intact one is resumed and confirmed.
+func TestVerifyResumedProftpd(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	content := bytes.Repeat([]byte("0123456789abcdef"), (3<<19)/16) // 1.5 MiB
+	if err := os.Mkdir(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"good", "bad"} {
+		writeAt(t, filepath.Join(src, name), content, time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC))
+	}
+	srv := ftpservers.Start(t, "proftpd", src, &ftpservers.Options{Digest: true})
+	db, err := state.Open(filepath.Join(dir, "state.db"), &state.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	target := filepath.Join(dir, "target")
+	if err := os.Mkdir(target, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	c, err := ftpcore.Dial(t.Context(), srv.Addr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := c.List(t.Context(), "/")
+	c.Close()
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("listing: %v %+v", err, entries)
+	}
+	for _, e := range entries {
+		part := bytes.Clone(content[:1<<20])
+		if e.Name == "bad" {
+			part[100] ^= 1
+		}
+		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(e.Name), Started: e.Time}
+		if err := db.Job("job").PutPartial(e.Name, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(target, p.Temp), part, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := Run(t.Context(), &Options{Job: "job", Addr: srv.Addr, Root: "/", Target: target, State: db,
+		Parallel: 2, FTP: ftpcore.Config{Timeout: 20 * time.Second}})
+	if err != nil || sum.Failed != 0 || sum.Fetched != 2 || sum.Verified != 2 || sum.Resumed != 1 {
+		t.Fatalf("run: %v %+v", err, sum)
+	}
+	for _, name := range []string{"good", "bad"} {
+		if got, err := os.ReadFile(filepath.Join(target, name)); err != nil || !bytes.Equal(got, content) {
+			t.Errorf("%s: %d bytes, not the remote file (%v)", name, len(got), err)
+		}
 	}
 }
