@@ -230,6 +230,34 @@ m "temporary files and staging are not linked into a new version" mirror/snapsho
 m "a snapshot run that cannot connect makes no target (beforeWrite)" mirror/snapshot.go \
   's/(\tinner\.Target = filepath\.Join\(opts\.Target, filepath\.FromSlash\(nextSnapshot\)\)\n)/\tif err := inner.beforeWrite(); err != nil {\n\t\treturn nil, err\n\t}\n\tinner.beforeWrite = nil\n$1/' \
   ./cmd/ftpmirror 'TestNothingCouldBeDone'
+# --- issue 15: verified transfers, digests in the state, verify
+m "a digest mismatch fetches once more before it fails (digestFailed)" mirror/digest.go \
+  's/\tif t\.refetched \{\n/\tif true {\n/' \
+  ./mirror 'TestVerifyLyingHash'
+m "the server's digest is compared with the bytes (digester.check)" mirror/digest.go \
+  's/\tcase !bytes\.Equal\(got, d\.Sum\):/\tcase !bytes.Equal(got, got):/' \
+  ./mirror 'TestVerifyLyingHash|TestVerifyResumedDownload'
+m "a resumed download's kept bytes go into the digest (digester.prefix)" mirror/digest.go \
+  's/\tif n <= 0 \{\n\t\treturn nil\n/\tif true {\n\t\treturn nil\n/' \
+  ./mirror 'TestVerifyResumedDownload'
+m "HASH's answer must be of the algorithm asked (parseChecksum)" ftpcore/hash.go \
+  's/\t\tif !strings\.EqualFold\(fields\[0\], cs\.Algo\) \{/\t\tif false {/' \
+  ./ftpcore 'TestParseChecksum'
+m "every file written has its SHA-256 in its record (commit)" mirror/commit.go \
+  's/\n\t\tDigest: f\.digest,\n/\n/' \
+  ./mirror 'TestVerifyLyingHash'
+m "verify compares the bytes with the recorded digest (checkLocal)" mirror/verify.go \
+  's/\tif !bytes\.Equal\(h\.Sum\(nil\), rec\.Digest\) \{/\tif !bytes.Equal(rec.Digest, rec.Digest) {/' \
+  ./mirror 'TestVerifyRealServers'
+m "a record marked Stale by verify -repair is fetched again (decideFile)" mirror/plan.go \
+  's/\t\tcase rec\.Stale:/\t\tcase false:/' \
+  ./mirror 'TestVerifyRealServers'
+m "a record without digest encodes as before digests (encodeRecord)" state/codec.go \
+  's/\tif len\(r\.Digest\) > 0 \|\| r\.Stale \{/\tif true {/' \
+  ./state 'TestRecordDigestCompatible'
+m "verify -repair takes the job lock (jobs.Verify)" internal/jobs/verify.go \
+  's/\tif repair && vt\.Lock != "" \{/\tif false {/' \
+  ./cmd/ftpmirror 'TestVerifyCommand'
 
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done

@@ -464,9 +464,9 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 	var t *Transfer
 	cwd, arg := listDir(dir)
 	if arg == "" {
-		t, err = c.transfer(ctx, 0, "", cwd, cmd)
+		t, err = c.transfer(ctx, 0, cwd, cmd)
 	} else {
-		t, err = c.transfer(ctx, 0, "", cwd, cmd+" "+arg)
+		t, err = c.transfer(ctx, 0, cwd, cmd+" "+arg)
 	}
 	if fe := (*Error)(nil); errors.As(err, &fe) && fe.Cmd == "CWD" && fe.Code == 553 && verb == "MLSD" {
 		// "553 Prohibited file name": pure-ftpd 1.0.50 will not CWD
@@ -474,7 +474,7 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 		// argument pure-ftpd, proftpd and pyftpdlib do not glob (seen
 		// here: "MLSD star*" lists star*, not start) and which fails
 		// for a missing directory.
-		t, err = c.transfer(ctx, 0, "", "", cmd+" "+dir)
+		t, err = c.transfer(ctx, 0, "", cmd+" "+dir)
 	}
 	if err != nil {
 		return nil, err

@@ -30,9 +30,11 @@ type Transfer struct {
 	err      error
 	done     bool // the final reply was read already (no data connection)
 
-	mtime    time.Time // RetrModTime's MDTM
-	mtimeErr error
-	closed   bool
+	mtime     time.Time // RetrModTime's MDTM
+	mtimeErr  error
+	digest    Digest // RetrOptions.Checksum's answer
+	digestErr error
+	closed    bool
 }
 
 var _ io.ReadCloser = (*Transfer)(nil)
@@ -40,18 +42,29 @@ var _ io.ReadCloser = (*Transfer)(nil)
 // Retr starts downloading path from offset (REST STREAM, RFC 3659 5),
 // or from the start when offset is zero.
 func (c *Conn) Retr(ctx context.Context, path string, offset int64) (*Transfer, error) {
-	return c.retr(ctx, path, offset, false)
+	return c.RetrWith(ctx, path, offset, RetrOptions{})
 }
 
 // RetrModTime is Retr that also asks for the file's modification time
 // (MDTM), in the same round trip where the connection pipelines: see
 // Transfer.ModTime.
 func (c *Conn) RetrModTime(ctx context.Context, path string, offset int64) (*Transfer, error) {
-	return c.retr(ctx, path, offset, true)
+	return c.RetrWith(ctx, path, offset, RetrOptions{ModTime: true})
 }
 
-func (c *Conn) retr(ctx context.Context, path string, offset int64, modTime bool) (*Transfer, error) {
-	p, err := c.prepareRetr(ctx, path, offset, modTime, c.pipelines())
+// RetrOptions asks for more about the file with its download, in the
+// same round trip where the connection pipelines.
+type RetrOptions struct {
+	ModTime bool // MDTM: see Transfer.ModTime
+	// Checksum, if not nil, asks the file's digest of the server before
+	// the download (see Conn.PickChecksum, Transfer.Digest). It covers
+	// the whole file, whatever the offset.
+	Checksum *Checksum
+}
+
+// RetrWith is Retr with opts.
+func (c *Conn) RetrWith(ctx context.Context, path string, offset int64, opts RetrOptions) (*Transfer, error) {
+	p, err := c.prepareRetr(ctx, path, offset, opts, c.pipelines())
 	if err != nil {
 		return nil, err
 	}
@@ -59,16 +72,33 @@ func (c *Conn) retr(ctx context.Context, path string, offset int64, modTime bool
 }
 
 // prepareRetr prepares the commands of a download: see prepareTransfer.
-func (c *Conn) prepareRetr(ctx context.Context, path string, offset int64, modTime, ahead bool) (*Pending, error) {
+func (c *Conn) prepareRetr(ctx context.Context, path string, offset int64, opts RetrOptions, ahead bool) (*Pending, error) {
 	if offset < 0 {
 		return nil, fmt.Errorf("RETR %s: negative offset %d", path, offset)
 	}
-	mdtm := ""
-	if modTime {
-		mdtm = path
+	pre := extraCmds{path: path}
+	if opts.ModTime {
+		pre.mdtm = "MDTM " + path
 	}
-	return c.prepareTransfer(ctx, offset, mdtm, "", "RETR "+path, ahead)
+	if cs := opts.Checksum; cs != nil {
+		pre.sum = *cs
+		pre.hash = cs.Command + " " + path
+	}
+	return c.prepareTransfer(ctx, offset, pre, "", "RETR "+path, ahead)
 }
+
+// extraCmds are the commands asked before a download's own: MDTM and a
+// checksum, each unless empty.
+type extraCmds struct {
+	path       string
+	mdtm, hash string // the command lines
+	sum        Checksum
+}
+
+// Digest returns the server's digest of the file of a transfer started
+// with RetrOptions.Checksum: an *Error if the server refused, an error
+// wrapping ErrProtocol if its answer made no sense.
+func (t *Transfer) Digest() (Digest, error) { return t.digest, t.digestErr }
 
 // ModTime returns the time MDTM gave for a transfer started with
 // RetrModTime: an *Error if the server refused MDTM, an error wrapping
@@ -81,8 +111,8 @@ func (t *Transfer) ModTime() (time.Time, error) { return t.mtime, t.mtimeErr }
 // write (pipelined) and the replies are read in order afterwards: one
 // round trip instead of three or four. A refused CWD is returned as its
 // *Error, whatever came after it.
-func (c *Conn) transfer(ctx context.Context, offset int64, mdtm, cwd, line string) (*Transfer, error) {
-	p, err := c.prepareTransfer(ctx, offset, mdtm, cwd, line, c.pipelines())
+func (c *Conn) transfer(ctx context.Context, offset int64, cwd, line string) (*Transfer, error) {
+	p, err := c.prepareTransfer(ctx, offset, extraCmds{}, cwd, line, c.pipelines())
 	if err != nil {
 		return nil, err
 	}
@@ -100,8 +130,8 @@ func (c *Conn) pipelines() bool { return c.pipeline && !c.cfg.DisablePipelining 
 // one at a time where the Conn does not pipeline.
 type Pending struct {
 	c      *Conn
-	offset int64  // REST, unless zero
-	mdtm   string // MDTM's argument, unless empty
+	offset int64 // REST, unless zero
+	pre    extraCmds
 	cwd    string // CWD's argument, unless empty
 	data   string // the data connection's command (data.go)
 	ln     net.Listener
@@ -113,13 +143,13 @@ type Pending struct {
 	done  bool
 }
 
-// prepareTransfer prepares the commands of one transfer: CWD cwd and
-// MDTM mdtm (unless empty), the data connection's command, REST offset
+// prepareTransfer prepares the commands of one transfer: CWD cwd
+// (unless empty), pre's, the data connection's command, REST offset
 // (unless zero) and line. With ahead, they go out now, in one write, the
 // way Login sends its set-up; without, Start sends them one at a time.
 // Nothing goes out if one holds CR, LF or NUL.
-func (c *Conn) prepareTransfer(ctx context.Context, offset int64, mdtm, cwd, line string, ahead bool) (*Pending, error) {
-	p := &Pending{c: c, offset: offset, mdtm: mdtm, cwd: cwd, line: line, ahead: ahead}
+func (c *Conn) prepareTransfer(ctx context.Context, offset int64, pre extraCmds, cwd, line string, ahead bool) (*Pending, error) {
+	p := &Pending{c: c, offset: offset, pre: pre, cwd: cwd, line: line, ahead: ahead}
 	p.verb, _, _ = strings.Cut(line, " ")
 	var err error
 	if p.data, p.ln, err = c.dataCommand(ctx); err != nil {
@@ -129,8 +159,10 @@ func (c *Conn) prepareTransfer(ctx context.Context, offset int64, mdtm, cwd, lin
 	if cwd != "" {
 		lines = append(lines, "CWD "+cwd)
 	}
-	if mdtm != "" {
-		lines = append(lines, "MDTM "+mdtm)
+	for _, l := range []string{pre.mdtm, pre.hash} {
+		if l != "" {
+			lines = append(lines, l)
+		}
 	}
 	lines = append(lines, p.data)
 	if offset > 0 {
@@ -157,10 +189,15 @@ func (c *Conn) prepareTransfer(ctx context.Context, offset int64, mdtm, cwd, lin
 // after t.Close; if t.Close fails, the Pending still starts normally,
 // the conversation stays in step.
 func (t *Transfer) Next(ctx context.Context, path string, offset int64, modTime bool) (*Pending, error) {
+	return t.NextWith(ctx, path, offset, RetrOptions{ModTime: modTime})
+}
+
+// NextWith is Next with opts.
+func (t *Transfer) NextWith(ctx context.Context, path string, offset int64, opts RetrOptions) (*Pending, error) {
 	if !t.eof || t.closed || !t.c.pipelines() {
 		return nil, errors.New("Transfer.Next: not at the end of a transfer on a pipelining connection")
 	}
-	return t.c.prepareRetr(ctx, path, offset, modTime, true)
+	return t.c.prepareRetr(ctx, path, offset, opts, true)
 }
 
 // Cancel gives up a Pending that will not be started. Its replies are
@@ -225,19 +262,10 @@ func (p *Pending) Start(ctx context.Context) (*Transfer, error) {
 // own reply is read first.
 func (p *Pending) start(ctx context.Context, pd *pendingData) (*Transfer, error) {
 	c := p.c
-	var mt time.Time
-	var mtErr error
-	if p.mdtm != "" {
-		_, msg, err := p.step(ctx, 213, "MDTM "+p.mdtm)
-		switch {
-		case isReply(err):
-			mtErr = err
-		case err != nil:
-			pd.close()
-			return nil, err
-		default:
-			mt, mtErr = mdtmTime(p.mdtm, msg)
-		}
+	ex, err := p.extras(ctx)
+	if err != nil {
+		pd.close()
+		return nil, err
 	}
 	setupErr, err := p.openData(ctx, pd)
 	if err == nil && p.offset > 0 && (setupErr == nil || p.ahead) {
@@ -277,7 +305,38 @@ func (p *Pending) start(ctx context.Context, pd *pendingData) (*Transfer, error)
 		}
 		return nil, setupErr
 	}
-	return c.startTransfer(ctx, pd, p.verb, code, msg, mt, mtErr)
+	return c.startTransfer(ctx, pd, p.verb, code, msg, ex)
+}
+
+// extras reads the replies of the MDTM and checksum commands asked
+// before the transfer, into a Transfer to be. A refusal or a reply that
+// makes no sense is kept for Transfer.ModTime or Digest; only a failed
+// connection is an error.
+func (p *Pending) extras(ctx context.Context) (*Transfer, error) {
+	ex := &Transfer{}
+	if p.pre.mdtm != "" {
+		_, msg, err := p.step(ctx, 213, p.pre.mdtm)
+		switch {
+		case isReply(err):
+			ex.mtimeErr = err
+		case err != nil:
+			return nil, err
+		default:
+			ex.mtime, ex.mtimeErr = mdtmTime(p.pre.path, msg)
+		}
+	}
+	if p.pre.hash != "" {
+		_, msg, err := p.step(ctx, 2, p.pre.hash)
+		switch {
+		case isReply(err):
+			ex.digestErr = err
+		case err != nil:
+			return nil, err
+		default:
+			ex.digest, ex.digestErr = checksumDigest(p.pre.sum, p.pre.path, msg)
+		}
+	}
+	return ex, nil
 }
 
 // isReply reports whether err is a reply from the server (the
@@ -289,13 +348,14 @@ func isReply(err error) bool {
 
 // startTransfer finishes a transfer once the command's first reply is
 // in: code and msg.
-func (c *Conn) startTransfer(ctx context.Context, pd *pendingData, verb string, code int, msg string, mt time.Time, mtErr error) (*Transfer, error) {
+func (c *Conn) startTransfer(ctx context.Context, pd *pendingData, verb string, code int, msg string, ex *Transfer) (*Transfer, error) {
 	switch code / 100 {
 	case 1:
 	case 2:
 		// Some servers answer an empty listing with 226 and no 150.
 		pd.close()
-		return &Transfer{c: c, ctx: ctx, verb: verb, eof: true, done: true, stop: func() bool { return true }, mtime: mt, mtimeErr: mtErr}, nil
+		t := withExtras(&Transfer{c: c, ctx: ctx, verb: verb, eof: true, done: true, stop: func() bool { return true }}, ex)
+		return t, nil
 	default:
 		pd.close()
 		return nil, &Error{Cmd: verb, Code: code, Msg: msg}
@@ -308,7 +368,7 @@ func (c *Conn) startTransfer(ctx context.Context, pd *pendingData, verb string, 
 		c.conn.Close()
 		return nil, fmt.Errorf("%s: %w", verb, err)
 	}
-	t := &Transfer{c: c, ctx: ctx, verb: verb, data: nc, winStart: time.Now(), mtime: mt, mtimeErr: mtErr}
+	t := withExtras(&Transfer{c: c, ctx: ctx, verb: verb, data: nc, winStart: time.Now()}, ex)
 	c.pipeline = true
 	t.stop = context.AfterFunc(ctx, func() { nc.SetDeadline(time.Unix(1, 0)) })
 	return t, nil
@@ -467,4 +527,13 @@ func (t *Transfer) discard() error {
 func stalled(err error) bool {
 	var ne net.Error
 	return errors.Is(err, ErrTooSlow) || (errors.As(err, &ne) && ne.Timeout())
+}
+
+// withExtras copies the answers that came before the transfer (see
+// Pending.extras) into t, and returns t. ex may be nil.
+func withExtras(t, ex *Transfer) *Transfer {
+	if ex != nil {
+		t.mtime, t.mtimeErr, t.digest, t.digestErr = ex.mtime, ex.mtimeErr, ex.digest, ex.digestErr
+	}
+	return t
 }

@@ -20,6 +20,8 @@ type fetched struct {
 	partial   bool // the state has a partial record of the download
 	resumed   bool
 	segmented bool
+	digest    []byte // SHA-256 of the bytes
+	verified  bool   // the server's digest confirmed them
 }
 
 // commit puts a complete download in place and records it, for whole
@@ -47,6 +49,7 @@ func (r *runner) commit(f fetched) error {
 	rec := state.Record{
 		Kind: state.KindFile, Size: f.size, ModTime: f.mtime, Precision: uint8(f.prec),
 		ListTime: f.entry.Time, ListPrecision: uint8(f.entry.Precision), Fetched: r.clock(),
+		Digest: f.digest,
 	}
 	if err := r.w.batch.Add(state.Change{Path: f.rel, Record: rec}); err != nil {
 		return permanent(err)
@@ -58,6 +61,9 @@ func (r *runner) commit(f fetched) error {
 	}
 	if f.resumed {
 		r.resumed.Add(1)
+	}
+	if f.verified {
+		r.verified.Add(1)
 	}
 	r.fetched.Add(1)
 	r.prog.FilesDone.Add(1)

@@ -95,16 +95,30 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	if d.offset > 0 {
 		r.log.Debug("resuming", "path", "/"+t.rel, "offset", d.offset)
 	}
-	n, err := r.receive(ctx, t, d, xfer, w)
+	dg := r.newDigester(xfer.Digest())
+	if err := dg.prefix(d.f, d.offset); err != nil {
+		xfer.Close()
+		return permanent(err)
+	}
+	n, err := r.receive(ctx, t, d, xfer, w, dg.w)
 	if err != nil {
 		return err
+	}
+	verified, err := dg.check(n)
+	if err != nil {
+		d.remove()
+		if d.partial {
+			r.forgetPartial(t.rel)
+		}
+		return r.digestFailed(t, err)
 	}
 	mtime, prec, err := r.exactTime(t, xfer, d.wantTime)
 	if err != nil {
 		return err
 	}
 	return r.commit(fetched{rel: t.rel, dir: d.dir, tmp: d.tmp, name: d.name, entry: t.entry,
-		size: n, mtime: mtime, prec: prec, partial: d.partial, resumed: t.verb == VerbResume})
+		size: n, mtime: mtime, prec: prec, partial: d.partial, resumed: t.verb == VerbResume,
+		digest: dg.sum(), verified: verified})
 }
 
 // openTemp opens the temporary file of t's download in the file's
@@ -189,10 +203,9 @@ func (r *runner) retr(ctx context.Context, c *ftpcore.Conn, t *task, d *tempFile
 	rp := r.remote(t.rel)
 	// Where the listing's time is not exact, MDTM goes with RETR, in the
 	// same round trip on a pipelining connection.
-	retr := c.Retr
 	d.wantTime = t.entry.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
-	if d.wantTime {
-		retr = c.RetrModTime
+	retr := func(ctx context.Context, path string, offset int64) (*ftpcore.Transfer, error) {
+		return c.RetrWith(ctx, path, offset, r.retrOptions(d.wantTime))
 	}
 	var xfer *ftpcore.Transfer
 	var err error
@@ -236,13 +249,14 @@ func (r *runner) retr(ctx context.Context, c *ftpcore.Conn, t *task, d *tempFile
 	return retr(ctx, rp, 0)
 }
 
-// receive copies the transfer into d (no more than the listed size),
+// receive copies the transfer into d (no more than the listed size) and
+// hw (the digests),
 // sends the worker's next fetch behind it, closes both, and checks that
 // the server sent the whole file and confirmed it. It returns the file's
 // size.
-func (r *runner) receive(ctx context.Context, t *task, d *tempFile, xfer *ftpcore.Transfer, w *workerState) (int64, error) {
+func (r *runner) receive(ctx context.Context, t *task, d *tempFile, xfer *ftpcore.Transfer, w *workerState, hw io.Writer) (int64, error) {
 	e := t.entry
-	n, copyErr := r.copy(ctx, d.f, xfer, e.Size-d.offset)
+	n, copyErr := r.copy(ctx, io.MultiWriter(d.f, hw), xfer, e.Size-d.offset)
 	if copyErr == nil {
 		r.queueNext(ctx, xfer, w)
 	}
@@ -295,7 +309,7 @@ func (r *runner) queueNext(ctx context.Context, xfer *ftpcore.Transfer, w *worke
 		return
 	}
 	want := nt.entry.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
-	p, err := xfer.Next(ctx, r.remote(nt.rel), 0, want)
+	p, err := xfer.NextWith(ctx, r.remote(nt.rel), 0, r.retrOptions(want))
 	if err != nil {
 		r.q.requeue(nt)
 		return

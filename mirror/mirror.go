@@ -153,6 +153,10 @@ type Options struct {
 	// Segments is how many connections may fetch one large file at once
 	// when it is the last thing left. Zero or one means no segmenting.
 	Segments int
+	// Verify says whether each fetched file is checked against the
+	// digest the server gives (HASH, XSHA256, ...): see VerifyMode. The
+	// zero value is VerifyAuto.
+	Verify VerifyMode
 
 	// Publish says how the run makes its changes visible: in place
 	// (the zero value), or as a new version under Target/snapshots that
@@ -231,7 +235,8 @@ type Summary struct {
 	Skipped    int64     `json:"skipped"`
 	Failed     int64     `json:"failed"`
 	Bytes      int64     `json:"bytes"`
-	Errors     []string  `json:"errors,omitempty"` // the first few failures, each naming path and reply
+	Verified   int64     `json:"verified,omitempty"` // fetched files whose digest the server confirmed
+	Errors     []string  `json:"errors,omitempty"`   // the first few failures, each naming path and reply
 	DurationMS int64     `json:"duration_ms"`
 	Snapshot   string    `json:"snapshot,omitempty"` // the version this run published (PublishSnapshot)
 }

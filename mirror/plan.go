@@ -299,6 +299,8 @@ func decideFile(e ftpcore.Entry, rec *state.Record, l local, loc *time.Location)
 	if rec != nil && rec.Kind == state.KindFile {
 		p := min(ftpcore.TimePrecision(rec.ListPrecision), e.Precision)
 		switch {
+		case rec.Stale:
+			return decision{verb: VerbFetch, reason: "verify found the local copy changed"}
 		case e.Size >= 0 && e.Size != rec.Size:
 			return decision{verb: VerbFetch, reason: "size changed"}
 		case !sameTime(rec.ListTime, e.Time, p, loc):

@@ -38,6 +38,10 @@ func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
 		}
 		return nil, fmt.Errorf("login as %s: %w", user, err)
 	}
+	if err := r.selectChecksum(ctx, c); err != nil {
+		c.Close()
+		return nil, err
+	}
 	return c, nil
 }
 

@@ -30,6 +30,9 @@ type task struct {
 	// reordered: the task failed once on replies out of order, and
 	// runs again without pipelining (runner.outOfOrder).
 	reordered bool
+	// refetched: a digest mismatch made this fetch (once; the next
+	// fails the file).
+	refetched bool
 
 	// queued: the fetch's commands went out already, behind the previous
 	// fetch on the same connection (ftpcore.Transfer.Next);

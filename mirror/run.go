@@ -53,7 +53,10 @@ type runner struct {
 	workers  atomic.Int32 // workers with a connection
 
 	// counters for the Summary
-	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes atomic.Int64
+	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes, verified atomic.Int64
+	// sum is the checksum command sent with each RETR, nil for none:
+	// set before the workers start (chooseChecksum), read-only after.
+	sum *ftpcore.Checksum
 
 	mu       sync.Mutex
 	errs     []string
@@ -276,6 +279,14 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 		first.Close()
 		return nil, err
 	}
+	if err := r.chooseChecksum(first); err != nil {
+		first.Close()
+		return nil, err
+	}
+	if err := r.selectChecksum(ctx, first); err != nil {
+		first.Close()
+		return nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
+	}
 	if !r.opts.DryRun {
 		// Only now that the server answered: a run that cannot connect
 		// leaves no empty target behind.
@@ -437,6 +448,7 @@ func (r *runner) fill(sum *Summary) {
 	sum.Skipped = r.skipped.Load()
 	sum.Failed = r.failed.Load()
 	sum.Bytes = r.bytes.Load()
+	sum.Verified = r.verified.Load()
 	sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
 	r.mu.Lock()
 	sum.Errors = append([]string(nil), r.errs...)

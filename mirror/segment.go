@@ -44,6 +44,10 @@ type segFile struct {
 	mu    sync.Mutex
 	mtime time.Time
 	prec  ftpcore.TimePrecision
+	// The server's digest of the file, asked with the segment that
+	// asks MDTM: see ftpcore.Transfer.Digest.
+	want    ftpcore.Digest
+	wantErr error
 }
 
 // splitFetch turns a large fetch that is the last thing left into
@@ -170,13 +174,11 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 	want := t.segEnd - start
 	last := t.segEnd == t.entry.Size
 	askTime := t.segIdx == sf.ask && t.entry.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
-	var xfer *ftpcore.Transfer
-	var err error
-	if askTime {
-		xfer, err = c.RetrModTime(ctx, r.remote(t.rel), start)
-	} else {
-		xfer, err = c.Retr(ctx, r.remote(t.rel), start)
+	var opts ftpcore.RetrOptions
+	if t.segIdx == sf.ask {
+		opts = r.retrOptions(askTime)
 	}
+	xfer, err := c.RetrWith(ctx, r.remote(t.rel), start, opts)
 	if err != nil {
 		if start > 0 && restRefused(err) {
 			r.restRefused(t.rel, err)
@@ -195,6 +197,11 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 	}
 	if err != nil {
 		return err
+	}
+	if t.segIdx == sf.ask {
+		sf.mu.Lock()
+		sf.want, sf.wantErr = xfer.Digest()
+		sf.mu.Unlock()
 	}
 	if askTime {
 		// As for a whole fetch (exactTime): a server without MDTM is
@@ -312,10 +319,31 @@ func (r *runner) segmentDone(sf *segFile) {
 		}
 		return
 	}
-	err := closeFetched(sf.f)
+	r.commitSegments(sf)
+}
+
+// commitSegments checks the digest of a file whose segments all came,
+// and commits it.
+func (r *runner) commitSegments(sf *segFile) {
+	t := sf.t
+	dg := r.newDigester(sf.want, sf.wantErr)
+	err := dg.prefix(sf.f, t.entry.Size)
+	verified, derr := dg.check(t.entry.Size)
+	if cerr := closeFetched(sf.f); err == nil {
+		err = cerr
+	}
+	if err == nil && derr != nil {
+		r.w.root.Remove(sf.tmp)
+		r.forgetPartial(t.rel)
+		err = r.digestFailed(t, derr)
+		if err == nil {
+			return
+		}
+	}
 	if err == nil {
 		err = r.commit(fetched{rel: t.rel, dir: r.w.root, tmp: sf.tmp, name: t.rel, entry: t.entry,
-			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true})
+			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true,
+			digest: dg.sum(), verified: verified})
 	}
 	if err != nil {
 		r.w.root.Remove(sf.tmp)

@@ -159,8 +159,21 @@ func encodeRecord(r Record) []byte {
 	e.time(r.Fetched)
 	e.time(r.ListTime)
 	e.byte(r.ListPrecision)
+	// Optional at the end, so that a record without them reads as
+	// before they existed (and old records still decode).
+	if len(r.Digest) > 0 || r.Stale {
+		var flags byte
+		if r.Stale {
+			flags |= recordStale
+		}
+		e.byte(flags)
+		e.string(string(r.Digest))
+	}
 	return e.buf
 }
+
+// Flags of a record's optional tail.
+const recordStale = 1 << 0
 
 func decodeRecord(v []byte) (Record, error) {
 	d := newDecoder("record", v)
@@ -173,6 +186,16 @@ func decodeRecord(v []byte) (Record, error) {
 	r.Fetched = d.time()
 	r.ListTime = d.time()
 	r.ListPrecision = d.byte()
+	if len(d.buf) > 0 && d.err == nil {
+		flags := d.byte()
+		if flags&^recordStale != 0 {
+			d.fail(fmt.Sprintf("unknown record flags %#x", flags))
+		}
+		r.Stale = flags&recordStale != 0
+		if s := d.string(); s != "" {
+			r.Digest = []byte(s)
+		}
+	}
 	if err := d.done(); err != nil {
 		return Record{}, err
 	}

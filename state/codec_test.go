@@ -33,6 +33,9 @@ func TestRecordRoundTrip(t *testing.T) {
 		{"outside UnixNano", Record{ModTime: tOld, Fetched: tLate}},
 		{"extremes", Record{Kind: 255, Size: math.MinInt64, Precision: 255, Target: strings.Repeat("x", 70000)}},
 		{"max size", Record{Size: math.MaxInt64}},
+		{"digest", Record{Size: 4, ModTime: t0, Precision: 3, Digest: bytes.Repeat([]byte{0xab}, 32)}},
+		{"stale", Record{Size: 4, Stale: true}},
+		{"stale with digest", Record{Size: 4, Stale: true, Digest: []byte{1, 2, 3}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -153,6 +156,37 @@ func TestDecodeDamaged(t *testing.T) {
 	run[len(run)-1] = 100 // error count
 	if _, err := decodeRun(1, run); !errors.Is(err, ErrCorrupt) {
 		t.Errorf("run with error count 100: err = %v", err)
+	}
+}
+
+// A record written before digests existed decodes, without one; a
+// record with a digest ends with its flags and digest.
+func TestRecordDigestCompatible(t *testing.T) {
+	// Version 1, file, size 4, ModTime zero, precision 3, no target,
+	// Fetched and ListTime zero, list precision 2: as written before.
+	old := []byte{1, 0, 8, 0, 3, 0, 0, 0, 2}
+	r, err := decodeRecord(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Record{Size: 4, Precision: 3, ListPrecision: 2}); !reflect.DeepEqual(r, want) {
+		t.Errorf("old record: %+v, want %+v", r, want)
+	}
+	if v := encodeRecord(r); !bytes.Equal(v, old) {
+		t.Errorf("a record without digest encodes as %x, want %x as before", v, old)
+	}
+	withDigest := append(bytes.Clone(old), 0, 2, 0xca, 0xfe)
+	if r, err := decodeRecord(withDigest); err != nil || !bytes.Equal(r.Digest, []byte{0xca, 0xfe}) || r.Stale {
+		t.Errorf("with digest: %+v, %v", r, err)
+	}
+	for _, bad := range [][]byte{
+		append(bytes.Clone(old), 2, 0),    // unknown flag
+		append(bytes.Clone(old), 0, 3, 1), // digest longer than the value
+		append(bytes.Clone(old), 1),       // flags without a digest
+	} {
+		if _, err := decodeRecord(bad); !errors.Is(err, ErrCorrupt) {
+			t.Errorf("%x: err = %v, want ErrCorrupt", bad, err)
+		}
 	}
 }
 

@@ -45,6 +45,13 @@ type Record struct {
 	// ModTime is exact (MLSD or MDTM) and is what the local file got.
 	ListTime      time.Time
 	ListPrecision uint8
+	// Digest is the SHA-256 of the bytes written, computed as they
+	// came; nil when unknown (an adopted file, a record older than
+	// digests).
+	Digest []byte
+	// Stale marks a file that `ftpmirror verify -repair` found no
+	// longer matching its record: the next run fetches it again.
+	Stale bool
 }
 
 // Partial is an interrupted download, kept so that the next run can resume

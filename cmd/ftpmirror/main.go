@@ -10,6 +10,7 @@
 //	ftpmirror ls [flags] URL                list a remote directory
 //	ftpmirror doctor [flags] URL            probe a server; suggest a [[job]]
 //	ftpmirror demo                          mirror a sample tree from an embedded server
+//	ftpmirror verify -jobs FILE [JOB...]    re-read the local files against the state
 //	ftpmirror state rebuild|show ...        inspect or rebuild a state database
 //	ftpmirror version                       print the version
 package main
@@ -39,6 +40,7 @@ const (
 	exitGuard      = 3   // a safety guard stopped the run (nothing deleted)
 	exitLocked     = 4   // the job or target is in use by another run; skipped
 	exitNotStarted = 5   // nothing could be done: connect, TLS, login or the remote root failed
+	exitMismatch   = 6   // verify: local files no longer match the state
 	exitSIGINT     = 130 // interrupted by SIGINT (Ctrl-C): 128+2
 	exitSIGTERM    = 143 // stopped by SIGTERM: 128+15
 )
@@ -51,6 +53,7 @@ const exitStatusHelp = `Exit status:
   4    locked: another run is writing this job or target; skipped
   5    nothing could be done: connecting, TLS, login or the remote
        root failed; nothing was changed
+  6    verify: some local files no longer match the state
   130  interrupted (SIGINT); 143 stopped (SIGTERM). Partial downloads
        are kept and resume on the next run.
 `
@@ -110,6 +113,7 @@ func commands() []command {
 		{"ls", "list a remote directory", cmdLs},
 		{"doctor", "probe a server: what it does and needs, and a [[job]] for it", cmdDoctor},
 		{"demo", "mirror a sample tree from an embedded server, twice", cmdDemo},
+		{"verify", "re-read the local files: report those that no longer match the state", cmdVerify},
 		{"state", "inspect or rebuild a state database", cmdState},
 		{"version", "print the version, commit and Go version", cmdVersion},
 		{"help", "print help on a command: help COMMAND", nil},
@@ -246,6 +250,8 @@ func exitCode(ctx context.Context, err error) int {
 		return exitGuard
 	case errors.Is(err, mirror.ErrNotStarted):
 		return exitNotStarted
+	case errors.Is(err, mirror.ErrMismatch):
+		return exitMismatch
 	case errors.As(err, &ste):
 		return exitPartial
 	default:

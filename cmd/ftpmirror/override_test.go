@@ -44,6 +44,7 @@ limit_rate = "1M"
 segments = 2
 publish = "snapshot"
 keep_snapshots = 3
+verify = "on"
 state = "file.db"
 dry_run = false
 quiet = false
@@ -79,6 +80,7 @@ tls_insecure = false
 		{"segments", []string{"-segments", "1"}, func(jc *jobs.Job) any { return jc.Segments }, 1},
 		{"publish", []string{"-publish", "inplace"}, func(jc *jobs.Job) any { return jc.Publish }, "inplace"},
 		{"keep-snapshots", []string{"-keep-snapshots", "5"}, func(jc *jobs.Job) any { return jc.KeepSnapshots }, 5},
+		{"verify", []string{"-verify", "off"}, func(jc *jobs.Job) any { return jc.Verify }, "off"},
 		{"state", []string{"-state", "/tmp/flag.db"}, func(jc *jobs.Job) any { return jc.StatePath }, "/tmp/flag.db"},
 		{"dry-run", []string{"-dry-run"}, func(jc *jobs.Job) any { return jc.DryRun }, true},
 		{"quiet", []string{"-quiet"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
@@ -113,7 +115,7 @@ tls_insecure = false
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
 		"max-delete", "include", "exclude", "last", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
-		"publish", "keep-snapshots", "state", "dry-run", "quiet", "q", "no-pipelining"}
+		"publish", "keep-snapshots", "verify", "state", "dry-run", "quiet", "q", "no-pipelining"}
 	for _, r := range rows {
 		covered[r] = true
 	}

@@ -38,6 +38,7 @@ func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	fs.DurationVar(&jc.MinFileAge, "min-age", jc.MinFileAge, "skip files modified more recently than this (job key min_file_age)")
 	fs.DurationVar(&jc.MaxFileAge, "max-age", jc.MaxFileAge, "skip files modified longer ago than this (job key max_file_age)")
 	fs.StringVar(&jc.Symlinks, "symlinks", jc.Symlinks, "remote symlinks: skip, follow (fetch what they point to) or keep (local links inside the mirror)")
+	fs.StringVar(&jc.Verify, "verify", jc.Verify, "check each fetched file against the server's digest (HASH, XSHA256...): auto (where offered and pipelined), on (wherever offered; none offered fails the run) or off")
 	fs.Var(bytesFlag{&jc.LimitRate}, "limit-rate", "cap the total download rate, bytes per second (e.g. 10M)")
 	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
 	fs.StringVar(&jc.Publish, "publish", jc.Publish, "inplace: write into TARGET_DIR file by file; snapshot: build a new version under TARGET_DIR/snapshots and switch the symlink TARGET_DIR/current to it when the run ends ok")
@@ -158,8 +159,9 @@ func runJobsOnce(ctx context.Context, specs []*jobs.Job, sf *syncFlags, stdout, 
 
 // worseExit returns the worse of two exit statuses. From best to worst:
 // ok (0), locked and skipped (4: the job is running elsewhere, nothing
-// is wrong), some files failed (1), nothing could be done (5), safety
-// guard (3: a human must look), configuration error (2), interrupted.
+// is wrong), some files failed (1), files no longer match (6, verify),
+// nothing could be done (5), safety guard (3: a human must look),
+// configuration error (2), interrupted.
 func worseExit(a, b int) int {
 	rank := func(c int) int {
 		switch c {
@@ -169,14 +171,16 @@ func worseExit(a, b int) int {
 			return 1
 		case exitPartial:
 			return 2
-		case exitNotStarted:
+		case exitMismatch:
 			return 3
-		case exitGuard:
+		case exitNotStarted:
 			return 4
-		case exitUsage:
+		case exitGuard:
 			return 5
+		case exitUsage:
+			return 6
 		}
-		return 6
+		return 7
 	}
 	if rank(b) > rank(a) {
 		return b

@@ -70,6 +70,10 @@ type Options struct {
 	// ProtocolLog makes the server log every command it receives, for
 	// [Server.Commands].
 	ProtocolLog bool
+	// Digest loads proftpd's mod_digest: HASH (SHA-256, SHA-1, MD5,
+	// CRC32) and XSHA256, XSHA1, XMD5, XCRC. The other servers have no
+	// checksum command; for them it changes nothing.
+	Digest bool
 }
 
 // Server is one running FTP server. Its fields are read-only.

@@ -37,12 +37,24 @@ func proFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	}
 
 	var b strings.Builder
+	var modules []string
 	if s.opts.TLS {
-		fmt.Fprintf(&b, `<IfModule mod_dso.c>
-  ModulePath %s
-  LoadModule mod_tls.c
-</IfModule>
-`, filepath.Join(prefix(), "usr/lib/proftpd"))
+		modules = append(modules, "mod_tls.c")
+	}
+	if s.opts.Digest {
+		modules = append(modules, "mod_digest.c")
+	}
+	if len(modules) > 0 {
+		fmt.Fprintf(&b, "<IfModule mod_dso.c>\n  ModulePath %s\n", filepath.Join(prefix(), "usr/lib/proftpd"))
+		for _, m := range modules {
+			fmt.Fprintf(&b, "  LoadModule %s\n", m)
+		}
+		b.WriteString("</IfModule>\n")
+	}
+	if s.opts.Digest {
+		// mod_digest 1.3.8 caches digests by path and mtime; the tests
+		// change files between runs with their times, so no cache.
+		b.WriteString("DigestEngine on\nDigestCache off\n")
 	}
 	// ServerName is in the greeting: ProFTPD Server (NAME) [127.0.0.1].
 	fmt.Fprintf(&b, `ServerName "ftpmirror test proftpd, %s"

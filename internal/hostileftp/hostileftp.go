@@ -67,6 +67,14 @@ type Options struct {
 	// Disconnect, if set, is called once a session has ended and its
 	// control connection is closed, whether or not Connect let it start.
 	Disconnect func(s *Session)
+	// Hash offers HASH with SHA-256 (draft-bryan-ftpext-hash) in FEAT
+	// and answers it the way proftpd's mod_digest does: a "213-" line,
+	// then "213 SHA-256 0-SIZE HEX PATH".
+	Hash bool
+	// HashSum, if set, returns the digest HASH gives for the file p
+	// instead of the SHA-256 of data: a server that lies, or whose
+	// file changes between HASH and RETR.
+	HashSum func(p string, data []byte) []byte
 }
 
 // Server is a running server. Its methods are safe for concurrent use.

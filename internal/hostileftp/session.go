@@ -147,6 +147,9 @@ func (s *Session) handle(verb, arg string) bool {
 		if s.srv.opts.Style == StyleMLSD {
 			s.Reply(" MLST type*;size*;modify*;")
 		}
+		if s.srv.opts.Hash {
+			s.Reply(" HASH SHA-256*")
+		}
 		s.Reply("211 End")
 	case "OPTS":
 		s.Reply("200 ok")
@@ -197,6 +200,8 @@ func (s *Session) handle(verb, arg string) bool {
 		s.list(verb, arg)
 	case "RETR":
 		s.retr(arg)
+	case "HASH":
+		s.hash(arg)
 	case "ABOR":
 		s.Reply("226 nothing to abort")
 	case "QUIT":

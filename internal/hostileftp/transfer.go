@@ -2,6 +2,7 @@ package hostileftp
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io"
 	"strings"
 )
@@ -105,4 +106,26 @@ func (e Endless) Read(p []byte) (int, error) {
 		p[i] = byte(e)
 	}
 	return len(p), nil
+}
+
+// hash answers HASH (Options.Hash) with the SHA-256 of a file's data,
+// or what Options.HashSum says.
+func (s *Session) hash(arg string) {
+	p := s.abs(arg)
+	n := s.lookup(p)
+	switch {
+	case !s.srv.opts.Hash:
+		s.Reply("502 HASH not implemented")
+		return
+	case n == nil || n.Dir:
+		s.Reply("550 %s: no such file", arg)
+		return
+	}
+	sum := sha256.Sum256(n.Data)
+	got := sum[:]
+	if f := s.srv.opts.HashSum; f != nil {
+		got = f(p, n.Data)
+	}
+	s.Reply("213-Computing SHA-256 digest")
+	s.Reply("213 SHA-256 0-%d %x %s", len(n.Data), got, arg)
 }

@@ -45,7 +45,8 @@ type Job struct {
 	MinFileAge  time.Duration // min_file_age, -min-age
 	MaxFileAge  time.Duration // max_file_age, -max-age
 	Symlinks    string
-	LimitRate   int64 // bytes per second
+	Verify      string // verify, -verify: auto, on or off (mirror.ParseVerifyMode)
+	LimitRate   int64  // bytes per second
 	Timeout     time.Duration
 	Retries     int
 	Segments    int
@@ -87,6 +88,7 @@ func Default() Job {
 		Parallel:    4,
 		MaxDelete:   "50%",
 		Symlinks:    "skip",
+		Verify:      "auto",
 		Timeout:     60 * time.Second,
 		Retries:     3,
 		Segments:    4,

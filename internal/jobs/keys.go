@@ -50,6 +50,7 @@ type tomlJob struct {
 	MinFileAge   *value[string]   `toml:"min_file_age"`
 	MaxFileAge   *value[string]   `toml:"max_file_age"`
 	Symlinks     *value[string]   `toml:"symlinks"`
+	Verify       *value[string]   `toml:"verify"`
 	LimitRate    *tomlScalar      `toml:"limit_rate"`
 	Timeout      *value[string]   `toml:"timeout"`
 	Retries      *value[int]      `toml:"retries"`
@@ -331,6 +332,11 @@ func (p *jobParser) applyTransfer(j *Job, t tomlJob, fail keyFail) {
 	if set(t.Symlinks, &j.Symlinks) {
 		if _, err := mirror.ParseSymlinkMode(j.Symlinks); err != nil {
 			fail("symlinks", fmt.Errorf("want skip, follow or keep, not %q", j.Symlinks))
+		}
+	}
+	if set(t.Verify, &j.Verify) {
+		if _, err := mirror.ParseVerifyMode(j.Verify); err != nil {
+			fail("verify", fmt.Errorf("want auto, on or off, not %q", j.Verify))
 		}
 	}
 	sizeKey(fail, "limit_rate", t.LimitRate, ParseRate, &j.LimitRate)

@@ -46,6 +46,10 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if err != nil {
 		return nil, Login{}, configf("%w", err)
 	}
+	verify, err := mirror.ParseVerifyMode(j.Verify)
+	if err != nil {
+		return nil, Login{}, configf("%w", err)
+	}
 	maxDelete, err := mirror.ParseDeleteLimit(j.MaxDelete)
 	if err != nil {
 		return nil, Login{}, configf("%w", err)
@@ -97,6 +101,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		Symlinks:  symlinks,
 		LimitRate: j.LimitRate,
 		Segments:  j.Segments,
+		Verify:    verify,
 		DryRun:    j.DryRun,
 
 		Publish:       publish,

@@ -68,6 +68,7 @@ func (j *Job) Settings() []Setting {
 		{"min_file_age", orNone(j.MinFileAge)},
 		{"max_file_age", orNone(j.MaxFileAge)},
 		{"symlinks", j.Symlinks},
+		{"verify", j.Verify},
 		{"limit_rate", sizeOrNone(j.LimitRate)},
 		{"state", state},
 		{"dry_run", fmt.Sprint(j.DryRun)},

@@ -6,12 +6,9 @@ import (
 	"io"
 	"net"
 	"strings"
-)
 
-// checksumCommands are the checksum commands servers offer: HASH
-// (draft-bryan-ftpext-hash), and the X* commands of proftpd's mod_digest,
-// pure-ftpd (XSHA*), IIS and others.
-var checksumCommands = []string{"HASH", "XSHA256", "XSHA1", "XMD5", "XCRC"}
+	"github.com/ftpmirror/ftpmirror/ftpcore"
+)
 
 // maxChecksumSize bounds the file a checksum command is tried on: the
 // server reads all of it.
@@ -76,7 +73,7 @@ func (r *prober) rest(ctx context.Context) {
 // on a small file.
 func (r *prober) checksums(ctx context.Context) {
 	f, ok := r.sampleFile()
-	for _, cmd := range checksumCommands {
+	for _, cmd := range ftpcore.ChecksumCommands {
 		_, offered := r.featureParams(cmd)
 		cs := Checksum{Command: cmd, Offered: offered}
 		c, err := r.conn(ctx)

@@ -120,3 +120,19 @@ func TestProbeRealServersTLS(t *testing.T) {
 		})
 	}
 }
+
+// TestProbeDigest: proftpd with mod_digest offers HASH and the X
+// commands, and each answers (the profile the verify README names).
+func TestProbeDigest(t *testing.T) {
+	srv := ftpservers.Start(t, "proftpd", realTree(t), &ftpservers.Options{Digest: true})
+	p, err := probe.Run(t.Context(), &probe.Options{Addr: srv.Addr, FTP: ftpcore.Config{Timeout: 10 * time.Second}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, cs := range p.Checksums {
+		t.Logf("%s: offered %v, %+v", cs.Command, cs.Offered, cs.Check)
+		if !cs.Offered || cs.Check.Result != probe.Yes {
+			t.Errorf("%s: offered %v, %+v; want offered and answering", cs.Command, cs.Offered, cs.Check)
+		}
+	}
+}
