@@ -190,9 +190,29 @@ m "an unreadable PWD does not stop the run" mirror/run.go \
   's/\tif errors\.Is\(err, ftpcore\.ErrProtocol\) \{\n(\t\t\/\/ A PWD reply)/\tif false {\n$1/' \
   ./mirror 'TestUnreadablePWD'
 
-m "a directory gone before its fetch is made again (remakeDir)" mirror/fetch.go \
-  's/\tif errors\.Is\(err, fs\.ErrNotExist\) \{\n(\t\t\/\/ The directory was made when the fetch was planned)/\tif false \&\& errors.Is(err, fs.ErrNotExist) {\n$1/' \
+m "a directory gone before its fetch is made again (remakeDir)" mirror/staging.go \
+  's/\tif errors\.Is\(err, fs\.ErrNotExist\) \{\n(\t\tif r\.remakeDir)/\tif false \&\& errors.Is(err, fs.ErrNotExist) {\n$1/' \
   ./mirror 'TestDirRemovedBeforeFetch'
+
+# --- issue 15: the staging directory
+m "downloads in progress in the staging directory, not in the tree" mirror/staging.go \
+  's/const stagingDir = "\.ftpmirror"/const stagingDir = "."/' \
+  ./mirror 'TestStagingReaderSeesNoTemp'
+m "downloads in progress in the staging directory, seen by SIGKILLs" mirror/staging.go \
+  's/const stagingDir = "\.ftpmirror"/const stagingDir = "."/' \
+  ./internal/crashtest 'TestKillLoop'
+m "a remote .ftpmirror at the root is not mirrored (reservedName)" mirror/staging.go \
+  's/\treturn dir == "" && strings\.EqualFold\(name, stagingDir\)/\treturn false/' \
+  ./mirror 'TestStagingReservedName'
+m "an old temporary file with a partial record is moved and resumed (adoptOldTemps)" mirror/staging.go \
+  's/\t\terr := r\.w\.root\.Rename\(p\.Temp, tempPath\(rel\)\)/\t\tvar err error/' \
+  ./mirror 'TestOldTempAdopted'
+m "stale temporary files and the empty staging directory go at the end (cleanStaging)" mirror/staging.go \
+  's/\t\tif isStagedName\(name\) && !keep/\t\tif false \&\& isStagedName(name) \&\& !keep/' \
+  ./mirror 'TestStagingCleanedAtEnd'
+m "what is in the way of the staging directory is not used (openStaging)" mirror/staging.go \
+  's/\tcase !fi\.IsDir\(\):\n/\tcase false:\n/' \
+  ./mirror 'TestStagingInTheWay'
 
 # --- issue 12
 m "a refused PASS is not quoted in the error (ftpcore/conn.go refuseControlBytes)" ftpcore/conn.go \

@@ -87,11 +87,13 @@ func (v localView) readlink(rel string) (string, error) {
 }
 
 // writer is what a real run writes with: the target's Root and its
-// directory cache, the job's state and its batcher, and the target's
-// lock. openWriter makes it; a dry run never does.
+// directory cache, the staging directory, the job's state and its
+// batcher, and the target's lock. openWriter makes it; a dry run never
+// does.
 type writer struct {
 	root   *os.Root
 	dc     *dirCache // Roots on the target's directories, shared with the view
+	stage  *os.Root  // the staging directory (staging.go)
 	store  *state.Job
 	batch  *state.Batcher
 	unlock func() // releases the target lock
@@ -116,11 +118,28 @@ func (r *runner) openWriter() error {
 	if err != nil {
 		return err
 	}
-	w := &writer{root: r.view.dc.root, dc: r.view.dc, store: r.opts.State.Job(r.opts.Job), unlock: release}
+	// Under the lock: no other run uses the staging directory.
+	stage, err := openStaging(r.view.dc.root)
+	if err != nil {
+		release()
+		return fmt.Errorf("target: %w", err)
+	}
+	w := &writer{root: r.view.dc.root, dc: r.view.dc, stage: stage, store: r.opts.State.Job(r.opts.Job), unlock: release}
 	w.batch = w.store.NewBatcher(256, 500*time.Millisecond)
 	w.batch.SetBeforeCommit(r.syncTarget)
 	r.w = w
+	r.adoptOldTemps()
+	r.cleanStaging(false)
 	return nil
+}
+
+// closeWriter removes from the staging directory what nothing will
+// resume (and the directory, if that leaves it empty), and releases the
+// target's lock.
+func (r *runner) closeWriter() {
+	r.cleanStaging(true)
+	r.w.stage.Close()
+	r.w.unlock()
 }
 
 // syncTarget makes the files written so far durable before the state
@@ -312,9 +331,10 @@ func (r *runner) makeLink(rel, target string, l local) {
 	}
 }
 
-// removeStaleTemps deletes temporary files in dir that no interrupted
-// download of this run will resume: left over by a crash of a run whose
-// state record did not survive, or of files that are gone remotely.
+// removeStaleTemps deletes the temporary files that an older version of
+// ftpmirror left in dir, beside the files (see staging.go): those an
+// interrupted download will resume were moved to the staging directory
+// when the run started (adoptOldTemps).
 func (r *runner) removeStaleTemps(dir string) {
 	if r.dryRun() {
 		return
@@ -329,15 +349,8 @@ func (r *runner) removeStaleTemps(dir string) {
 		if !isTempName(name) {
 			continue
 		}
-		keep := false
-		for _, p := range r.partials {
-			if p.Temp == joinRel(dir, name) {
-				keep = true
-				break
-			}
-		}
-		if !keep {
-			r.w.root.Remove(joinRel(dir, name))
+		if err := r.w.root.Remove(joinRel(dir, name)); err == nil {
+			r.log.Debug("old temporary file removed", "path", "/"+joinRel(dir, name))
 		}
 	}
 }

@@ -206,7 +206,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.view = view
 	defer func() {
 		if r.w != nil {
-			r.w.unlock()
+			r.closeWriter()
 		}
 		r.view.close()
 	}()
