@@ -372,6 +372,7 @@ type stateReader interface {
 	Walk(fn func(path string, r state.Record) error) error
 	Count() (int, error)
 	Partials() (map[string]state.Partial, error)
+	Sentinel() (state.Sentinel, bool, error)
 }
 
 var _ stateReader = (*state.Job)(nil)
@@ -392,3 +393,4 @@ func (emptyState) Children(string) (map[string]state.Record, error) { return nil
 func (emptyState) Walk(func(string, state.Record) error) error      { return nil }
 func (emptyState) Count() (int, error)                              { return 0, nil }
 func (emptyState) Partials() (map[string]state.Partial, error)      { return nil, nil }
+func (emptyState) Sentinel() (state.Sentinel, bool, error)          { return state.Sentinel{}, false, nil }

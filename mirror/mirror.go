@@ -149,6 +149,14 @@ type Options struct {
 	// when it is the last thing left. Zero or one means no segmenting.
 	Segments int
 
+	// Sentinel is a file's path relative to Root, '/'-separated, that
+	// the upstream rewrites at the end of each of its updates (a trace
+	// file). When its size and time are as the last run that ended ok
+	// saw them, the run ends after listing its directory, with
+	// ResultOK; when it is missing remotely the run goes on as without
+	// it (sentinel.go). Empty means none.
+	Sentinel string
+
 	// DryRun decides and reports but changes nothing, state included:
 	// it never opens the target or the state for writing (see apply.go).
 	// Its report is the plan that a real run would carry out.
@@ -200,20 +208,23 @@ type Action struct {
 
 // Summary is the outcome of a run.
 type Summary struct {
-	Job        string    `json:"job"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	Result     Result    `json:"result"`
-	Dirs       int64     `json:"dirs"`
-	Listed     int64     `json:"listed"` // files and links seen in listings
-	Fetched    int64     `json:"fetched"`
-	Resumed    int64     `json:"resumed"`
-	Adopted    int64     `json:"adopted"`
-	Unchanged  int64     `json:"unchanged"`
-	Deleted    int64     `json:"deleted"`
-	Skipped    int64     `json:"skipped"`
-	Failed     int64     `json:"failed"`
-	Bytes      int64     `json:"bytes"`
-	Errors     []string  `json:"errors,omitempty"` // the first few failures, each naming path and reply
-	DurationMS int64     `json:"duration_ms"`
+	Job       string    `json:"job"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	Result    Result    `json:"result"`
+	Dirs      int64     `json:"dirs"`
+	Listed    int64     `json:"listed"` // files and links seen in listings
+	Fetched   int64     `json:"fetched"`
+	Resumed   int64     `json:"resumed"`
+	Adopted   int64     `json:"adopted"`
+	Unchanged int64     `json:"unchanged"`
+	Deleted   int64     `json:"deleted"`
+	Skipped   int64     `json:"skipped"`
+	Failed    int64     `json:"failed"`
+	Bytes     int64     `json:"bytes"`
+	Errors    []string  `json:"errors,omitempty"` // the first few failures, each naming path and reply
+	// SentinelUnchanged: the run ended after finding Options.Sentinel
+	// unchanged since the last complete run.
+	SentinelUnchanged bool  `json:"sentinel_unchanged,omitempty"`
+	DurationMS        int64 `json:"duration_ms"`
 }

@@ -147,6 +147,7 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 	if e.Precision != ftpcore.TimeUnknown {
 		age := r.now.Sub(e.Time)
 		if r.opts.MinAge > 0 && age < r.opts.MinAge {
+			r.young.Add(1)
 			r.skip(rel, "younger than min-age")
 			return
 		}
