@@ -39,6 +39,7 @@ func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	fs.StringVar(&jc.Symlinks, "symlinks", jc.Symlinks, "remote symlinks: skip, follow (fetch what they point to) or keep (local links inside the mirror)")
 	fs.Var(bytesFlag{&jc.LimitRate}, "limit-rate", "cap the total download rate, bytes per second (e.g. 10M)")
 	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
+	fs.StringVar(&jc.Sentinel, "sentinel", jc.Sentinel, "a file relative to the source's root that the upstream rewrites after each update (e.g. project/trace/master): while its size and time are as the last complete run saw them, a run lists only its directory and ends")
 	fs.StringVar(&jc.StatePath, "state", jc.StatePath, "state database (default $XDG_STATE_HOME/ftpmirror/JOB.db)")
 	fs.BoolVar(&jc.DryRun, "dry-run", jc.DryRun, "print the plan (fetch/delete/mkdir/adopt with reasons) and write nothing: no file, directory, lock or state")
 	fs.BoolVar(&jc.Quiet, "quiet", jc.Quiet, "print nothing when the run succeeds, and what is needed when it fails (for cron)")

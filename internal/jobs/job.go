@@ -50,8 +50,9 @@ type Job struct {
 	Segments    int
 	StatePath   string // "" means the default path for this job
 	DryRun      bool
-	Quiet       bool // print nothing on success
-	Pipelining  bool // send commands ahead of replies (false: one at a time)
+	Quiet       bool   // print nothing on success
+	Pipelining  bool   // send commands ahead of replies (false: one at a time)
+	Sentinel    string // a file relative to the source's root; unchanged since the last complete run: nothing to do
 
 	// Keys of a job file that are no sync flag.
 	Schedule     string        // cron expression as written; "" means only `sync -jobs` runs it

@@ -53,6 +53,11 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if j.Parallel < 1 || j.Parallel > 64 {
 		return nil, Login{}, configf("parallel %d: want 1 to 64", j.Parallel)
 	}
+	if j.Sentinel != "" {
+		if err := mirror.ValidateSentinel(j.Sentinel); err != nil {
+			return nil, Login{}, configf("%w", err)
+		}
+	}
 	for _, g := range append(append([]string{}, j.Include...), j.Exclude...) {
 		if err := mirror.ValidateGlob(g); err != nil {
 			return nil, Login{}, configf("%w", err)
@@ -86,6 +91,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		Symlinks:  symlinks,
 		LimitRate: j.LimitRate,
 		Segments:  j.Segments,
+		Sentinel:  j.Sentinel,
 		DryRun:    j.DryRun,
 	}, cred, nil
 }

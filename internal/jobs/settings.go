@@ -55,6 +55,7 @@ func (j *Job) Settings() []Setting {
 		{"parallel", fmt.Sprint(j.Parallel)},
 		{"retries", fmt.Sprint(j.Retries)},
 		{"segments", fmt.Sprint(j.Segments)},
+		{"sentinel", j.Sentinel},
 		{"delete", fmt.Sprint(j.Delete)},
 		{"max_delete", j.MaxDelete},
 		{"include", strings.Join(j.Include, " ")},
