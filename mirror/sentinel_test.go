@@ -119,13 +119,13 @@ func TestRealServersSentinel(t *testing.T) {
 				t.Errorf("new settings: %+v\n%s", sum, log.String())
 			}
 
-			for _, tc := range []struct {
+			for i, tc := range []struct {
 				name, data string
 				mt         time.Time
 			}{{"new size, same time", "Date: 22\n", t0}, {"same size, new time", "Date: 33\n", t0.Add(2 * time.Hour)}} {
 				run(opts()) // records the sentinel as it is
 				set("project/trace/master", tc.data, tc.mt)
-				set("project/a.txt", tc.name, tc.mt)
+				set("project/a.txt", strings.Repeat("a", 20+i), tc.mt) // a new size: fetched on any server
 				// A walk: a.txt is fetched (master too where the
 				// listing's time tells; LIST's day precision may not).
 				if sum := run(opts()); sum.SentinelUnchanged || sum.Fetched == 0 {
