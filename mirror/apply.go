@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/state"
@@ -91,12 +92,15 @@ func (v localView) readlink(rel string) (string, error) {
 // batcher, and the target's lock. openWriter makes it; a dry run never
 // does.
 type writer struct {
-	root   *os.Root
-	dc     *dirCache // Roots on the target's directories, shared with the view
-	stage  *os.Root  // the staging directory (staging.go)
-	store  *state.Job
-	batch  *state.Batcher
-	unlock func() // releases the target lock
+	root *os.Root
+	dc   *dirCache // Roots on the target's directories, shared with the view
+	// stage is the staging directory (staging.go), made by the first
+	// download (runner.staging); nil until then.
+	stage   atomic.Pointer[os.Root]
+	stageMu sync.Mutex // making it
+	store   *state.Job
+	batch   *state.Batcher
+	unlock  func() // releases the target lock
 }
 
 // openWriter creates the target if need be, locks it against any other
@@ -118,13 +122,16 @@ func (r *runner) openWriter() error {
 	if err != nil {
 		return err
 	}
-	// Under the lock: no other run uses the staging directory.
-	stage, err := openStaging(r.view.dc.root)
+	// Under the lock: no other run uses the staging directory. It is
+	// made only when a download needs it: a run that fetches nothing
+	// leaves the target as it was, its directory's time included.
+	stage, err := openStaging(r.view.dc.root, false)
 	if err != nil {
 		release()
 		return fmt.Errorf("target: %w", err)
 	}
-	w := &writer{root: r.view.dc.root, dc: r.view.dc, stage: stage, store: r.opts.State.Job(r.opts.Job), unlock: release}
+	w := &writer{root: r.view.dc.root, dc: r.view.dc, store: r.opts.State.Job(r.opts.Job), unlock: release}
+	w.stage.Store(stage)
 	w.batch = w.store.NewBatcher(256, 500*time.Millisecond)
 	w.batch.SetBeforeCommit(r.syncTarget)
 	r.w = w
@@ -137,8 +144,10 @@ func (r *runner) openWriter() error {
 // resume (and the directory, if that leaves it empty), and releases the
 // target's lock.
 func (r *runner) closeWriter() {
-	r.cleanStaging(true)
-	r.w.stage.Close()
+	if st := r.w.stage.Load(); st != nil {
+		r.cleanStaging(true)
+		st.Close()
+	}
 	r.w.unlock()
 }
 

@@ -29,7 +29,7 @@ type fetched struct {
 // counters.
 func (r *runner) commit(f fetched) error {
 	if f.prec != ftpcore.TimeUnknown {
-		if err := r.w.stage.Chtimes(f.tmp, f.mtime, f.mtime); err != nil {
+		if err := r.w.stage.Load().Chtimes(f.tmp, f.mtime, f.mtime); err != nil {
 			return permanent(err)
 		}
 	}

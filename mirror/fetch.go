@@ -107,7 +107,10 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 // directory: at its end to resume, or emptied to start over.
 func (r *runner) openTemp(t *task) (*tempFile, error) {
 	e, rel := t.entry, t.rel
-	dr := r.w.stage
+	dr, err := r.staging()
+	if err != nil {
+		return nil, permanent(err)
+	}
 	d := &tempFile{dir: dr, tmp: tempName(rel)}
 	p, hadPartial := r.partials[rel]
 	d.partial = hadPartial
@@ -123,7 +126,6 @@ func (r *runner) openTemp(t *task) (*tempFile, error) {
 	if d.offset == 0 {
 		flag |= os.O_TRUNC
 	}
-	var err error
 	if d.f, err = dr.OpenFile(d.tmp, flag, 0o644); err != nil {
 		return nil, permanent(err)
 	}

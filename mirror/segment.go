@@ -69,13 +69,17 @@ func (r *runner) splitFetch(t *task) *task {
 		return t
 	}
 	tmp := tempName(t.rel)
-	f, err := r.w.stage.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	st, err := r.staging()
+	if err != nil {
+		return t // download reports it
+	}
+	f, err := st.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return t
 	}
 	if free := freeSpace(f); free >= 0 && e.Size > free {
 		f.Close()
-		r.w.stage.Remove(tmp)
+		st.Remove(tmp)
 		return t // download reports the lack of space
 	}
 	segs := make([]state.Segment, n)
@@ -86,7 +90,7 @@ func (r *runner) splitFetch(t *task) *task {
 	// record that the next run finds (and that resumes nothing).
 	if err := r.w.store.PutPartial(t.rel, r.segPartial(t, segs)); err != nil {
 		f.Close()
-		r.w.stage.Remove(tmp)
+		st.Remove(tmp)
 		return t
 	}
 	r.log.Debug("fetching in segments", "path", "/"+t.rel, "segments", n, "bytes", e.Size)
@@ -109,7 +113,11 @@ func (r *runner) resumeSegments(t *task, p state.Partial) *task {
 	if p.Temp != tempPath(t.rel) || p.Size != e.Size {
 		return nil
 	}
-	f, err := r.w.stage.OpenFile(tmp, os.O_RDWR, 0)
+	st, err := r.staging()
+	if err != nil {
+		return nil
+	}
+	f, err := st.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
 		return nil
 	}
@@ -293,7 +301,7 @@ func (r *runner) segmentDone(sf *segFile) {
 	switch {
 	case sf.bad.Load(), sf.noREST.Load():
 		sf.f.Close()
-		r.w.stage.Remove(sf.tmp)
+		r.w.stage.Load().Remove(sf.tmp)
 		r.forgetPartial(t.rel)
 		if sf.noREST.Load() && !sf.bad.Load() {
 			r.q.push(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: t.dec, links: t.links})
@@ -318,7 +326,7 @@ func (r *runner) segmentDone(sf *segFile) {
 			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true})
 	}
 	if err != nil {
-		r.w.stage.Remove(sf.tmp)
+		r.w.stage.Load().Remove(sf.tmp)
 		r.fail(t.rel, "fetch", err)
 	}
 }

@@ -17,8 +17,9 @@ import (
 // file complete under its final name or not at all, and no temporary
 // file at any time. The staging directory is on the target's file
 // system, so the rename into place stays atomic. A real run makes it
-// after taking the target's lock and removes it at its end when nothing
-// is left in it to resume; a dry run never makes it. A remote entry of
+// when a download first needs it, under the target's lock, and removes
+// it at its end when nothing is left in it to resume; a run that fetches
+// nothing, and a dry run, never make it. A remote entry of
 // that name at the root is refused (reservedName), so no listing can
 // write into it or delete it.
 //
@@ -66,11 +67,14 @@ func oldTempPath(rel string) string {
 	return dir + tempPrefix + hex.EncodeToString(sum[:8]) + tempSuffix
 }
 
-// openStaging makes the staging directory if need be and opens it. What
-// is in its way (a file, a link) is not ours to remove: the run fails.
-func openStaging(root *os.Root) (*os.Root, error) {
+// openStaging opens the staging directory; with create, it makes it if
+// need be, else a missing one is nil. What is in its way (a file, a
+// link) is not ours to remove: the run fails.
+func openStaging(root *os.Root, create bool) (*os.Root, error) {
 	fi, err := root.Lstat(stagingDir)
 	switch {
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return nil, nil
 	case errors.Is(err, fs.ErrNotExist):
 		if err := root.Mkdir(stagingDir, 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 			return nil, fmt.Errorf("staging directory: %w", err)
@@ -84,6 +88,25 @@ func openStaging(root *os.Root) (*os.Root, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staging directory: %w", err)
 	}
+	return st, nil
+}
+
+// staging returns the staging directory, made by the first call that
+// needs it.
+func (r *runner) staging() (*os.Root, error) {
+	if st := r.w.stage.Load(); st != nil {
+		return st, nil
+	}
+	r.w.stageMu.Lock()
+	defer r.w.stageMu.Unlock()
+	if st := r.w.stage.Load(); st != nil {
+		return st, nil
+	}
+	st, err := openStaging(r.w.root, true)
+	if err != nil {
+		return nil, err
+	}
+	r.w.stage.Store(st)
 	return st, nil
 }
 
@@ -104,7 +127,10 @@ func (r *runner) adoptOldTemps() {
 			r.forgetPartial(rel)
 			continue
 		}
-		err := r.w.root.Rename(p.Temp, tempPath(rel))
+		_, err := r.staging()
+		if err == nil {
+			err = r.w.root.Rename(p.Temp, tempPath(rel))
+		}
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			r.log.Warn("an interrupted download of an older version cannot be moved; fetching it again", "path", "/"+rel, "err", err)
 			delete(r.partials, rel)
@@ -127,6 +153,10 @@ func (r *runner) adoptOldTemps() {
 // small to resume. With end, the staging directory itself goes too if it
 // is then empty. Only names tempName makes are touched.
 func (r *runner) cleanStaging(end bool) {
+	st := r.w.stage.Load()
+	if st == nil {
+		return
+	}
 	partials, err := r.w.store.Partials()
 	if err != nil {
 		r.log.Warn("reading interrupted downloads failed; staging directory left as it is", "err", err)
@@ -136,7 +166,7 @@ func (r *runner) cleanStaging(end bool) {
 	for _, p := range partials {
 		keep[p.Temp] = true
 	}
-	f, err := r.w.stage.Open(".")
+	f, err := st.Open(".")
 	if err != nil {
 		return
 	}
@@ -144,7 +174,7 @@ func (r *runner) cleanStaging(end bool) {
 	f.Close()
 	for _, name := range names {
 		if isStagedName(name) && !keep[stagingDir+"/"+name] {
-			r.w.stage.Remove(name)
+			st.Remove(name)
 		}
 	}
 	if end {
