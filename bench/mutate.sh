@@ -190,9 +190,55 @@ m "an unreadable PWD does not stop the run" mirror/run.go \
   's/\tif errors\.Is\(err, ftpcore\.ErrProtocol\) \{\n(\t\t\/\/ A PWD reply)/\tif false {\n$1/' \
   ./mirror 'TestUnreadablePWD'
 
-m "a directory gone before its fetch is made again (remakeDir)" mirror/fetch.go \
-  's/\tif errors\.Is\(err, fs\.ErrNotExist\) \{\n(\t\t\/\/ The directory was made when the fetch was planned)/\tif false \&\& errors.Is(err, fs.ErrNotExist) {\n$1/' \
+m "a directory gone before its fetch is made again (remakeDir)" mirror/staging.go \
+  's/\tif errors\.Is\(err, fs\.ErrNotExist\) \{\n(\t\tif r\.remakeDir)/\tif false \&\& errors.Is(err, fs.ErrNotExist) {\n$1/' \
   ./mirror 'TestDirRemovedBeforeFetch'
+
+# --- issue 15: the staging directory
+m "downloads in progress in the staging directory, not in the tree" mirror/staging.go \
+  's/const stagingDir = "\.ftpmirror"/const stagingDir = "."/' \
+  ./mirror 'TestStagingReaderSeesNoTemp'
+m "downloads in progress in the staging directory, seen by SIGKILLs" mirror/staging.go \
+  's/const stagingDir = "\.ftpmirror"/const stagingDir = "."/' \
+  ./internal/crashtest 'TestKillLoop'
+m "a remote .ftpmirror at the root is not mirrored (reservedName)" mirror/staging.go \
+  's/\treturn dir == "" && strings\.EqualFold\(name, stagingDir\)/\treturn false/' \
+  ./mirror 'TestStagingReservedName'
+m "an old temporary file with a partial record is moved and resumed (adoptOldTemps)" mirror/staging.go \
+  's/\t\t\terr = r\.w\.root\.Rename\(p\.Temp, tempPath\(rel\)\)/\t\t\terr = nil/' \
+  ./mirror 'TestOldTempAdopted'
+m "stale temporary files and the empty staging directory go at the end (cleanStaging)" mirror/staging.go \
+  's/\t\tif isStagedName\(name\) && !keep/\t\tif false \&\& isStagedName(name) \&\& !keep/' \
+  ./mirror 'TestStagingCleanedAtEnd'
+m "what is in the way of the staging directory is not used (openStaging)" mirror/staging.go \
+  's/\tcase !fi\.IsDir\(\):\n/\tcase false:\n/' \
+  ./mirror 'TestStagingInTheWay'
+m "a run that fetches nothing makes no staging directory (the target stays as it was)" mirror/apply.go \
+  's/stage, err := openStaging\(r\.view\.dc\.root, false\)/stage, err := openStaging(r.view.dc.root, true)/' \
+  ./cmd/ftpmirror 'TestStateCorruptRebuild'
+
+# --- issue 15: the sentinel short-circuit
+m "an unchanged sentinel ends the run (checkSentinel)" mirror/sentinel.go \
+  's/(\t\t\t\t"bytes", seen\.Size, "time", seen\.ModTime, "last_complete", stored\.Saved\)\n)\t\t\treturn true, nil/$1\t\t\treturn false, nil/' \
+  ./mirror 'TestRealServersSentinel'
+m "a sentinel of a new size is a change" mirror/sentinel.go \
+  's/\t\tcase stored\.Size != seen\.Size:/\t\tcase false:/' \
+  ./mirror 'TestRealServersSentinel'
+m "a sentinel of a new time is a change" mirror/sentinel.go \
+  's/\|\| !sameTime\(stored\.ModTime, seen\.ModTime, p, r\.loc\):/:/' \
+  ./mirror 'TestRealServersSentinel'
+m "a sentinel record made under other settings is not trusted" mirror/sentinel.go \
+  's/ \|\| stored\.Settings != seen\.Settings:/:/' \
+  ./mirror 'TestRealServersSentinel'
+m "only a run that ended ok records the sentinel" mirror/sentinel.go \
+  's/ \|\| res != ResultOK \|\| / || /' \
+  ./mirror 'TestSentinelAfterIncompleteRun'
+m "a run that skipped files for min-age records no sentinel" mirror/sentinel.go \
+  's/ \|\| r\.young\.Load\(\) > 0 \{/ {/' \
+  ./mirror 'TestSentinelAfterIncompleteRun'
+m "a walking run forgets the sentinel record before it writes (forgetSentinel)" mirror/sentinel.go \
+  's/\tif !r\.sentinelStored \{\n\t\treturn nil/\tif true {\n\t\treturn nil/' \
+  ./mirror 'TestSentinelAfterIncompleteRun'
 
 # --- issue 12
 m "a refused PASS is not quoted in the error (ftpcore/conn.go refuseControlBytes)" ftpcore/conn.go \

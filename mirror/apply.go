@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/state"
@@ -87,14 +88,19 @@ func (v localView) readlink(rel string) (string, error) {
 }
 
 // writer is what a real run writes with: the target's Root and its
-// directory cache, the job's state and its batcher, and the target's
-// lock. openWriter makes it; a dry run never does.
+// directory cache, the staging directory, the job's state and its
+// batcher, and the target's lock. openWriter makes it; a dry run never
+// does.
 type writer struct {
-	root   *os.Root
-	dc     *dirCache // Roots on the target's directories, shared with the view
-	store  *state.Job
-	batch  *state.Batcher
-	unlock func() // releases the target lock
+	root *os.Root
+	dc   *dirCache // Roots on the target's directories, shared with the view
+	// stage is the staging directory (staging.go), made by the first
+	// download (runner.staging); nil until then.
+	stage   atomic.Pointer[os.Root]
+	stageMu sync.Mutex // making it
+	store   *state.Job
+	batch   *state.Batcher
+	unlock  func() // releases the target lock
 }
 
 // openWriter creates the target if need be, locks it against any other
@@ -116,11 +122,33 @@ func (r *runner) openWriter() error {
 	if err != nil {
 		return err
 	}
+	// Under the lock: no other run uses the staging directory. It is
+	// made only when a download needs it: a run that fetches nothing
+	// leaves the target as it was, its directory's time included.
+	stage, err := openStaging(r.view.dc.root, false)
+	if err != nil {
+		release()
+		return fmt.Errorf("target: %w", err)
+	}
 	w := &writer{root: r.view.dc.root, dc: r.view.dc, store: r.opts.State.Job(r.opts.Job), unlock: release}
+	w.stage.Store(stage)
 	w.batch = w.store.NewBatcher(256, 500*time.Millisecond)
 	w.batch.SetBeforeCommit(r.syncTarget)
 	r.w = w
+	r.adoptOldTemps()
+	r.cleanStaging(false)
 	return nil
+}
+
+// closeWriter removes from the staging directory what nothing will
+// resume (and the directory, if that leaves it empty), and releases the
+// target's lock.
+func (r *runner) closeWriter() {
+	if st := r.w.stage.Load(); st != nil {
+		r.cleanStaging(true)
+		st.Close()
+	}
+	r.w.unlock()
 }
 
 // syncTarget makes the files written so far durable before the state
@@ -315,9 +343,10 @@ func (r *runner) makeLink(rel, target string, l local) {
 	}
 }
 
-// removeStaleTemps deletes temporary files in dir that no interrupted
-// download of this run will resume: left over by a crash of a run whose
-// state record did not survive, or of files that are gone remotely.
+// removeStaleTemps deletes the temporary files that an older version of
+// ftpmirror left in dir, beside the files (see staging.go): those an
+// interrupted download will resume were moved to the staging directory
+// when the run started (adoptOldTemps).
 func (r *runner) removeStaleTemps(dir string) {
 	if r.dryRun() {
 		return
@@ -332,15 +361,8 @@ func (r *runner) removeStaleTemps(dir string) {
 		if !isTempName(name) {
 			continue
 		}
-		keep := false
-		for _, p := range r.partials {
-			if p.Temp == joinRel(dir, name) {
-				keep = true
-				break
-			}
-		}
-		if !keep {
-			r.w.root.Remove(joinRel(dir, name))
+		if err := r.w.root.Remove(joinRel(dir, name)); err == nil {
+			r.log.Debug("old temporary file removed", "path", "/"+joinRel(dir, name))
 		}
 	}
 }
@@ -362,6 +384,7 @@ type stateReader interface {
 	Walk(fn func(path string, r state.Record) error) error
 	Count() (int, error)
 	Partials() (map[string]state.Partial, error)
+	Sentinel() (state.Sentinel, bool, error)
 }
 
 var _ stateReader = (*state.Job)(nil)
@@ -382,3 +405,4 @@ func (emptyState) Children(string) (map[string]state.Record, error) { return nil
 func (emptyState) Walk(func(string, state.Record) error) error      { return nil }
 func (emptyState) Count() (int, error)                              { return 0, nil }
 func (emptyState) Partials() (map[string]state.Partial, error)      { return nil, nil }
+func (emptyState) Sentinel() (state.Sentinel, bool, error)          { return state.Sentinel{}, false, nil }

@@ -11,8 +11,7 @@ import (
 // fetched is a complete download in its temporary file, to commit.
 type fetched struct {
 	rel       string
-	dir       *os.Root // where tmp and name are
-	tmp, name string
+	tmp       string        // in the staging directory
 	entry     ftpcore.Entry // as listed
 	size      int64
 	mtime     time.Time // the remote time, at precision prec
@@ -26,23 +25,24 @@ type fetched struct {
 
 // commit puts a complete download in place and records it, for whole
 // (fetch.go) and segmented (segment.go) fetches alike: the remote time on
-// the temporary file, the rename into place, the state record (batched:
+// the temporary file, the rename from the staging directory into place
+// (moveIntoPlace), the state record (batched:
 // written after the next syncTarget), the partial record dropped, the
 // counters.
 func (r *runner) commit(f fetched) error {
 	if f.prec != ftpcore.TimeUnknown {
-		if err := f.dir.Chtimes(f.tmp, f.mtime, f.mtime); err != nil {
+		if err := r.w.stage.Load().Chtimes(f.tmp, f.mtime, f.mtime); err != nil {
 			return permanent(err)
 		}
 	}
-	if err := f.dir.Rename(f.tmp, f.name); err != nil {
+	if err := r.moveIntoPlace(f.tmp, f.rel); err != nil {
 		return permanent(err)
 	}
 	if f.prec == ftpcore.TimeUnknown {
 		// No remote time: the state keeps the local file's, which
 		// the next run compares.
 		f.mtime = r.clock()
-		if fi, err := f.dir.Lstat(f.name); err == nil {
+		if fi, err := r.w.root.Lstat(f.rel); err == nil {
 			f.mtime = fi.ModTime()
 		}
 	}

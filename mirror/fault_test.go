@@ -230,7 +230,7 @@ func bigTree(t *testing.T, src string) {
 func noTemps(t *testing.T, dir string) {
 	t.Helper()
 	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), ".ftpmirror-") {
+		if err == nil && strings.HasPrefix(d.Name(), ".ftpmirror") {
 			t.Errorf("temporary file left: %s", p)
 		}
 		return nil

@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"path"
 	"sync"
 	"time"
 
@@ -26,8 +24,8 @@ var errTooLong = errors.New("server sent more bytes than the listing announced")
 // errNoSpace: the target's file system has no room for a file.
 var errNoSpace = errors.New("not enough free space")
 
-// fetch downloads one file into a temporary file beside it, checks it,
-// and commits it (commit.go).
+// fetch downloads one file into a temporary file in the staging
+// directory, checks it, and commits it (commit.go).
 func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerState) error {
 	r.prog.InFlight.Add(1)
 	defer r.prog.InFlight.Add(-1)
@@ -40,16 +38,15 @@ func (r *runner) fetch(ctx context.Context, c *ftpcore.Conn, t *task, w *workerS
 	return r.download(ctx, c, t, w)
 }
 
-// tempFile is a download in progress: the temporary file beside the
-// file's place, opened in the Root of the file's directory.
+// tempFile is a download in progress: its temporary file in the
+// staging directory (staging.go).
 type tempFile struct {
-	dir       *os.Root // the file's directory
-	tmp, name string   // in dir
-	f         *os.File // nil once closed
-	release   func()   // gives dir back to the directory cache
-	offset    int64    // where the data goes on: the bytes already there
-	partial   bool     // the state has a partial record of the download
-	wantTime  bool     // MDTM went with the RETR
+	dir      *os.Root // the staging directory
+	tmp      string   // in dir
+	f        *os.File // nil once closed
+	offset   int64    // where the data goes on: the bytes already there
+	partial  bool     // the state has a partial record of the download
+	wantTime bool     // MDTM went with the RETR
 }
 
 // remove closes and removes the temporary file.
@@ -61,13 +58,12 @@ func (d *tempFile) remove() {
 	d.dir.Remove(d.tmp)
 }
 
-// close closes the file if still open and releases the directory.
+// close closes the file if still open.
 func (d *tempFile) close() {
 	if d.f != nil {
 		d.f.Close()
 		d.f = nil
 	}
-	d.release()
 }
 
 // download runs RETR into the temporary file and commits it. It resumes
@@ -116,29 +112,20 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 	if err != nil {
 		return err
 	}
-	return r.commit(fetched{rel: t.rel, dir: d.dir, tmp: d.tmp, name: d.name, entry: t.entry,
+	return r.commit(fetched{rel: t.rel, tmp: d.tmp, entry: t.entry,
 		size: n, mtime: mtime, prec: prec, partial: d.partial, resumed: t.verb == VerbResume,
 		digest: dg.sum(), verified: verified})
 }
 
-// openTemp opens the temporary file of t's download in the file's
+// openTemp opens the temporary file of t's download in the staging
 // directory: at its end to resume, or emptied to start over.
 func (r *runner) openTemp(t *task) (*tempFile, error) {
 	e, rel := t.entry, t.rel
-	// Local work happens in the file's directory: one name to resolve.
-	dr, name, release, err := r.w.dc.at(rel)
-	if errors.Is(err, fs.ErrNotExist) {
-		// The directory was made when the fetch was planned, and is
-		// gone (removed under the running mirror, or lost): make it
-		// again rather than fail the file.
-		if err = r.remakeDir(parentOf(rel)); err == nil {
-			dr, name, release, err = r.w.dc.at(rel)
-		}
-	}
+	dr, err := r.staging()
 	if err != nil {
 		return nil, permanent(err)
 	}
-	d := &tempFile{dir: dr, name: name, tmp: path.Base(tempPath(rel)), release: release}
+	d := &tempFile{dir: dr, tmp: tempName(rel)}
 	p, hadPartial := r.partials[rel]
 	d.partial = hadPartial
 	// A temporary file of segments has holes: its size says nothing. A
@@ -154,7 +141,6 @@ func (r *runner) openTemp(t *task) (*tempFile, error) {
 		flag |= os.O_TRUNC
 	}
 	if d.f, err = dr.OpenFile(d.tmp, flag, 0o644); err != nil {
-		release()
 		return nil, permanent(err)
 	}
 	if err := r.prepareTemp(t, d); err != nil {

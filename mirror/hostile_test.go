@@ -168,10 +168,12 @@ func (h *hostile) files() map[string]string {
 		rel, _ := filepath.Rel(h.target, p)
 		switch {
 		case rel == "planted" || rel == "plantedfile":
-		case strings.HasPrefix(d.Name(), ".ftpmirror-") && strings.HasSuffix(d.Name(), ".part"):
-			// Temporary files are hidden; that none is under a final
-			// name is what matters.
-			h.temps++
+		case rel == ".ftpmirror":
+			// The staging directory: the temporary files are there,
+			// and nowhere else.
+			parts, _ := filepath.Glob(filepath.Join(p, "*.part"))
+			h.temps = len(parts)
+			return filepath.SkipDir
 		case d.Type()&fs.ModeSymlink != 0:
 			l, _ := os.Readlink(p)
 			out[rel] = "-> " + l

@@ -170,6 +170,14 @@ type Options struct {
 	// there, so that a run that cannot connect leaves nothing behind.
 	beforeWrite func() error
 
+	// Sentinel is a file's path relative to Root, '/'-separated, that
+	// the upstream rewrites at the end of each of its updates (a trace
+	// file). When its size and time are as the last run that ended ok
+	// saw them, the run ends after listing its directory, with
+	// ResultOK; when it is missing remotely the run goes on as without
+	// it (sentinel.go). Empty means none.
+	Sentinel string
+
 	// DryRun decides and reports but changes nothing, state included:
 	// it never opens the target or the state for writing (see apply.go).
 	// Its report is the plan that a real run would carry out.
@@ -239,4 +247,7 @@ type Summary struct {
 	Errors     []string  `json:"errors,omitempty"`   // the first few failures, each naming path and reply
 	DurationMS int64     `json:"duration_ms"`
 	Snapshot   string    `json:"snapshot,omitempty"` // the version this run published (PublishSnapshot)
+	// SentinelUnchanged: the run ended after finding Options.Sentinel
+	// unchanged since the last complete run.
+	SentinelUnchanged bool `json:"sentinel_unchanged,omitempty"`
 }

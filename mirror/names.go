@@ -1,8 +1,6 @@
 package mirror
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"path"
 	"runtime"
@@ -67,24 +65,19 @@ func checkNameFor(windows bool, name string) error {
 	return nil
 }
 
-// Temporary files are hidden, recognisable and short whatever the length
-// of the final name: ".ftpmirror-" + 16 hex digits of a hash of the name
-// + ".part", in the final file's directory so that the rename into place
-// is atomic.
+// Before issue 15 temporary files were hidden, recognisable names beside
+// the final file: ".ftpmirror-" + 16 hex digits of a hash of the name +
+// ".part" (oldTempPath). Now they live in the staging directory
+// (staging.go); a name of the old form is still refused from servers,
+// and one left in the tree by an older version is adopted or removed.
 const (
 	tempPrefix = ".ftpmirror-"
 	tempSuffix = ".part"
 )
 
+// isTempName reports whether name has the form of an old temporary file.
 func isTempName(name string) bool {
 	return strings.HasPrefix(name, tempPrefix) && strings.HasSuffix(name, tempSuffix)
-}
-
-// tempPath returns the temporary file's path for the file at rel.
-func tempPath(rel string) string {
-	dir, name := path.Split(rel)
-	sum := sha256.Sum256([]byte(name))
-	return dir + tempPrefix + hex.EncodeToString(sum[:8]) + tempSuffix
 }
 
 // joinRel joins a relative directory and a name.

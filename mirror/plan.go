@@ -40,6 +40,14 @@ func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entr
 			seen[e.Name] = true // never a reason to delete what is there
 			continue
 		}
+		if reservedName(t.rel, e.Name) {
+			// Mirrored, it would write into the staging directory, and
+			// its deletion would delete it (staging.go).
+			r.log.Warn("not mirrored: the name of ftpmirror's staging directory", "path", "/"+rel)
+			r.skip(rel, "name of the staging directory")
+			seen[e.Name] = true
+			continue
+		}
 		if seen[e.Name] {
 			r.fail(rel, "refuse", fmt.Errorf("in %s: name %q listed twice", QuotePath(r.remote(t.rel)), e.Name))
 			continue
@@ -66,7 +74,7 @@ func (r *runner) compareDir(ctx context.Context, t *task, entries []ftpcore.Entr
 	kept := 0
 	for name, rec := range known {
 		rel := joinRel(t.rel, name)
-		if seen[name] || r.filter.excluded(rel) || (rec.Kind != state.KindDir && !r.filter.file(rel)) {
+		if seen[name] || reservedName(t.rel, name) || r.filter.excluded(rel) || (rec.Kind != state.KindDir && !r.filter.file(rel)) {
 			continue
 		}
 		if bad != nil {
@@ -139,6 +147,7 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 	if e.Precision != ftpcore.TimeUnknown {
 		age := r.now.Sub(e.Time)
 		if r.opts.MinAge > 0 && age < r.opts.MinAge {
+			r.young.Add(1)
 			r.skip(rel, "younger than min-age")
 			return
 		}

@@ -83,6 +83,7 @@ func TestResumeChangedRealServers(t *testing.T) {
 				if err := db.Job("job").PutPartial(e.Name, p); err != nil {
 					t.Fatal(err)
 				}
+				os.MkdirAll(filepath.Join(target, stagingDir), 0o755)
 				if err := os.WriteFile(filepath.Join(target, p.Temp), cases[i].old[:1<<20], 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -108,7 +109,7 @@ func TestResumeChangedRealServers(t *testing.T) {
 			if sum.Resumed != 2 {
 				t.Errorf("resumed %d, want 2", sum.Resumed)
 			}
-			left, _ := filepath.Glob(filepath.Join(target, ".ftpmirror-*"))
+			left, _ := filepath.Glob(filepath.Join(target, ".ftpmirror*"))
 			if partials, _ := db.Job("job").Partials(); len(left) > 0 || len(partials) > 0 {
 				t.Errorf("left behind: temporary files %q, partial records %v", left, partials)
 			}

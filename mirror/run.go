@@ -43,6 +43,15 @@ type runner struct {
 	mkdirMu    sync.Mutex               // needDir
 	partials   map[string]state.Partial // interrupted downloads, from the last run
 
+	// sentinel is Options.Sentinel as listed before the walk (nil:
+	// none, or not usable); sentinelStored says whether the state had a
+	// record of one; sentinelSkip, that the run ended on it
+	// (sentinel.go). young counts files skipped by MinAge.
+	sentinel       *state.Sentinel
+	sentinelStored bool
+	sentinelSkip   bool
+	young          atomic.Int64
+
 	noMDTM atomic.Bool // the server has no MDTM
 	srv    serverFacts // quirks learned by this run and earlier ones
 	// progress is when (UnixNano) a task last succeeded or a fetch last
@@ -88,6 +97,7 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 	if err != nil {
 		sum.Errors = append([]string{escapeText(err.Error())}, sum.Errors...)
 	}
+	sum.SentinelUnchanged = r.sentinelSkip
 	if !opts.DryRun {
 		if _, herr := opts.State.Job(opts.Job).AddRun(state.Run{
 			Start: sum.Start, End: sum.End, Result: string(sum.Result),
@@ -96,6 +106,9 @@ func Run(ctx context.Context, opts *Options) (*Summary, error) {
 			Bytes: sum.Bytes, Errors: sum.Errors,
 		}); herr != nil && err == nil {
 			err = herr
+		}
+		if serr := r.saveSentinel(sum.Result); serr != nil && err == nil {
+			err = serr
 		}
 	}
 	attrs := []any{"result", sum.Result, "listed", sum.Listed, "fetched", sum.Fetched,
@@ -147,6 +160,11 @@ func newRunner(opts *Options) (*runner, error) {
 	last, err := compileLast(opts.Last)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Sentinel != "" {
+		if err := ValidateSentinel(opts.Sentinel); err != nil {
+			return nil, err
+		}
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -219,7 +237,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	r.view = view
 	defer func() {
 		if r.w != nil {
-			r.w.unlock()
+			r.closeWriter()
 		}
 		r.view.close()
 	}()
@@ -235,6 +253,10 @@ func (r *runner) run(ctx context.Context) (err error) {
 		}
 	}()
 	first, err := r.start(ctx)
+	if errors.Is(err, errSentinelUnchanged) {
+		r.sentinelSkip = true
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -283,6 +305,9 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 		first.Close()
 		return nil, err
 	}
+	if first, err = r.sentinelFirst(ctx, first); err != nil {
+		return nil, err
+	}
 	if err := r.selectChecksum(ctx, first); err != nil {
 		first.Close()
 		return nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
@@ -290,16 +315,46 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 	if !r.opts.DryRun {
 		// Only now that the server answered: a run that cannot connect
 		// leaves no empty target behind.
+		var err error
 		if f := r.opts.beforeWrite; f != nil {
-			if err := f(); err != nil {
-				first.Close()
-				return nil, err
-			}
+			err = f()
 		}
-		if err := r.openWriter(); err != nil {
+		if err == nil {
+			err = r.openWriter()
+		}
+		if err == nil {
+			err = r.forgetSentinel()
+		}
+		if err != nil {
 			first.Close()
 			return nil, err
 		}
+	}
+	return first, nil
+}
+
+// sentinelFirst checks the sentinel on the first connection (see
+// sentinel.go): errSentinelUnchanged ends the run. A connection that
+// broke meanwhile is made again.
+func (r *runner) sentinelFirst(ctx context.Context, first *ftpcore.Conn) (*ftpcore.Conn, error) {
+	unchanged, err := r.checkSentinel(ctx, first)
+	if err != nil || unchanged {
+		first.Close()
+		if err == nil {
+			err = errSentinelUnchanged
+		}
+		return nil, err
+	}
+	if first.Err() == nil {
+		return first, nil
+	}
+	first.Close()
+	if first, err = r.connect(ctx); err != nil {
+		return nil, fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
+	}
+	if err = r.proveRoot(ctx, first); err != nil {
+		first.Close()
+		return nil, err
 	}
 	return first, nil
 }

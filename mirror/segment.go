@@ -72,14 +72,18 @@ func (r *runner) splitFetch(t *task) *task {
 	if n < 2 || t.verb != VerbFetch || t.dec.replace || partial || e.Size < segmentMin || !r.q.idle() {
 		return t
 	}
-	tmp := tempPath(t.rel)
-	f, err := r.w.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	tmp := tempName(t.rel)
+	st, err := r.staging()
+	if err != nil {
+		return t // download reports it
+	}
+	f, err := st.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return t
 	}
 	if free := freeSpace(f); free >= 0 && e.Size > free {
 		f.Close()
-		r.w.root.Remove(tmp)
+		st.Remove(tmp)
 		return t // download reports the lack of space
 	}
 	segs := make([]state.Segment, n)
@@ -88,9 +92,9 @@ func (r *runner) splitFetch(t *task) *task {
 	}
 	// Recorded before the first byte, so that even a kill -9 leaves a
 	// record that the next run finds (and that resumes nothing).
-	if err := r.w.store.PutPartial(t.rel, r.segPartial(t, tmp, segs)); err != nil {
+	if err := r.w.store.PutPartial(t.rel, r.segPartial(t, segs)); err != nil {
 		f.Close()
-		r.w.root.Remove(tmp)
+		st.Remove(tmp)
 		return t
 	}
 	r.log.Debug("fetching in segments", "path", "/"+t.rel, "segments", n, "bytes", e.Size)
@@ -98,9 +102,9 @@ func (r *runner) splitFetch(t *task) *task {
 }
 
 // segPartial is the state's record of a download in segments.
-func (r *runner) segPartial(t *task, tmp string, segs []state.Segment) state.Partial {
+func (r *runner) segPartial(t *task, segs []state.Segment) state.Partial {
 	e := t.entry
-	return state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tmp,
+	return state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(t.rel),
 		Started: r.clock(), Segments: segs}
 }
 
@@ -109,11 +113,15 @@ func (r *runner) segPartial(t *task, tmp string, segs []state.Segment) state.Par
 // when the temporary file does not hold what the state says.
 func (r *runner) resumeSegments(t *task, p state.Partial) *task {
 	e := t.entry
-	tmp := tempPath(t.rel)
-	if p.Temp != tmp || p.Size != e.Size {
+	tmp := tempName(t.rel)
+	if p.Temp != tempPath(t.rel) || p.Size != e.Size {
 		return nil
 	}
-	f, err := r.w.root.OpenFile(tmp, os.O_RDWR, 0)
+	st, err := r.staging()
+	if err != nil {
+		return nil
+	}
+	f, err := st.OpenFile(tmp, os.O_RDWR, 0)
 	if err != nil {
 		return nil
 	}
@@ -300,7 +308,7 @@ func (r *runner) segmentDone(sf *segFile) {
 	switch {
 	case sf.bad.Load(), sf.noREST.Load():
 		sf.f.Close()
-		r.w.root.Remove(sf.tmp)
+		r.w.stage.Load().Remove(sf.tmp)
 		r.forgetPartial(t.rel)
 		if sf.noREST.Load() && !sf.bad.Load() {
 			r.q.push(&task{kind: taskFetch, rel: t.rel, entry: t.entry, verb: VerbFetch, dec: t.dec, links: t.links})
@@ -341,12 +349,12 @@ func (r *runner) commitSegments(sf *segFile) {
 		}
 	}
 	if err == nil {
-		err = r.commit(fetched{rel: t.rel, dir: r.w.root, tmp: sf.tmp, name: t.rel, entry: t.entry,
+		err = r.commit(fetched{rel: t.rel, tmp: sf.tmp, entry: t.entry,
 			size: t.entry.Size, mtime: sf.mtime, prec: sf.prec, partial: true, resumed: sf.resumed, segmented: true,
 			digest: dg.sum(), verified: verified})
 	}
 	if err != nil {
-		r.w.root.Remove(sf.tmp)
+		r.w.stage.Load().Remove(sf.tmp)
 		r.fail(t.rel, "fetch", err)
 	}
 }
@@ -372,7 +380,7 @@ func (r *runner) saveSegments(sf *segFile) error {
 	if err := sf.f.Sync(); err != nil {
 		return err
 	}
-	return r.w.store.PutPartial(sf.t.rel, r.segPartial(sf.t, sf.tmp, segs))
+	return r.w.store.PutPartial(sf.t.rel, r.segPartial(sf.t, segs))
 }
 
 // segmentFailed records a segment that will not be retried: the file is

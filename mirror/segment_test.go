@@ -45,7 +45,7 @@ func TestSegmentedDownload(t *testing.T) {
 			if sum := e.run(e.opts()); sum.Fetched != 0 || sum.Unchanged != 1 {
 				t.Errorf("second run: %+v", sum)
 			}
-			if left, _ := filepath.Glob(filepath.Join(e.target, ".ftpmirror-*")); len(left) != 0 {
+			if left, _ := filepath.Glob(filepath.Join(e.target, ".ftpmirror*")); len(left) != 0 {
 				t.Errorf("temporary files left: %v", left)
 			}
 		})

@@ -43,7 +43,6 @@ const (
 	currentLink    = "current"
 	currentNew     = "current.tmp"
 	snapshotLayout = "20060102T150405Z"
-	stagingDir     = ".ftpmirror" // never copied into a new version
 )
 
 // PublishMode says how a run makes its changes visible.
@@ -129,6 +128,9 @@ func runSnapshot(ctx context.Context, opts *Options) (*Summary, error) {
 	sum, err := Run(ctx, &inner)
 	if err != nil || sum.Result != ResultOK {
 		return sum, err // current stays; next is where the next run goes on
+	}
+	if sum.SentinelUnchanged {
+		return sum, nil // nothing new upstream: current stays the newest version
 	}
 	if sum.Snapshot, err = s.publish(start); err != nil {
 		sum.Result = ResultFailed

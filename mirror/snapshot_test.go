@@ -204,3 +204,36 @@ func TestRealServerSnapshotFailedRun(t *testing.T) {
 		t.Fatalf("after three published runs with keep 2: snapshots %q, current -> %s, published %q", names, l, sum.Snapshot)
 	}
 }
+
+// TestRealServerSnapshotSentinel: a snapshot run whose sentinel is
+// unchanged ends ok without publishing, and current stays; a changed
+// sentinel publishes a new version.
+func TestRealServerSnapshotSentinel(t *testing.T) {
+	e, _ := newReal(t, "vsftpd", false)
+	treetest.Make(t, e.src, 10, 2048, 37)
+	if err := os.WriteFile(filepath.Join(e.src, "trace"), []byte("1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := e.opts()
+	o.Publish = mirror.PublishSnapshot
+	o.Sentinel = "trace"
+	e.run(o)
+	current := filepath.Join(e.target, "current")
+	first, err := os.Readlink(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := mirror.Run(t.Context(), o)
+	if err != nil || sum.Result != mirror.ResultOK || !sum.SentinelUnchanged || sum.Snapshot != "" {
+		t.Fatalf("unchanged sentinel: %v %+v", err, sum)
+	}
+	if l, _ := os.Readlink(current); l != first || len(snapshotNames(t, e.target)) != 1 {
+		t.Fatalf("an unchanged sentinel switched current %s -> %s, versions %v", first, l, snapshotNames(t, e.target))
+	}
+	if err := os.WriteFile(filepath.Join(e.src, "trace"), []byte("22\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if sum := e.run(o); sum.SentinelUnchanged || sum.Snapshot == "" {
+		t.Fatalf("changed sentinel: %+v", sum)
+	}
+}

@@ -50,6 +50,7 @@ dry_run = false
 quiet = false
 pipelining = true
 tls_insecure = false
+sentinel = "trace/master"
 `)
 	// Settings that are flags of sync but not of a job.
 	commandFlags := []string{"jobs", "json", "v", "log-format", "cpuprofile"}
@@ -86,6 +87,7 @@ tls_insecure = false
 		{"quiet", []string{"-quiet"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
 		{"q", []string{"-q"}, func(jc *jobs.Job) any { return jc.Quiet }, true},
 		{"no-pipelining", []string{"-no-pipelining"}, func(jc *jobs.Job) any { return jc.Pipelining }, false},
+		{"sentinel", []string{"-sentinel", "project/trace/master"}, func(jc *jobs.Job) any { return jc.Sentinel }, "project/trace/master"},
 	} {
 		t.Run(tc.flag, func(t *testing.T) {
 			// The flag alone, and after the job's name (flags may
@@ -115,7 +117,7 @@ tls_insecure = false
 	fs := newSyncFlags(&jc, &sf)
 	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
 		"max-delete", "include", "exclude", "last", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
-		"publish", "keep-snapshots", "verify", "state", "dry-run", "quiet", "q", "no-pipelining"}
+		"publish", "keep-snapshots", "verify", "state", "dry-run", "quiet", "q", "no-pipelining", "sentinel"}
 	for _, r := range rows {
 		covered[r] = true
 	}

@@ -39,7 +39,7 @@ func startSlowSync(t *testing.T, target string, env []string, args ...string) (*
 		}
 	})
 	waitFor(t, 10*time.Second, "the transfer to bring bytes", func() bool {
-		m, _ := filepath.Glob(filepath.Join(target, ".ftpmirror-*.part"))
+		m, _ := filepath.Glob(filepath.Join(target, ".ftpmirror", "*.part"))
 		for _, p := range m {
 			if fi, err := os.Stat(p); err == nil && fi.Size() >= 64<<10 {
 				return true
@@ -148,7 +148,7 @@ func TestInterruptKeepsPartial(t *testing.T) {
 	if code := exitOf(t, exited); code != exitSIGINT {
 		t.Errorf("SIGINT: exit %d, want %d\n%s", code, exitSIGINT, out.String())
 	}
-	if m, _ := filepath.Glob(filepath.Join(target, ".ftpmirror-*.part")); len(m) != 1 {
+	if m, _ := filepath.Glob(filepath.Join(target, ".ftpmirror", "*.part")); len(m) != 1 {
 		t.Fatalf("partial files after SIGINT: %v", m)
 	}
 	code, stdout, stderr := runCmd(t, "sync", "-json", "-state", state, f.url+"/", target)
@@ -159,12 +159,15 @@ func TestInterruptKeepsPartial(t *testing.T) {
 	treetest.Equal(t, f.src, target, true)
 }
 
-// finalFiles lists the files under root that are in place (not
-// temporary), while another process may be writing there.
+// finalFiles lists the files under root that are in place (not in the
+// staging directory), while another process may be writing there.
 func finalFiles(root string) []string {
 	var out []string
 	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err == nil && d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".ftpmirror-") {
+		if err == nil && d.IsDir() && p == filepath.Join(root, ".ftpmirror") {
+			return filepath.SkipDir
+		}
+		if err == nil && d.Type().IsRegular() {
 			out = append(out, p)
 		}
 		return nil

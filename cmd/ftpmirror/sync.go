@@ -43,6 +43,7 @@ func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	fs.IntVar(&jc.Segments, "segments", jc.Segments, "connections that may share one large file (32 MiB or more) when it is the last thing left; 1: never")
 	fs.StringVar(&jc.Publish, "publish", jc.Publish, "inplace: write into TARGET_DIR file by file; snapshot: build a new version under TARGET_DIR/snapshots and switch the symlink TARGET_DIR/current to it when the run ends ok")
 	fs.IntVar(&jc.KeepSnapshots, "keep-snapshots", jc.KeepSnapshots, "with -publish snapshot: published versions to keep (job key keep_snapshots)")
+	fs.StringVar(&jc.Sentinel, "sentinel", jc.Sentinel, "a file relative to the source's root that the upstream rewrites after each update (e.g. project/trace/master): while its size and time are as the last complete run saw them, a run lists only its directory and ends")
 	fs.StringVar(&jc.StatePath, "state", jc.StatePath, "state database (default $XDG_STATE_HOME/ftpmirror/JOB.db)")
 	fs.BoolVar(&jc.DryRun, "dry-run", jc.DryRun, "print the plan (fetch/delete/mkdir/adopt with reasons) and write nothing: no file, directory, lock or state")
 	fs.BoolVar(&jc.Quiet, "quiet", jc.Quiet, "print nothing when the run succeeds, and what is needed when it fails (for cron)")

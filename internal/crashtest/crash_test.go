@@ -200,8 +200,10 @@ func TestNoProgressTimeout(t *testing.T) {
 }
 
 // SIGKILL at random moments of a sync, many times over; after each kill
-// every file under its final name is complete, and a final run makes the
-// mirror exact, with no temporary file or partial record left.
+// every file under its final name is complete, and nothing else is in
+// the tree but the staging directory (issue 15); a final run makes the
+// mirror exact, with no temporary file, staging directory or partial
+// record left.
 func TestKillLoop(t *testing.T) {
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
@@ -256,8 +258,8 @@ func TestKillLoop(t *testing.T) {
 	}
 	treetest.Equal(t, src, target, true)
 	filepath.WalkDir(target, func(p string, d os.DirEntry, err error) error {
-		if err == nil && strings.HasPrefix(d.Name(), ".ftpmirror-") {
-			t.Errorf("temporary file left: %s", p)
+		if err == nil && strings.HasPrefix(d.Name(), ".ftpmirror") {
+			t.Errorf("temporary file or staging directory left: %s", p)
 		}
 		return nil
 	})
@@ -290,18 +292,30 @@ func TestKillLoop(t *testing.T) {
 }
 
 // completeOrAbsent fails t if a file under its final name in target is
-// not exactly the source's.
+// not exactly the source's, or if the tree holds anything the source has
+// not (a temporary file, say) but the staging directory at its root.
 func completeOrAbsent(t *testing.T, src, target string) {
 	t.Helper()
 	filepath.WalkDir(target, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !d.Type().IsRegular() || strings.HasPrefix(d.Name(), ".ftpmirror-") {
+		if err != nil || p == target {
 			return nil
 		}
 		rel, _ := filepath.Rel(target, p)
-		want, _ := os.ReadFile(filepath.Join(src, rel))
-		got, _ := os.ReadFile(p)
-		if !bytes.Equal(want, got) {
-			t.Errorf("%s under its final name is not complete: %d of %d bytes", rel, len(got), len(want))
+		if rel == ".ftpmirror" && d.IsDir() {
+			return filepath.SkipDir
+		}
+		fi, serr := os.Lstat(filepath.Join(src, rel))
+		switch {
+		case serr != nil:
+			t.Errorf("%s is in the tree, not in the source", rel)
+		case d.IsDir() != fi.IsDir() || !d.IsDir() && !d.Type().IsRegular():
+			t.Errorf("%s: type %v, the source's %v", rel, d.Type(), fi.Mode().Type())
+		case d.Type().IsRegular():
+			want, _ := os.ReadFile(filepath.Join(src, rel))
+			got, _ := os.ReadFile(p)
+			if !bytes.Equal(want, got) {
+				t.Errorf("%s under its final name is not complete: %d of %d bytes", rel, len(got), len(want))
+			}
 		}
 		return nil
 	})

@@ -94,11 +94,11 @@ func TestKillSegments(t *testing.T) {
 }
 
 // allocated returns the bytes allocated on disk to the temporary files
-// under dir.
+// in the staging directory of dir.
 func allocated(t *testing.T, dir string) int64 {
 	var n int64
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err != nil || !strings.HasPrefix(d.Name(), ".ftpmirror-") {
+	filepath.WalkDir(filepath.Join(dir, ".ftpmirror"), func(p string, d os.DirEntry, err error) error {
+		if err != nil || !strings.HasSuffix(d.Name(), ".part") {
 			return nil
 		}
 		var st syscall.Stat_t

@@ -52,8 +52,9 @@ type Job struct {
 	Segments    int
 	StatePath   string // "" means the default path for this job
 	DryRun      bool
-	Quiet       bool // print nothing on success
-	Pipelining  bool // send commands ahead of replies (false: one at a time)
+	Quiet       bool   // print nothing on success
+	Pipelining  bool   // send commands ahead of replies (false: one at a time)
+	Sentinel    string // a file relative to the source's root; unchanged since the last complete run: nothing to do
 
 	// How a run publishes (mirror.Options.Publish, KeepSnapshots).
 	Publish       string // "inplace" or "snapshot" (mirror.ParsePublishMode)

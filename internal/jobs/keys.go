@@ -61,6 +61,7 @@ type tomlJob struct {
 	DryRun       *value[bool]     `toml:"dry_run"`
 	Quiet        *value[bool]     `toml:"quiet"`
 	Pipelining   *value[bool]     `toml:"pipelining"`
+	Sentinel     *value[string]   `toml:"sentinel"`
 	Jitter       *value[string]   `toml:"jitter"`
 	CatchUp      *value[bool]     `toml:"catch_up"`
 	MaxAge       *value[string]   `toml:"max_age"`
@@ -350,6 +351,11 @@ func (p *jobParser) applyTransfer(j *Job, t tomlJob, fail keyFail) {
 		}
 	}
 	intKey(fail, "keep_snapshots", t.KeepSnaps, 1, maxKeepSnapshots, &j.KeepSnapshots)
+	if set(t.Sentinel, &j.Sentinel) && j.Sentinel != "" {
+		if err := mirror.ValidateSentinel(j.Sentinel); err != nil {
+			fail("sentinel", err)
+		}
+	}
 	set(t.DryRun, &j.DryRun)
 	set(t.Quiet, &j.Quiet)
 	set(t.Pipelining, &j.Pipelining)

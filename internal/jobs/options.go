@@ -57,6 +57,11 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if j.Parallel < 1 || j.Parallel > 64 {
 		return nil, Login{}, configf("parallel %d: want 1 to 64", j.Parallel)
 	}
+	if j.Sentinel != "" {
+		if err := mirror.ValidateSentinel(j.Sentinel); err != nil {
+			return nil, Login{}, configf("%w", err)
+		}
+	}
 	for _, g := range append(append([]string{}, j.Include...), j.Exclude...) {
 		if err := mirror.ValidateGlob(g); err != nil {
 			return nil, Login{}, configf("%w", err)
@@ -102,6 +107,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		LimitRate: j.LimitRate,
 		Segments:  j.Segments,
 		Verify:    verify,
+		Sentinel:  j.Sentinel,
 		DryRun:    j.DryRun,
 
 		Publish:       publish,

@@ -59,6 +59,7 @@ func (j *Job) Settings() []Setting {
 		{"segments", fmt.Sprint(j.Segments)},
 		{"publish", j.Publish},
 		{"keep_snapshots", fmt.Sprint(j.KeepSnapshots)},
+		{"sentinel", j.Sentinel},
 		{"delete", fmt.Sprint(j.Delete)},
 		{"max_delete", j.MaxDelete},
 		{"include", strings.Join(j.Include, " ")},
