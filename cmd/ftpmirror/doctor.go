@@ -49,7 +49,11 @@ Examples:
 	if *conns < 0 || *conns > probe.MaxConnections {
 		return usagef("-probe-connections %d: want 0 to %d", *conns, probe.MaxConnections)
 	}
-	src, cfg, cred, err := remote(&jc, pos[0], *trace, stderr)
+	var traceTo io.Writer
+	if *trace {
+		traceTo = stderr
+	}
+	src, cfg, cred, err := jc.Remote(pos[0], traceTo, stderr)
 	if err != nil {
 		return err
 	}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strconv"
 	"strings"
 
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
@@ -18,7 +17,7 @@ func addConnFlags(fs *flagSet, jc *jobs.Job) {
 	fs.BoolVar(&jc.TLSInsecure, "tls-insecure", jc.TLSInsecure, "do not verify the server's certificate (unsafe)")
 	fs.StringVar(&jc.TLSCAFile, "tls-ca-file", jc.TLSCAFile, "PEM file of CA certificates to verify the server with, instead of the system's")
 	fs.DurationVar(&jc.Timeout, "timeout", jc.Timeout, "bound on every network operation that makes no progress")
-	fs.Var(negBool{&jc.Pipelining}, "no-pipelining", "send each command only after the previous reply (job key pipelining = false); ftpmirror turns pipelining off by itself for a server that answers out of order")
+	fs.Var(jobs.NegBool{V: &jc.Pipelining}, "no-pipelining", "send each command only after the previous reply (job key pipelining = false); ftpmirror turns pipelining off by itself for a server that answers out of order")
 	fs.StringVar(&jc.User, "user", jc.User, "user name (overrides the URL's); the password comes from the URL, $FTPMIRROR_PASSWORD or ~/.netrc")
 }
 
@@ -57,68 +56,6 @@ func (lf *logFlags) logger(w io.Writer, quiet bool) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, hopts)), nil
 	}
 	return nil, usagef("-log-format: want text or json, not %q", lf.format)
-}
-
-// listFlag is a repeatable string flag. The first use on a command line
-// replaces the list it is bound to (a job's include = [...] with sync
-// -jobs), later uses add to it.
-type listFlag struct {
-	dst *[]string
-	set bool
-}
-
-func (l *listFlag) String() string {
-	if l.dst == nil {
-		return ""
-	}
-	return strings.Join(*l.dst, ",")
-}
-
-func (l *listFlag) Set(v string) error {
-	if !l.set {
-		*l.dst, l.set = nil, true
-	}
-	*l.dst = append(*l.dst, v)
-	return nil
-}
-
-// negBool is a boolean flag that sets its setting to the opposite:
-// -no-pipelining sets Pipelining false.
-type negBool struct{ v *bool }
-
-func (n negBool) IsBoolFlag() bool { return true }
-func (n negBool) String() string {
-	if n.v == nil {
-		return "false"
-	}
-	return strconv.FormatBool(!*n.v)
-}
-func (n negBool) Set(s string) error {
-	b, err := strconv.ParseBool(s)
-	if err != nil {
-		return err
-	}
-	*n.v = !b
-	return nil
-}
-
-// bytesFlag is a size flag taking "10M" and the like.
-type bytesFlag struct{ v *int64 }
-
-func (b bytesFlag) String() string {
-	if b.v == nil || *b.v == 0 {
-		return ""
-	}
-	return fmt.Sprint(*b.v)
-}
-
-func (b bytesFlag) Set(s string) error {
-	n, err := jobs.ParseBytes(s)
-	if err != nil {
-		return err
-	}
-	*b.v = n
-	return nil
 }
 
 // flagSet is a command's flags and its help text.

@@ -39,7 +39,11 @@ Examples:
 	if len(pos) != 1 {
 		return usagef("ls takes one URL (run \"ftpmirror help ls\")")
 	}
-	src, cfg, cred, err := remote(&jc, pos[0], *trace, stderr)
+	var traceTo io.Writer
+	if *trace {
+		traceTo = stderr
+	}
+	src, cfg, cred, err := jc.Remote(pos[0], traceTo, stderr)
 	if err != nil {
 		return err
 	}
@@ -123,26 +127,4 @@ func formatTime(t time.Time, p ftpcore.TimePrecision) string {
 		return t.Format("2006-01-02        ")
 	}
 	return "?                  "
-}
-
-// remote is what ls and doctor need to reach the URL raw: its parts, the
-// FTP settings of the connection flags in jc (with the conversation
-// traced to stderr when asked), and who logs in, warnings printed.
-func remote(jc *jobs.Job, raw string, trace bool, stderr io.Writer) (*jobs.Source, ftpcore.Config, jobs.Login, error) {
-	src, err := jobs.ParseSource(raw)
-	if err != nil {
-		return nil, ftpcore.Config{}, jobs.Login{}, err
-	}
-	cfg, err := jc.FTPConfig(src)
-	if err != nil {
-		return nil, ftpcore.Config{}, jobs.Login{}, err
-	}
-	if trace {
-		cfg.Trace = stderr
-	}
-	cred := src.Credentials(jc.User)
-	for _, w := range cred.Warnings {
-		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
-	}
-	return src, cfg, cred, nil
 }

@@ -48,7 +48,7 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	targets, err := verifyTargets(*jobsPath, *statePath, pos)
+	targets, err := jobs.VerifyTargets(*jobsPath, *statePath, pos)
 	if err != nil {
 		return err
 	}
@@ -79,38 +79,4 @@ func cmdVerify(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return nil
 	}
 	return &exitError{code: worst}
-}
-
-// verifyTargets turns verify's arguments into what to check.
-func verifyTargets(jobsPath, statePath string, pos []string) ([]jobs.VerifyTarget, error) {
-	if jobsPath == "" {
-		switch len(pos) {
-		case 1:
-			vt, err := jobs.FindAdhoc(pos[0], statePath)
-			return []jobs.VerifyTarget{vt}, err
-		case 2:
-			jc := jobs.Default()
-			jc.Source, jc.Target, jc.StatePath = pos[0], pos[1], statePath
-			vt, err := jc.VerifyTarget()
-			return []jobs.VerifyTarget{vt}, err
-		}
-		return nil, usagef("verify takes [URL] TARGET_DIR, or -jobs FILE [JOB...] (run \"ftpmirror help verify\")")
-	}
-	f, err := jobs.Load(jobsPath)
-	if err != nil {
-		return nil, err
-	}
-	specs, err := f.Select(pos)
-	if err != nil {
-		return nil, err
-	}
-	var out []jobs.VerifyTarget
-	for _, spec := range specs {
-		vt, err := spec.VerifyTarget()
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vt)
-	}
-	return out, nil
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"net"
 	"net/url"
@@ -241,4 +242,27 @@ func (src *Source) SuggestName() string {
 		name = "mirror"
 	}
 	return name
+}
+
+// Remote is what ftpmirror ls and doctor need to reach the URL raw: its
+// parts, the FTP settings of j's connection settings (the conversation
+// traced to trace, if not nil), and who logs in, warnings printed to
+// stderr.
+func (j *Job) Remote(raw string, trace, stderr io.Writer) (*Source, ftpcore.Config, Login, error) {
+	src, err := ParseSource(raw)
+	if err != nil {
+		return nil, ftpcore.Config{}, Login{}, err
+	}
+	cfg, err := j.FTPConfig(src)
+	if err != nil {
+		return nil, ftpcore.Config{}, Login{}, err
+	}
+	if trace != nil {
+		cfg.Trace = trace
+	}
+	cred := src.Credentials(j.User)
+	for _, w := range cred.Warnings {
+		fmt.Fprintf(stderr, "ftpmirror: warning: %s\n", w)
+	}
+	return src, cfg, cred, nil
 }

@@ -123,3 +123,39 @@ func Verify(ctx context.Context, vt VerifyTarget, repair bool, report func(mirro
 	defer db.Close()
 	return mirror.Verify(ctx, &mirror.VerifyOptions{Job: vt.Job, Target: vt.Target, State: db, Repair: repair, Report: report})
 }
+
+// VerifyTargets turns ftpmirror verify's arguments into what to check:
+// the jobs named of the job file at jobsPath (all if none), or with no
+// job file, [URL] TARGET_DIR (statePath: the state of an ad-hoc sync).
+func VerifyTargets(jobsPath, statePath string, pos []string) ([]VerifyTarget, error) {
+	if jobsPath == "" {
+		switch len(pos) {
+		case 1:
+			vt, err := FindAdhoc(pos[0], statePath)
+			return []VerifyTarget{vt}, err
+		case 2:
+			jc := Default()
+			jc.Source, jc.Target, jc.StatePath = pos[0], pos[1], statePath
+			vt, err := jc.VerifyTarget()
+			return []VerifyTarget{vt}, err
+		}
+		return nil, configf("verify takes [URL] TARGET_DIR, or -jobs FILE [JOB...] (run \"ftpmirror help verify\")")
+	}
+	f, err := Load(jobsPath)
+	if err != nil {
+		return nil, err
+	}
+	specs, err := f.Select(pos)
+	if err != nil {
+		return nil, err
+	}
+	var out []VerifyTarget
+	for _, spec := range specs {
+		vt, err := spec.VerifyTarget()
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vt)
+	}
+	return out, nil
+}
