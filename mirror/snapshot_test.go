@@ -1,6 +1,7 @@
 package mirror_test
 
 import (
+	"errors"
 	"io/fs"
 	"maps"
 	"os"
@@ -235,5 +236,40 @@ func TestRealServerSnapshotSentinel(t *testing.T) {
 	}
 	if sum := e.run(o); sum.SentinelUnchanged || sum.Snapshot == "" {
 		t.Fatalf("changed sentinel: %+v", sum)
+	}
+}
+
+// TestRealServerSnapshotVerify: verify checks the version current
+// names: a byte changed there is found.
+func TestRealServerSnapshotVerify(t *testing.T) {
+	e, _ := newReal(t, "vsftpd", false)
+	treetest.Make(t, e.src, 10, 2048, 41)
+	o := e.opts()
+	o.Publish = mirror.PublishSnapshot
+	e.run(o)
+	vo := &mirror.VerifyOptions{Job: o.Job, Target: e.target, State: o.State}
+	if sum, err := mirror.Verify(t.Context(), vo); err != nil || sum.Files != 10 || sum.Digests != 10 || len(sum.Mismatches) != 0 {
+		t.Fatalf("verify of a fresh snapshot: %v %+v", err, sum)
+	}
+	cur, err := filepath.EvalSymlinks(filepath.Join(e.target, "current"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := treetest.Files(t, cur)
+	p := filepath.Join(cur, files[0])
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte{'!'}, 0)
+	f.Close()
+	os.Chtimes(p, fi.ModTime(), fi.ModTime())
+	sum, err := mirror.Verify(t.Context(), vo)
+	if !errors.Is(err, mirror.ErrMismatch) || len(sum.Mismatches) != 1 || sum.Mismatches[0].Path != files[0] {
+		t.Fatalf("verify after a byte changed in current/%s: %v %+v", files[0], err, sum)
 	}
 }

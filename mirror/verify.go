@@ -9,6 +9,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
@@ -67,6 +68,14 @@ func Verify(ctx context.Context, opts *VerifyOptions) (*VerifySummary, error) {
 		}
 		defer release()
 	}
+	files, err := publishedRoot(root)
+	if err != nil {
+		return nil, fmt.Errorf("target: %w", err)
+	}
+	if files != root {
+		defer files.Close()
+	}
+	root = files
 	job := opts.State.Job(opts.Job)
 	sum := &VerifySummary{}
 	var changes []state.Change
@@ -158,4 +167,15 @@ func verifyPrecision(rec state.Record) ftpcore.TimePrecision {
 		return p
 	}
 	return ftpcore.TimeUnknown
+}
+
+// publishedRoot is where the files of a target are: the version that
+// current names for a snapshot target (publish = "snapshot": current is
+// a symlink into snapshots/), else the target itself.
+func publishedRoot(root *os.Root) (*os.Root, error) {
+	link, err := root.Readlink(currentLink)
+	if err != nil || !strings.HasPrefix(link, snapshotsDir+"/") {
+		return root, nil
+	}
+	return root.OpenRoot(link)
 }
