@@ -172,6 +172,9 @@ func TestVerifyResumedDownload(t *testing.T) {
 		if err := e.db.Job("job").PutPartial(name, p); err != nil {
 			t.Fatal(err)
 		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(e.target, p.Temp)), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if err := os.WriteFile(filepath.Join(e.target, p.Temp), part, 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -250,6 +253,9 @@ func TestVerifyResumedProftpd(t *testing.T) {
 		}
 		p := state.Partial{Size: e.Size, ModTime: e.Time, Precision: uint8(e.Precision), Temp: tempPath(e.Name), Started: e.Time}
 		if err := db.Job("job").PutPartial(e.Name, p); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(target, p.Temp)), 0o755); err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(filepath.Join(target, p.Temp), part, 0o644); err != nil {
