@@ -32,6 +32,7 @@ type Conn struct {
 
 	greeting  string            // the text of the 220 greeting
 	features  map[string]string // FEAT lines, upper-case name -> parameters
+	loginDir  *pwdReply         // Login's PWD reply, until the next command
 	broken    error
 	protected bool // PROT P in force: data connections use TLS
 
@@ -152,6 +153,7 @@ func (c *Conn) cmd(ctx context.Context, expect int, format string, args ...any) 
 	if c.broken != nil {
 		return 0, "", fmt.Errorf("%s: %w", verb, c.errBroken())
 	}
+	c.loginDir = nil
 	c.trace("> ", line)
 	err := c.io(ctx, func() error {
 		if err := c.text.PrintfLine("%s", line); err != nil {
@@ -174,6 +176,7 @@ func (c *Conn) send(ctx context.Context, lines ...string) error {
 	if c.broken != nil {
 		return c.errBroken()
 	}
+	c.loginDir = nil
 	err := c.io(ctx, func() error {
 		for _, line := range lines {
 			c.trace("> ", line)
