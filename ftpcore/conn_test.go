@@ -511,3 +511,26 @@ func TestRetr426IsShortTransfer(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// Close sends QUIT and does not wait for the 221 (the trace shows what
+// was read).
+func TestCloseDoesNotWaitForQuitReply(t *testing.T) {
+	var trace strings.Builder
+	f := newFakeServer(t, loginHandlers())
+	c, err := Dial(t.Context(), f.addr(), &Config{Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if strings.Contains(trace.String(), "221") {
+		t.Errorf("Close read the reply to QUIT:\n%s", trace.String())
+	}
+	f.ln.Close()
+	f.wg.Wait() // the session ends when it has read QUIT
+	if got := f.got(); got[len(got)-1] != "QUIT" {
+		t.Errorf("commands %q: want QUIT last", got)
+	}
+}
