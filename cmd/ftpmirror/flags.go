@@ -102,6 +102,18 @@ func (n negBool) Set(s string) error {
 	return nil
 }
 
+// parallelFlag is -parallel: N or auto (jobs.Job.SetParallel).
+type parallelFlag struct{ j *jobs.Job }
+
+func (p parallelFlag) String() string {
+	if p.j == nil {
+		return ""
+	}
+	return p.j.ParallelString()
+}
+
+func (p parallelFlag) Set(s string) error { return p.j.SetParallel(s) }
+
 // bytesFlag is a size flag taking "10M" and the like.
 type bytesFlag struct{ v *int64 }
 

@@ -66,7 +66,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if name == "" {
 		name = adhocName(src, j.Target)
 	}
-	return &mirror.Options{
+	o := &mirror.Options{
 		Job:       name,
 		Addr:      src.Addr,
 		User:      cred.User,
@@ -87,5 +87,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		LimitRate: j.LimitRate,
 		Segments:  j.Segments,
 		DryRun:    j.DryRun,
-	}, cred, nil
+	}
+	o.ParallelAuto = j.ParallelAuto
+	return o, cred, nil
 }
