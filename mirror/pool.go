@@ -100,7 +100,10 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 			}
 		}
 		if t.kind == taskList && t.listed == nil && c.BatchesListings() {
-			batch := append([]*task{t}, r.q.moreLists(7, r.parallel())...)
+			// The share left for others is counted among the workers
+			// logged in: at the start of a run the others are still
+			// logging in, and the first one lists what it can.
+			batch := append([]*task{t}, r.q.moreLists(7, max(1, int(r.workers.Load())))...)
 			r.listBatch(ctx, c, batch)
 			r.put(&c)
 			continue
