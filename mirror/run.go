@@ -230,7 +230,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	r.width = newWidth(r.opts, r.srv.known, r.fixedParallel())
-	defer r.pre.close()
+	defer func() { r.pre.close() }() // r.pre is set by start
 	defer func() {
 		if serr := r.saveServer(); err == nil {
 			err = serr
