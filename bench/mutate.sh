@@ -142,7 +142,7 @@ m "a run that cannot connect makes no target" mirror/apply.go \
   's/(func openView\(target string\) \(localView, error\) \{\n)/$1\tos.MkdirAll(target, 0o755)\n/' \
   ./cmd/ftpmirror 'TestNothingCouldBeDone'
 m "the remote root is proven before the target is made (proveRoot)" mirror/run.go \
-  's/\tif err := r\.proveRoot\(ctx, first\); err != nil \{/\tif err := error(nil); err != nil {/' \
+  's/\tfirst, root, err := r\.proveRoot\(ctx, first\)\n/\tfirst, root, err := first, (*listing)(nil), error(nil)\n/' \
   ./mirror 'TestRootIsAFile'
 m "0 and 0% allow no deletion (DeleteLimit.allows)" mirror/delete.go \
   's/\tcase l\.None \|\| n == 0:/\tcase l.None || n == 0 || l.N == 0:/' \

@@ -10,19 +10,6 @@ import (
 
 // The commands that are one request and one reply, on top of cmd.
 
-// Pwd returns the current directory.
-func (c *Conn) Pwd(ctx context.Context) (string, error) {
-	_, msg, err := c.cmd(ctx, 257, "PWD")
-	if err != nil {
-		return "", err
-	}
-	dir, err := parsePWD(msg)
-	if err != nil {
-		return "", fmt.Errorf("PWD: %w", err)
-	}
-	return dir, nil
-}
-
 // Cwd changes the current directory.
 func (c *Conn) Cwd(ctx context.Context, dir string) error {
 	_, _, err := c.cmd(ctx, 250, "CWD %s", dir)

@@ -26,15 +26,94 @@ func dialFake(t *testing.T, f *fakeServer, cfg *Config) *Conn {
 	return c
 }
 
-func TestLoginSequence(t *testing.T) {
-	f := newFakeServer(t, loginHandlers())
+// TestLoginWrites pins how Login groups its commands into writes: each
+// write is a round trip, and the login is most of a short run's.
+func TestLoginWrites(t *testing.T) {
+	setup := []string{"TYPE I", "FEAT", "OPTS UTF8 ON", "PWD"}
+	tests := []struct {
+		name       string
+		user, pass string
+		cfg        Config
+		handlers   map[string]func(s *fakeSession, arg string)
+		want       [][]string
+	}{{
+		name: "anonymous: USER and PASS in one write, the set-up in another",
+		want: [][]string{{"USER anonymous", "PASS ftpmirror@"}, setup},
+	}, {
+		name: "a password in the clear waits for USER's 331",
+		user: "bob", pass: "secret",
+		want: [][]string{{"USER bob"}, {"PASS secret"}, setup},
+	}, {
+		name: "USER answers 230: the pipelined PASS's 503 is ignored",
+		handlers: map[string]func(s *fakeSession, arg string){
+			"USER": func(s *fakeSession, _ string) { s.reply("230 no password needed\r\n") },
+			"PASS": func(s *fakeSession, _ string) { s.reply("503 Already logged in\r\n") },
+		},
+		want: [][]string{{"USER anonymous", "PASS ftpmirror@"}, setup},
+	}, {
+		name: "no UTF-8",
+		cfg:  Config{DisableUTF8: true},
+		want: [][]string{{"USER anonymous", "PASS ftpmirror@"}, {"TYPE I", "FEAT", "PWD"}},
+	}, {
+		name: "no pipelining: one command a write, OPTS UTF8 only if FEAT lists it, no PWD",
+		cfg:  Config{DisablePipelining: true},
+		handlers: map[string]func(s *fakeSession, arg string){
+			"FEAT": func(s *fakeSession, _ string) { s.reply("211-Features:\r\n UTF8\r\n211 End\r\n") },
+		},
+		want: [][]string{{"USER anonymous"}, {"PASS ftpmirror@"}, {"TYPE I"}, {"FEAT"}, {"OPTS UTF8 ON"}},
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := loginHandlers()
+			h["PWD"] = func(s *fakeSession, _ string) { s.reply("257 \"/pub\" is the current directory\r\n") }
+			for verb, f := range tc.handlers {
+				h[verb] = f
+			}
+			f := newFakeServer(t, h)
+			c := dialFake(t, f, &tc.cfg)
+			if err := c.Login(t.Context(), tc.user, tc.pass); err != nil {
+				t.Fatal(err)
+			}
+			if got := f.gotWrites(); !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("writes %q, want %q", got, tc.want)
+			}
+			// Pwd answers from Login's PWD if there was one, and the
+			// conversation is in step either way.
+			if dir, err := c.Pwd(t.Context()); err != nil || dir != "/pub" {
+				t.Fatalf("Pwd = %q, %v", dir, err)
+			}
+			if err := c.Type(t.Context(), "I"); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// Login's PWD reply answers only the Pwd right after it: after a CWD,
+// Pwd asks the server.
+func TestLoginPWDOnlyUntilNextCommand(t *testing.T) {
+	h := loginHandlers()
+	dir := "/pub"
+	h["PWD"] = func(s *fakeSession, _ string) { s.reply("257 \"" + dir + "\"\r\n") }
+	h["CWD"] = func(s *fakeSession, arg string) { dir = arg; s.reply("250 ok\r\n") }
+	f := newFakeServer(t, h)
 	c := dialFake(t, f, nil)
 	if err := c.Login(t.Context(), "", ""); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"USER anonymous", "PASS ftpmirror@", "TYPE I", "FEAT"}
-	if got := f.got(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("commands %q, want %q", got, want)
+	if err := c.Cwd(t.Context(), "/other"); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.Pwd(t.Context()); err != nil || got != "/other" {
+		t.Fatalf("Pwd after CWD = %q, %v; want /other", got, err)
+	}
+}
+
+func TestLoginFeatures(t *testing.T) {
+	f := newFakeServer(t, loginHandlers())
+	c := dialFake(t, f, nil)
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
 	}
 	if !c.HasFeature("size") || !c.HasFeature("MDTM") || c.HasFeature("MLST") {
 		t.Errorf("features %v", c.Features())
@@ -430,5 +509,28 @@ func TestRetr426IsShortTransfer(t *testing.T) {
 	// The connection is still usable.
 	if err := c.Type(t.Context(), "I"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Close sends QUIT and does not wait for the 221 (the trace shows what
+// was read).
+func TestCloseDoesNotWaitForQuitReply(t *testing.T) {
+	var trace strings.Builder
+	f := newFakeServer(t, loginHandlers())
+	c, err := Dial(t.Context(), f.addr(), &Config{Trace: &trace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if strings.Contains(trace.String(), "221") {
+		t.Errorf("Close read the reply to QUIT:\n%s", trace.String())
+	}
+	f.ln.Close()
+	f.wg.Wait() // the session ends when it has read QUIT
+	if got := f.got(); got[len(got)-1] != "QUIT" {
+		t.Errorf("commands %q: want QUIT last", got)
 	}
 }

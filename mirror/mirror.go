@@ -119,6 +119,13 @@ type Options struct {
 
 	// Parallel is the number of connections. Zero means 4.
 	Parallel int
+	// ParallelAuto lets the run choose the number of connections (see
+	// width.go): it starts at the number the last auto run against the
+	// server settled at (Parallel when there was none), adds one while
+	// throughput grows and work is waiting, stays below a limit the
+	// server showed with "421 Too many users", and never goes above 16.
+	// What it settles at is kept in the state for the next run.
+	ParallelAuto bool
 	// Retries is how often a file or directory is tried again after a
 	// transient failure. Zero means none.
 	Retries int
@@ -250,4 +257,6 @@ type Summary struct {
 	// SentinelUnchanged: the run ended after finding Options.Sentinel
 	// unchanged since the last complete run.
 	SentinelUnchanged bool `json:"sentinel_unchanged,omitempty"`
+	// Connections is the most connections the run had at once.
+	Connections int64 `json:"connections"`
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/ftpmirror/ftpmirror/ftpcore"
 )
@@ -58,14 +60,20 @@ func tooManyConnections(err error) bool {
 	return fe.Code == 421 || (fe.Code == 530 && (strings.Contains(msg, "too many") || strings.Contains(msg, "maximum number")))
 }
 
-// worker runs tasks on one connection until the queue is done.
-func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
+// worker runs tasks on one connection until the queue is done. It
+// starts with c, or one that r.pre dialled ahead if pre, or dials.
+func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 	defer r.drop(&c)
 	if c == nil {
 		// Connect right away, all workers at once, rather than when
 		// the first task comes: logging in takes several round trips.
 		var err error
-		if c, err = r.get(ctx); err != nil && r.bowOut(err) {
+		if pre {
+			c, err = r.pre.take()
+		} else {
+			c, err = r.get(ctx)
+		}
+		if err != nil && r.bowOut(err) {
 			return nil
 		}
 		// Other errors: the first task tries again and reports.
@@ -95,8 +103,11 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 				continue
 			}
 		}
-		if t.kind == taskList && c.BatchesListings() {
-			batch := append([]*task{t}, r.q.moreLists(7, r.parallel())...)
+		if t.kind == taskList && t.listed == nil && c.BatchesListings() {
+			// The share left for others is counted among the workers
+			// logged in: at the start of a run the others are still
+			// logging in, and the first one lists what it can.
+			batch := append([]*task{t}, r.q.moreLists(7, max(1, int(r.workers.Load())))...)
 			r.listBatch(ctx, c, batch)
 			r.put(&c)
 			continue
@@ -109,6 +120,7 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn) error {
 		}
 		r.markProgress()
 		r.q.done()
+		r.widen()
 	}
 }
 
@@ -118,8 +130,76 @@ func (r *runner) get(ctx context.Context) (*ftpcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.workers.Add(1)
+	r.connected()
 	return c, nil
+}
+
+// connected counts one more worker with a connection.
+func (r *runner) connected() {
+	r.width.connected(int(r.workers.Add(1)))
+}
+
+// widen starts one more worker if the run's width grows (width.go).
+func (r *runner) widen() {
+	if r.width.tick(time.Now(), r.bytes.Load(), r.q.waiting()) {
+		r.spawn()
+	}
+}
+
+// predial dials and logs in the workers' connections in the background
+// while the first one proves the root: their logins overlap its round
+// trips instead of following them. Nothing local is made meanwhile.
+type predial struct {
+	r       *runner
+	results chan dialResult
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+}
+
+type dialResult struct {
+	c   *ftpcore.Conn
+	err error
+}
+
+// predial starts dialling n connections.
+func (r *runner) predial(ctx context.Context, n int) *predial {
+	ctx, cancel := context.WithCancel(ctx)
+	p := &predial{r: r, results: make(chan dialResult, n), cancel: cancel}
+	p.wg.Add(n)
+	for range n {
+		go func() {
+			defer p.wg.Done()
+			c, err := r.connect(ctx)
+			p.results <- dialResult{c, err}
+		}()
+	}
+	return p
+}
+
+// take returns one of the connections, counted in r.workers, or why it
+// could not be had. Each worker started with pre takes one.
+func (p *predial) take() (*ftpcore.Conn, error) {
+	res := <-p.results
+	if res.err == nil {
+		p.r.connected()
+	}
+	return res.c, res.err
+}
+
+// close waits for the dialling to end and closes what nobody took (a
+// run that ended before its workers started).
+func (p *predial) close() {
+	if p == nil {
+		return
+	}
+	p.cancel()
+	p.wg.Wait()
+	close(p.results)
+	for res := range p.results {
+		if res.c != nil {
+			res.c.Close()
+		}
+	}
 }
 
 // put keeps *c for the next task, or drops it if it broke (a command cut
@@ -146,6 +226,7 @@ func (r *runner) bowOut(err error) bool {
 	if !tooManyConnections(err) || r.workers.Load() == 0 {
 		return false
 	}
+	r.width.refuse()
 	r.log.Warn("server refused another connection; using fewer", "connections", r.workers.Load(), "err", err)
 	return true
 }

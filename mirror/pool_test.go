@@ -79,6 +79,24 @@ func (l *sessionLimit) options() *hostileftp.Options {
 	return o
 }
 
+// serverAndState starts a hostileftp server and opens a state in a
+// temporary directory, which it returns, all closed by the cleanup.
+func serverAndState(t *testing.T, tree *hostileftp.Node, opts *hostileftp.Options) (*hostileftp.Server, *state.DB, string) {
+	t.Helper()
+	srv, err := hostileftp.Start(tree, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	dir := t.TempDir()
+	db, err := state.Open(filepath.Join(dir, "state.db"), &state.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return srv, db, dir
+}
+
 // poolTree is 60 files of distinct contents in four directories.
 func poolTree() (*hostileftp.Node, map[string][]byte) {
 	want := map[string][]byte{}
@@ -115,17 +133,7 @@ func TestPoolShrinksOnTooManyConnections(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			lim := &sessionLimit{max: limit, stage: tc.stage, reply: tc.reply}
 			tree, want := poolTree()
-			srv, err := hostileftp.Start(tree, lim.options())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { srv.Close() })
-			dir := t.TempDir()
-			db, err := state.Open(filepath.Join(dir, "state.db"), &state.Options{NoSync: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
+			srv, db, dir := serverAndState(t, tree, lim.options())
 			target := filepath.Join(dir, "target")
 
 			sum, err := mirror.Run(t.Context(), &mirror.Options{

@@ -45,6 +45,18 @@ type task struct {
 	seg              *segFile
 	segStart, segEnd int64
 	segIdx           int // the segment's index in seg.segs
+
+	// listed: taskList of the root, listed already by the round trip
+	// that proved the root (runner.proveRoot).
+	listed *listing
+}
+
+// listing is a directory's listing: its entries and the lines that gave
+// none, or why it failed.
+type listing struct {
+	entries []ftpcore.Entry
+	bad     *ftpcore.ListError
+	err     error
 }
 
 // unqueue gives up a queued fetch's commands (the connection with them
@@ -89,6 +101,13 @@ func (q *queue) push(t *task) {
 	q.pending++
 	q.mu.Unlock()
 	q.cond.Signal()
+}
+
+// waiting reports whether tasks are queued for a worker.
+func (q *queue) waiting() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.lists) > 0 || q.fetches.Len() > 0
 }
 
 // requeue puts back a task that a worker took but did not finish (it is

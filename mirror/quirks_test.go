@@ -132,7 +132,8 @@ func TestNoREST(t *testing.T) {
 // no MDTM (502), and the run does not ask again: here the file fetched
 // after the segments gets no MDTM. The listing of "d", which brings that
 // file, is held until the second segment starts, so that the segment
-// asking MDTM is done by then.
+// asking MDTM is done by then; and the second connection's login until
+// the listing of "d" is held.
 func TestSegmentsLearnNoMDTM(t *testing.T) {
 	big := make([]byte, 40<<20)
 	for i := range big {
@@ -141,8 +142,8 @@ func TestSegmentsLearnNoMDTM(t *testing.T) {
 	tree := hostileftp.Dir("",
 		hostileftp.File("big.iso", big, t0),
 		hostileftp.Dir("d", hostileftp.File("s.txt", data("s.txt", 10), t0)))
-	var mdtms atomic.Int32
-	release := make(chan struct{})
+	var mdtms, users atomic.Int32
+	release, dHeld := make(chan struct{}), make(chan struct{})
 	var held, released atomic.Bool
 	h := newHostile(t, tree, &hostileftp.Options{
 		Style: hostileftp.StyleUnix, // coarse listing times: MDTM is wanted
@@ -156,7 +157,17 @@ func TestSegmentsLearnNoMDTM(t *testing.T) {
 				if !released.Swap(true) {
 					close(release)
 				}
+			case verb == "USER" && users.Add(1) > 1:
+				// The second connection logs in only once "d" is
+				// held, so that it finds the big file the last thing
+				// left (the first lists the root as it logs in, and
+				// the second may be there as soon as it).
+				select {
+				case <-dHeld:
+				case <-time.After(20 * time.Second):
+				}
 			case path.Base(arg) == "d" && !held.Swap(true):
+				close(dHeld)
 				select {
 				case <-release:
 				case <-time.After(20 * time.Second): // the test fails below

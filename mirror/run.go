@@ -60,6 +60,9 @@ type runner struct {
 	progress atomic.Int64
 	abort    context.CancelCauseFunc
 	workers  atomic.Int32 // workers with a connection
+	width    *width       // how many workers, and whether to add one
+	pre      *predial     // the workers' connections, dialled ahead
+	spawn    func()       // starts one more worker (walk sets it)
 
 	// counters for the Summary
 	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes, verified atomic.Int64
@@ -219,7 +222,17 @@ func (r *runner) clock() time.Time {
 	return time.Now()
 }
 
+// parallel returns the run's width: the number of workers, or with
+// Options.ParallelAuto the number it has now.
 func (r *runner) parallel() int {
+	if r.width != nil {
+		return r.width.current()
+	}
+	return r.fixedParallel()
+}
+
+// fixedParallel returns Options.Parallel, or its default.
+func (r *runner) fixedParallel() int {
 	if r.opts.Parallel > 0 {
 		return r.opts.Parallel
 	}
@@ -247,12 +260,14 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err := r.loadServer(); err != nil {
 		return err
 	}
+	r.width = newWidth(r.opts, r.srv.known, r.fixedParallel())
+	defer func() { r.pre.close() }() // r.pre is set by start
 	defer func() {
 		if serr := r.saveServer(); err == nil {
 			err = serr
 		}
 	}()
-	first, err := r.start(ctx)
+	first, root, err := r.start(ctx)
 	if errors.Is(err, errSentinelUnchanged) {
 		r.sentinelSkip = true
 		return nil
@@ -260,7 +275,7 @@ func (r *runner) run(ctx context.Context) (err error) {
 	if err != nil {
 		return err
 	}
-	err = r.walk(ctx, first)
+	err = r.walk(ctx, first, root)
 	deleteOK := true
 	if err == nil {
 		deleteOK, err = r.lastStage(ctx)
@@ -283,34 +298,48 @@ func (r *runner) run(ctx context.Context) (err error) {
 
 // start makes the first connection, which tells where the remote root
 // is, and whether the server is there at all, before any worker starts;
-// then, for a real run, opens the writer. It returns the connection for
-// the first worker.
-func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
+// then, for a real run, opens the writer. As soon as the first
+// connection logged in, the other workers' connections are dialled in
+// the background (r.pre). It returns the connection for the first
+// worker, and the root's listing if proving the root brought it.
+func (r *runner) start(ctx context.Context) (*ftpcore.Conn, *listing, error) {
 	first, err := r.connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return nil, nil, ctx.Err()
 		}
-		return nil, fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
+		return nil, nil, fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
 	}
+	r.workers.Store(1)
+	r.width.connected(1)
 	if r.remoteRoot, err = r.resolveRoot(ctx, first); err != nil {
 		first.Close()
-		return nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
-	if err := r.proveRoot(ctx, first); err != nil {
-		first.Close()
-		return nil, err
+	if r.opts.Sentinel != "" {
+		// Before the other connections and the root's listing: an
+		// unchanged sentinel ends the run after one listing.
+		if first, err = r.sentinelFirst(ctx, first); err != nil {
+			return nil, nil, err
+		}
+	}
+	if n := r.width.start() - 1; n > 0 {
+		r.pre = r.predial(ctx, n)
+	}
+	first, root, err := r.proveRoot(ctx, first)
+	if err != nil {
+		if first != nil {
+			first.Close()
+		}
+		return nil, nil, err
 	}
 	if err := r.chooseChecksum(first); err != nil {
 		first.Close()
-		return nil, err
-	}
-	if first, err = r.sentinelFirst(ctx, first); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := r.selectChecksum(ctx, first); err != nil {
 		first.Close()
-		return nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
+		return nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
 	if !r.opts.DryRun {
 		// Only now that the server answered: a run that cannot connect
@@ -327,10 +356,10 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, error) {
 		}
 		if err != nil {
 			first.Close()
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return first, nil
+	return first, root, nil
 }
 
 // sentinelFirst checks the sentinel on the first connection (see
@@ -352,19 +381,15 @@ func (r *runner) sentinelFirst(ctx context.Context, first *ftpcore.Conn) (*ftpco
 	if first, err = r.connect(ctx); err != nil {
 		return nil, fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, err)
 	}
-	if err = r.proveRoot(ctx, first); err != nil {
-		first.Close()
-		return nil, err
-	}
-	return first, nil
+	return first, nil // start proves the root on it
 }
 
 // walk lists the tree from the root and fetches what the listings
 // decide, on Options.Parallel workers (pool.go), until the queue is
 // done. Its error is the run's: a failure of the root listing, or a
 // server that stalled; single files failing are counted, not returned.
-func (r *runner) walk(ctx context.Context, first *ftpcore.Conn) error {
-	r.q.push(&task{kind: taskList, rel: ""})
+func (r *runner) walk(ctx context.Context, first *ftpcore.Conn, root *listing) error {
+	r.q.push(&task{kind: taskList, rel: "", listed: root})
 	err := r.work(ctx, first)
 	if err == nil && r.rootErr != nil {
 		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
@@ -375,8 +400,10 @@ func (r *runner) walk(ctx context.Context, first *ftpcore.Conn) error {
 	return err
 }
 
-// work runs the tasks in r.q on Options.Parallel workers until the
-// queue is done; first, if not nil, is the first worker's connection.
+// work runs the tasks in r.q on the run's workers until the queue is
+// done. With first, the walk's: first is the first worker's connection,
+// and the others take the connections start dialled ahead. Without, the
+// last stage's (last.go): every worker connects.
 // Its error is a server that stalled, or the end of ctx.
 func (r *runner) work(ctx context.Context, first *ftpcore.Conn) error {
 	wctx, cancel := context.WithCancelCause(ctx)
@@ -386,16 +413,16 @@ func (r *runner) work(ctx context.Context, first *ftpcore.Conn) error {
 	stop := context.AfterFunc(wctx, r.q.stop)
 	defer stop()
 	g, gctx := errgroup.WithContext(wctx)
-	r.workers.Store(0)
+	// A worker that spawn starts runs in g: g.Wait waits for it too
+	// (spawn is called from a worker, so g is still waiting).
+	r.spawn = func() { g.Go(func() error { return r.worker(gctx, nil, false) }) }
+	n, pre := r.parallel(), false
 	if first != nil {
-		r.workers.Store(1)
+		n, pre = r.width.start()-1, r.pre != nil // as many as start dialled ahead
+		g.Go(func() error { return r.worker(gctx, first, false) })
 	}
-	for i := range r.parallel() {
-		var c *ftpcore.Conn
-		if i == 0 {
-			c = first
-		}
-		g.Go(func() error { return r.worker(gctx, c) })
+	for range n {
+		g.Go(func() error { return r.worker(gctx, nil, pre) })
 	}
 	err := g.Wait()
 	if err == nil {
@@ -441,14 +468,50 @@ var errNamesAFile = errors.New("the URL names a file, not a directory: ftpmirror
 // proveRoot changes into the remote root before anything is written: a
 // root that does not exist, cannot be entered or is a file fails the
 // run here, before the target is made. (vsftpd lists a missing directory
-// as empty, so a listing alone proves nothing.) The connection is left
-// in the root, where listing it needs no argument.
-func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) error {
+// as empty, so a listing alone proves nothing.)
+//
+// An absolute root is proven by listing it: ftpcore's List sends CWD in
+// the same write as the listing command and reads CWD's reply first, so
+// the proof costs no round trip of its own, and the listing is returned
+// for the walk. A refused CWD comes back as CWD's *ftpcore.Error. Any
+// other failure of the listing comes after CWD's reply, which proved the
+// root; unless the connection broke, when it is not known whether CWD
+// was answered: then the root is proven again with CWD alone on a new
+// connection, which proveRoot returns in place of c (nil if it could
+// not be had). Either way the failure goes to the walk as the root
+// listing's first attempt, which is retried or reported as before.
+func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) (*ftpcore.Conn, *listing, error) {
 	if r.remoteRoot == "" {
-		return nil // the login directory, where the server put us
+		return c, nil, nil // the login directory, where the server put us
 	}
-	err := c.Cwd(ctx, r.remoteRoot)
+	if !strings.HasPrefix(r.remoteRoot, "/") {
+		return c, nil, r.cwdRoot(ctx, c)
+	}
+	entries, bad, err := badLines(c.List(ctx, r.remoteRoot))
 	var fe *ftpcore.Error
+	switch {
+	case err == nil:
+		return c, &listing{entries: entries, bad: bad}, nil
+	case errors.As(err, &fe) && fe.Cmd == "CWD":
+		return c, nil, r.rootRefused(ctx, c, err)
+	case c.Err() == nil:
+		return c, &listing{err: err}, nil
+	}
+	c.Close()
+	c, cerr := r.connect(ctx)
+	if cerr != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, fmt.Errorf("%w: connect to %s: %w", ErrNotStarted, r.opts.Addr, cerr)
+	}
+	return c, &listing{err: err}, r.cwdRoot(ctx, c)
+}
+
+// cwdRoot proves the root with CWD alone. The connection is left in the
+// root, where listing it needs no argument.
+func (r *runner) cwdRoot(ctx context.Context, c *ftpcore.Conn) error {
+	err := c.Cwd(ctx, r.remoteRoot)
 	if err == nil && !strings.HasPrefix(r.remoteRoot, "/") {
 		// A relative root (no Unix paths on this server) is listed by
 		// argument from the login directory: go back there.
@@ -458,11 +521,18 @@ func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) error {
 			}
 		}
 	}
-	if err == nil || !errors.As(err, &fe) || fe.Code/100 != 5 {
-		if err != nil {
-			return fmt.Errorf("%w: CWD %s: %w", ErrNotStarted, r.remoteRoot, err)
-		}
+	if err == nil {
 		return nil
+	}
+	return r.rootRefused(ctx, c, err)
+}
+
+// rootRefused returns the run's error for a CWD into the root that
+// failed with err.
+func (r *runner) rootRefused(ctx context.Context, c *ftpcore.Conn, err error) error {
+	var fe *ftpcore.Error
+	if !errors.As(err, &fe) || fe.Code/100 != 5 {
+		return fmt.Errorf("%w: CWD %s: %w", ErrNotStarted, r.remoteRoot, err)
 	}
 	if _, serr := c.Size(ctx, r.remoteRoot); serr == nil {
 		// The reply is quoted, not wrapped: the cause is errNamesAFile,
@@ -504,6 +574,9 @@ func (r *runner) fill(sum *Summary) {
 	sum.Failed = r.failed.Load()
 	sum.Bytes = r.bytes.Load()
 	sum.Verified = r.verified.Load()
+	if r.width != nil {
+		sum.Connections = int64(r.width.peakConnections())
+	}
 	sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
 	r.mu.Lock()
 	sum.Errors = append([]string(nil), r.errs...)

@@ -49,7 +49,8 @@ func (r *runner) loadServer() error {
 // (which has no r.w.store) records nothing.
 func (r *runner) saveServer() error {
 	rec := state.Server{NoPipelining: r.srv.noPipe.Load(), NoREST: r.srv.noREST.Load(), Updated: r.now}
-	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST) {
+	rec, widthChanged := r.width.learned(rec)
+	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST && !widthChanged) {
 		return nil
 	}
 	return r.opts.State.PutServer(r.srv.key, rec)

@@ -9,9 +9,19 @@ import (
 
 // listDir lists one remote directory and decides about each entry.
 func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
-	entries, bad, err := badLines(c.List(ctx, r.remote(t.rel)))
-	if err != nil {
-		return err
+	var entries []ftpcore.Entry
+	var bad *ftpcore.ListError
+	if l := t.listed; l != nil {
+		t.listed = nil // a retry lists again
+		if l.err != nil {
+			return l.err
+		}
+		entries, bad = l.entries, l.bad
+	} else {
+		var err error
+		if entries, bad, err = badLines(c.List(ctx, r.remote(t.rel))); err != nil {
+			return err
+		}
 	}
 	if err := r.linkTargets(ctx, c, t.rel, entries); err != nil {
 		return err
@@ -51,6 +61,7 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 		}
 		r.markProgress()
 		r.q.done()
+		r.widen()
 	}
 }
 

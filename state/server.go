@@ -16,6 +16,13 @@ type Server struct {
 	// NoREST: the server refused REST; fetch files in one stream from
 	// byte 0, without segments, and restart interrupted ones.
 	NoREST bool
+	// Parallel is the number of connections that a run with -parallel
+	// auto settled at: the next one starts there. Zero: not learned.
+	Parallel int
+	// ParallelLimit is the most connections the server allowed when it
+	// last refused one more ("421 Too many users"): -parallel auto stays
+	// at or below it. Zero: no refusal seen.
+	ParallelLimit int
 	// Updated is when a run last changed the record.
 	Updated time.Time
 }
@@ -77,13 +84,28 @@ func encodeServer(s Server) []byte {
 	}
 	e.byte(flags)
 	e.time(s.Updated)
+	e.uvarint(uint64(s.Parallel))
+	e.uvarint(uint64(s.ParallelLimit))
 	return e.buf
+}
+
+// width reads a number of connections, which is small.
+func (d *decoder) width() uint64 {
+	n := d.uvarint()
+	if n > 1<<16 {
+		d.fail("bad number of connections")
+		return 0
+	}
+	return n
 }
 
 func decodeServer(v []byte) (Server, error) {
 	d := newDecoder("server", v)
 	flags := d.byte()
 	s := Server{NoPipelining: flags&1 != 0, NoREST: flags&2 != 0, Updated: d.time()}
+	if len(d.buf) > 0 { // records written before -parallel auto end here
+		s.Parallel, s.ParallelLimit = int(d.width()), int(d.width())
+	}
 	if err := d.done(); err != nil {
 		return Server{}, err
 	}

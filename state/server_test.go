@@ -21,13 +21,14 @@ func TestServerRecord(t *testing.T) {
 		{NoPipelining: true, Updated: now},
 		{NoREST: true, Updated: now},
 		{NoPipelining: true, NoREST: true, Updated: now},
+		{Parallel: 7, ParallelLimit: 3, Updated: now},
 		{},
 	} {
 		if err := db.PutServer(key, want); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, err := db.Server(key)
-		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || !got.Updated.Equal(want.Updated) {
+		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || got.Parallel != want.Parallel || got.ParallelLimit != want.ParallelLimit || !got.Updated.Equal(want.Updated) {
 			t.Errorf("Server = %+v %v %v, want %+v", got, ok, err, want)
 		}
 	}
@@ -40,5 +41,10 @@ func TestServerRecord(t *testing.T) {
 	}
 	if _, err := decodeServer([]byte{codecVersion}); err == nil {
 		t.Error("truncated record decoded")
+	}
+	// A record from before -parallel auto: flags and time only.
+	old := []byte{codecVersion, 2, timeZero}
+	if s, err := decodeServer(old); err != nil || !s.NoREST || s.Parallel != 0 {
+		t.Errorf("old record = %+v, %v", s, err)
 	}
 }

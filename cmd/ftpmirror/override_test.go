@@ -67,6 +67,7 @@ sentinel = "trace/master"
 		{"timeout", []string{"-timeout", "3s"}, func(jc *jobs.Job) any { return jc.Timeout }, 3 * time.Second},
 		{"user", []string{"-user", "flaguser"}, func(jc *jobs.Job) any { return jc.User }, "flaguser"},
 		{"parallel", []string{"-parallel", "9"}, func(jc *jobs.Job) any { return jc.Parallel }, 9},
+		{"parallel", []string{"-parallel", "auto"}, func(jc *jobs.Job) any { return jc.ParallelAuto }, true},
 		{"retries", []string{"-retries", "0"}, func(jc *jobs.Job) any { return jc.Retries }, 0},
 		{"delete", []string{"-delete=false"}, func(jc *jobs.Job) any { return jc.Delete }, false},
 		{"max-delete", []string{"-max-delete", "0"}, func(jc *jobs.Job) any { return jc.MaxDelete }, "0"},

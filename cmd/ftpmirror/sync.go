@@ -27,7 +27,7 @@ type syncFlags struct {
 // layers the flags given over each job's keys (overrideFlags).
 func addSyncFlags(fs *flagSet, jc *jobs.Job) {
 	addConnFlags(fs, jc)
-	fs.IntVar(&jc.Parallel, "parallel", jc.Parallel, "connections to use at once (1-64)")
+	fs.Var(jobs.ParallelFlag{J: jc}, "parallel", "connections to use at once (1-64), or auto: find the width for the server, starting where it settled last time (at most 16)")
 	fs.IntVar(&jc.Retries, "retries", jc.Retries, "retries per file or directory after a transient failure (0: none)")
 	fs.BoolVar(&jc.Delete, "delete", jc.Delete, "delete local files that are gone remotely (only files this mirror fetched)")
 	fs.StringVar(&jc.MaxDelete, "max-delete", jc.MaxDelete, "with -delete: abort the delete phase (exit 3) when a run would delete more than N paths or P% of the mirror; 0 allows none, none means no limit")

@@ -161,7 +161,8 @@ func TestJobFileErrors(t *testing.T) {
 		want []string // each must appear in one error line
 	}{
 		{"syntax", "[[job]\nname = \"a\"\n", []string{"jobs.toml:2: expected end of table array name delimiter"}},
-		{"type", "[[job]]\nname = \"a\"\n" + ok + "parallel = \"4\"\n", []string{`jobs.toml:5: job.parallel: incompatible types`}},
+		{"type", "[[job]]\nname = \"a\"\n" + ok + "parallel = \"4\"\n", []string{`jobs.toml:5: job.parallel: "4": want an integer or "auto"`}},
+		{"parallel type", "[[job]]\nname = \"a\"\n" + ok + "parallel = 4.5\n", []string{`jobs.toml:5: job.parallel: incompatible types`}},
 		{"unknown key", "[[job]]\nname = \"a\"\n" + ok + "\n[[job]]\nname = \"b\"\n" + ok + "paralel = 4\n",
 			[]string{`jobs.toml:10: job "b": unknown key "paralel" (did you mean "parallel"?)`}},
 		{"unknown key in defaults", "[defaults]\nshedule = \"@daily\"\n[[job]]\nname = \"a\"\n" + ok,

@@ -71,3 +71,15 @@ func (b BytesFlag) Set(s string) error {
 	*b.V = n
 	return nil
 }
+
+// ParallelFlag is -parallel: N or auto (Job.SetParallel).
+type ParallelFlag struct{ J *Job }
+
+func (p ParallelFlag) String() string {
+	if p.J == nil {
+		return ""
+	}
+	return p.J.ParallelString()
+}
+
+func (p ParallelFlag) Set(s string) error { return p.J.SetParallel(s) }

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,6 +60,10 @@ type Job struct {
 	// How a run publishes (mirror.Options.Publish, KeepSnapshots).
 	Publish       string // "inplace" or "snapshot" (mirror.ParsePublishMode)
 	KeepSnapshots int    // keep_snapshots: published versions kept with snapshot
+
+	// ParallelAuto: parallel = "auto", -parallel auto (SetParallel);
+	// Parallel is then where a server never met starts.
+	ParallelAuto bool
 
 	// Keys of a job file that are no sync flag.
 	Schedule     string        // cron expression as written; "" means only `sync -jobs` runs it
@@ -238,4 +243,28 @@ func (j *Job) ResolvePassword() (*Job, error) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// SetParallel sets the job's width from the parallel key or flag: a
+// number of connections, 1 to 64, or "auto" (mirror.Options.ParallelAuto:
+// the run finds the width, starting where it settled last time).
+func (j *Job) SetParallel(s string) error {
+	if s == "auto" {
+		j.ParallelAuto = true
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 64 {
+		return fmt.Errorf("%s: want 1 to 64, or auto", s)
+	}
+	j.Parallel, j.ParallelAuto = n, false
+	return nil
+}
+
+// ParallelString returns the width as the parallel key writes it.
+func (j *Job) ParallelString() string {
+	if j.ParallelAuto {
+		return "auto"
+	}
+	return strconv.Itoa(j.Parallel)
 }

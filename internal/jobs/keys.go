@@ -40,7 +40,7 @@ type tomlJob struct {
 	TLS          *value[string]   `toml:"tls"`
 	TLSCAFile    *value[string]   `toml:"tls_ca_file"`
 	TLSInsecure  *value[bool]     `toml:"tls_insecure"`
-	Parallel     *value[int]      `toml:"parallel"`
+	Parallel     *tomlParallel    `toml:"parallel"`
 	Delete       *value[bool]     `toml:"delete"`
 	MaxDelete    *tomlScalar      `toml:"max_delete"`
 	Include      *value[[]string] `toml:"include"`
@@ -85,6 +85,24 @@ func (s *tomlScalar) UnmarshalTOML(v any) error {
 		*s = tomlScalar(strconv.FormatFloat(v, 'f', -1, 64))
 	default:
 		return fmt.Errorf("want a string or a number, not %T", v)
+	}
+	return nil
+}
+
+// tomlParallel is the parallel key: a number, or the string "auto".
+type tomlParallel string
+
+func (p *tomlParallel) UnmarshalTOML(v any) error {
+	switch v := v.(type) {
+	case int64:
+		*p = tomlParallel(strconv.FormatInt(v, 10))
+	case string:
+		if v != "auto" {
+			return fmt.Errorf("%q: want an integer or \"auto\"", v)
+		}
+		*p = tomlParallel(v)
+	default:
+		return incompatible(v, `integer or "auto"`)
 	}
 	return nil
 }
@@ -298,7 +316,11 @@ func (p *jobParser) applyConnection(j *Job, t tomlJob, fail keyFail) {
 
 // applyTransfer: what to fetch, and how.
 func (p *jobParser) applyTransfer(j *Job, t tomlJob, fail keyFail) {
-	intKey(fail, "parallel", t.Parallel, 1, 64, &j.Parallel)
+	if t.Parallel != nil {
+		if err := j.SetParallel(string(*t.Parallel)); err != nil {
+			fail("parallel", err)
+		}
+	}
 	set(t.Delete, &j.Delete)
 	if t.MaxDelete != nil {
 		j.MaxDelete = string(*t.MaxDelete)

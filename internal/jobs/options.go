@@ -85,32 +85,33 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if name == "" {
 		name = adhocName(src, j.Target)
 	}
-	return &mirror.Options{
-		Job:       name,
-		Addr:      src.Addr,
-		User:      cred.User,
-		Password:  cred.Password,
-		FTP:       cfg,
-		Root:      src.Path,
-		Target:    j.Target,
-		Parallel:  j.Parallel,
-		Retries:   j.Retries,
-		Delete:    j.Delete,
-		MaxDelete: maxDelete,
-		Include:   j.Include,
-		Exclude:   j.Exclude,
-		Last:      j.Last,
-		MaxSize:   j.MaxSize,
-		MinAge:    j.MinFileAge,
-		MaxAge:    j.MaxFileAge,
-		Symlinks:  symlinks,
-		LimitRate: j.LimitRate,
-		Segments:  j.Segments,
-		Verify:    verify,
-		Sentinel:  j.Sentinel,
-		DryRun:    j.DryRun,
-
+	o := &mirror.Options{
+		Job:           name,
+		Addr:          src.Addr,
+		User:          cred.User,
+		Password:      cred.Password,
+		FTP:           cfg,
+		Root:          src.Path,
+		Target:        j.Target,
+		Parallel:      j.Parallel,
+		Retries:       j.Retries,
+		Delete:        j.Delete,
+		MaxDelete:     maxDelete,
+		Include:       j.Include,
+		Exclude:       j.Exclude,
+		Last:          j.Last,
+		MaxSize:       j.MaxSize,
+		MinAge:        j.MinFileAge,
+		MaxAge:        j.MaxFileAge,
+		Symlinks:      symlinks,
+		LimitRate:     j.LimitRate,
+		Segments:      j.Segments,
+		Verify:        verify,
+		Sentinel:      j.Sentinel,
+		DryRun:        j.DryRun,
 		Publish:       publish,
 		KeepSnapshots: j.KeepSnapshots,
-	}, cred, nil
+	}
+	o.ParallelAuto = j.ParallelAuto
+	return o, cred, nil
 }

@@ -54,7 +54,7 @@ func (j *Job) Settings() []Setting {
 		{"tls_ca_file", j.TLSCAFile},
 		{"tls_insecure", fmt.Sprint(j.TLSInsecure)},
 		{"timeout", j.Timeout.String()},
-		{"parallel", fmt.Sprint(j.Parallel)},
+		{"parallel", j.ParallelString()},
 		{"retries", fmt.Sprint(j.Retries)},
 		{"segments", fmt.Sprint(j.Segments)},
 		{"publish", j.Publish},
