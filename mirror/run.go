@@ -316,6 +316,12 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, *listing, error) {
 		first.Close()
 		return nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
 	}
+	// Before the other connections are dialled: each asks for the
+	// checksum chosen here (connect, selectChecksum).
+	if err := r.chooseChecksum(first); err != nil {
+		first.Close()
+		return nil, nil, err
+	}
 	if r.opts.Sentinel != "" {
 		// Before the other connections and the root's listing: an
 		// unchanged sentinel ends the run after one listing.
@@ -331,10 +337,6 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, *listing, error) {
 		if first != nil {
 			first.Close()
 		}
-		return nil, nil, err
-	}
-	if err := r.chooseChecksum(first); err != nil {
-		first.Close()
 		return nil, nil, err
 	}
 	if err := r.selectChecksum(ctx, first); err != nil {
