@@ -99,7 +99,7 @@ func Run(ctx context.Context, opts *Options) (*Profile, error) {
 		return nil, &LoginError{Err: err}
 	}
 	r.c = c
-	defer func() { r.c.Close() }()
+	defer func() { bye(r.c) }()
 	r.basics(ctx)
 	r.listing(ctx)
 	r.clock(ctx)
@@ -119,7 +119,7 @@ func (r *prober) dial(ctx context.Context, cfg ftpcore.Config) (*ftpcore.Conn, e
 		return nil, err
 	}
 	if err := c.Login(ctx, r.opts.User, r.opts.Password); err != nil {
-		c.Close()
+		bye(c)
 		return nil, fmt.Errorf("login to %s as %s: %w", r.opts.Addr, r.p.User, err)
 	}
 	return c, nil
@@ -134,7 +134,7 @@ func (r *prober) conn(ctx context.Context) (*ftpcore.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	r.c.Close()
+	bye(r.c)
 	r.c = c
 	return c, nil
 }
@@ -238,7 +238,7 @@ func (r *prober) active(ctx context.Context) {
 		p.Pipelining.Active = unknown("")
 		return
 	}
-	defer c.Close()
+	defer bye(c)
 	actx, cancel := context.WithTimeout(ctx, r.opts.ActiveTimeout)
 	_, err = c.ListLines(actx, "LIST", p.Dir)
 	cancel()
@@ -298,7 +298,7 @@ func (r *prober) tlsReuse(ctx context.Context) {
 		r.p.TLS.SessionReuse = unknown("could not open a connection without session resumption: " + err.Error())
 		return
 	}
-	defer c.Close()
+	defer bye(c)
 	if _, err := c.ListLines(ctx, "LIST", r.p.Dir); err != nil {
 		r.p.TLS.SessionReuse = yes("without resumption: " + err.Error())
 		return
@@ -323,7 +323,7 @@ func (r *prober) connections(ctx context.Context) {
 	var extra []*ftpcore.Conn
 	defer func() {
 		for _, c := range extra {
-			c.Close()
+			bye(c)
 		}
 	}()
 	for cs.Opened < n {
@@ -340,4 +340,13 @@ func (r *prober) connections(ctx context.Context) {
 		extra = append(extra, c)
 		cs.Opened++
 	}
+}
+
+// bye ends a probe connection and waits (a little) for the server's
+// 221: a server counts a session until it has handled the QUIT, and the
+// connection-limit probe must not count ours that are on their way out.
+func bye(c *ftpcore.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c.Quit(ctx)
 }
