@@ -273,3 +273,34 @@ func TestRealServerSnapshotVerify(t *testing.T) {
 		t.Fatalf("verify after a byte changed in current/%s: %v %+v", files[0], err, sum)
 	}
 }
+
+// TestRealServerSnapshotDeleteGuard: the delete guard holds in snapshot
+// mode: a run that would delete more than MaxDelete allows stops with
+// the guard, deletes nothing, and does not switch current.
+func TestRealServerSnapshotDeleteGuard(t *testing.T) {
+	e, _ := newReal(t, "vsftpd", false)
+	treetest.Make(t, e.src, 10, 2048, 43)
+	o := e.opts()
+	o.Publish = mirror.PublishSnapshot
+	o.Delete = true
+	e.run(o)
+	current := filepath.Join(e.target, "current")
+	first, err := os.Readlink(current)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := mustReadTree(t, current)
+	files := treetest.Files(t, e.src)
+	for _, f := range files[:6] { // 6 of 10: over the default 50%
+		if err := os.Remove(filepath.Join(e.src, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum, err := mirror.Run(t.Context(), o)
+	if !errors.Is(err, mirror.ErrSafetyGuard) || sum.Deleted != 0 || sum.Snapshot != "" {
+		t.Fatalf("6 of 10 gone in snapshot mode: %v %+v", err, sum)
+	}
+	if l, _ := os.Readlink(current); l != first || !maps.Equal(mustReadTree(t, current), before) {
+		t.Fatalf("the guard's run changed what current shows: %s -> %s", first, l)
+	}
+}
