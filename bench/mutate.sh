@@ -89,8 +89,8 @@ m "STAT listing byte limit (ftpcore/list.go)" ftpcore/list.go \
 m "CR/LF refusal, for cmd and the pipelined send path (ftpcore/conn.go refuseControlBytes)" ftpcore/conn.go \
   's/(\tfor _, line := range lines \{\n\t\tif )(strings\.ContainsAny\(line, "\\r\\n\\x00"\) \{\n\t\t\tverb, _, _ := strings\.Cut\(line, " "\))/$1false \&\& $2/' \
   ./ftpcore 'TestSendRefusesControlBytes'
-m "os.Root confinement of the per-directory Roots (mirror/dirs.go)" mirror/dirs.go \
-  's/\tsub, err := d\.root\.OpenRoot\(dir\)\n/\tsub, err := os.OpenRoot(d.root.Name() + "\/" + dir)\n/' \
+m "os.Root confinement of the rename into place (moveIntoPlace)" mirror/staging.go \
+  's/\terr := r\.w\.root\.Rename\(stagingDir\+"\/"\+tmp, rel\)\n/\terr := os.Rename(r.w.root.Name()+"\/"+stagingDir+"\/"+tmp, r.w.root.Name()+"\/"+rel)\n/' \
   ./mirror 'TestDirSwappedForLink'
 m "privileged passive ports (ftpcore/data.go)" ftpcore/data.go \
   's/\tif port < 1024 && !c\.cfg\.TrustPASVAddress \{/\tif false \&\& port < 1024 \&\& !c.cfg.TrustPASVAddress {/' \
