@@ -128,7 +128,8 @@ func (s *Session) readCommand() (string, error) {
 	return string(b), nil
 }
 
-// handle runs one command the normal way; false ends the session.
+// handle runs one command the normal way; false ends the session. It is
+// long because it is the one switch over the FTP commands the server knows.
 func (s *Session) handle(verb, arg string) bool {
 	switch verb {
 	case "USER":

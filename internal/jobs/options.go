@@ -54,28 +54,12 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	if err != nil {
 		return nil, Login{}, configf("%w", err)
 	}
-	if j.Parallel < 1 || j.Parallel > 64 {
-		return nil, Login{}, configf("parallel %d: want 1 to 64", j.Parallel)
-	}
-	if j.Sentinel != "" {
-		if err := mirror.ValidateSentinel(j.Sentinel); err != nil {
-			return nil, Login{}, configf("%w", err)
-		}
-	}
-	for _, g := range append(append([]string{}, j.Include...), j.Exclude...) {
-		if err := mirror.ValidateGlob(g); err != nil {
-			return nil, Login{}, configf("%w", err)
-		}
-	}
-	if _, err := mirror.ExpandLast(j.Last); err != nil {
-		return nil, Login{}, configf("last: %w", err)
-	}
 	publish, err := mirror.ParsePublishMode(j.Publish)
 	if err != nil {
 		return nil, Login{}, configf("%w", err)
 	}
-	if j.KeepSnapshots < 1 || j.KeepSnapshots > maxKeepSnapshots {
-		return nil, Login{}, configf("keep_snapshots %d: want 1 to %d", j.KeepSnapshots, maxKeepSnapshots)
+	if err := j.checkRanges(); err != nil {
+		return nil, Login{}, err
 	}
 	cred := src.Credentials(j.User)
 	if j.Password != "" {
@@ -114,4 +98,29 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 	}
 	o.ParallelAuto = j.ParallelAuto
 	return o, cred, nil
+}
+
+// checkRanges checks the settings that Options passes on as they are:
+// numbers in range, valid globs and sentinel.
+func (j *Job) checkRanges() error {
+	if j.Parallel < 1 || j.Parallel > 64 {
+		return configf("parallel %d: want 1 to 64", j.Parallel)
+	}
+	if j.Sentinel != "" {
+		if err := mirror.ValidateSentinel(j.Sentinel); err != nil {
+			return configf("%w", err)
+		}
+	}
+	for _, g := range append(append([]string{}, j.Include...), j.Exclude...) {
+		if err := mirror.ValidateGlob(g); err != nil {
+			return configf("%w", err)
+		}
+	}
+	if _, err := mirror.ExpandLast(j.Last); err != nil {
+		return configf("last: %w", err)
+	}
+	if j.KeepSnapshots < 1 || j.KeepSnapshots > maxKeepSnapshots {
+		return configf("keep_snapshots %d: want 1 to %d", j.KeepSnapshots, maxKeepSnapshots)
+	}
+	return nil
 }
