@@ -250,7 +250,10 @@ func (r *runner) needDir(dir string) bool {
 func (r *runner) remakeDir(dir string) error {
 	r.mkdirMu.Lock()
 	defer r.mkdirMu.Unlock()
-	if r.view.dirExists(dir) {
+	// By path, not through the directory cache: the cache may hold the
+	// directory open after it lost its name, which is what the rename
+	// that failed went by.
+	if fi, err := r.w.root.Stat(localPath(dir)); err == nil && fi.IsDir() {
 		return nil
 	}
 	r.log.Warn("directory gone during the run; made again", "path", "/"+dir)
