@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/ftpmirror/ftpmirror/internal/daemon"
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
+	"github.com/ftpmirror/ftpmirror/internal/promtest"
 	"github.com/ftpmirror/ftpmirror/internal/treetest"
 	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
@@ -154,7 +154,7 @@ func (d *testDaemon) get(t *testing.T, path string) (int, string) {
 func (d *testDaemon) metric(t *testing.T, name string, labels ...string) float64 {
 	t.Helper()
 	_, text := d.get(t, "/metrics")
-	v, _ := metricValue(text, name, labels...)
+	v, _ := promtest.Value(text, name, labels...)
 	return v
 }
 
@@ -627,29 +627,4 @@ func TestDaemonProcess(t *testing.T) {
 		t.Errorf("resume run: %+v", sum)
 	}
 	treetest.Equal(t, f.src, f.target("b"), true)
-}
-
-// metricValue finds a sample in Prometheus text format: name with the
-// given label pairs (in the order the exposition sorts them: by name).
-func metricValue(text, name string, labels ...string) (float64, bool) {
-	var b strings.Builder
-	b.WriteString(name)
-	if len(labels) > 0 {
-		b.WriteString("{")
-		for i := 0; i < len(labels); i += 2 {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString(labels[i] + `="` + labels[i+1] + `"`)
-		}
-		b.WriteString("}")
-	}
-	prefix := b.String() + " "
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, prefix); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return f, err == nil
-		}
-	}
-	return 0, false
 }

@@ -5,12 +5,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/internal/jobs"
+	"github.com/ftpmirror/ftpmirror/internal/promtest"
 	"github.com/ftpmirror/ftpmirror/mirror"
 )
 
@@ -23,31 +23,6 @@ func scrape(t *testing.T, h http.Handler) string {
 		t.Fatalf("/metrics: %d %s", rec.Code, rec.Body)
 	}
 	return rec.Body.String()
-}
-
-// metricValue finds a sample in Prometheus text format: name with the
-// given label pairs (in the order the exposition sorts them: by name).
-func metricValue(text, name string, labels ...string) (float64, bool) {
-	var b strings.Builder
-	b.WriteString(name)
-	if len(labels) > 0 {
-		b.WriteString("{")
-		for i := 0; i < len(labels); i += 2 {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			b.WriteString(labels[i] + `="` + labels[i+1] + `"`)
-		}
-		b.WriteString("}")
-	}
-	prefix := b.String() + " "
-	for _, line := range strings.Split(text, "\n") {
-		if v, ok := strings.CutPrefix(line, prefix); ok {
-			f, err := strconv.ParseFloat(v, 64)
-			return f, err == nil
-		}
-	}
-	return 0, false
 }
 
 func TestListenAddr(t *testing.T) {
@@ -105,7 +80,7 @@ func TestMetricsAfterRuns(t *testing.T) {
 		{"ftpmirror_bytes_pending", []string{"job", "b"}, 300},
 	}
 	for _, w := range want {
-		v, ok := metricValue(text, w.name, w.labels...)
+		v, ok := promtest.Value(text, w.name, w.labels...)
 		if !ok || v != w.v {
 			t.Errorf("%s%v = %v (found %v), want %v", w.name, w.labels, v, ok, w.v)
 		}
@@ -155,7 +130,7 @@ func TestHookFailuresMetric(t *testing.T) {
 	m.HookFailed("j", "on_change")
 	text := scrape(t, httpHandler(m, func() []jobs.Report { return nil }))
 	for _, hook := range []string{"on_success", "on_change"} {
-		if v, ok := metricValue(text, "ftpmirror_hook_failures_total", "hook", hook, "job", "j"); v != 1 {
+		if v, ok := promtest.Value(text, "ftpmirror_hook_failures_total", "hook", hook, "job", "j"); v != 1 {
 			t.Errorf("hook_failures_total{%s} = %v %v", hook, v, ok)
 		}
 	}
