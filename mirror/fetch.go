@@ -242,7 +242,7 @@ func (r *runner) retr(ctx context.Context, c *ftpcore.Conn, t *task, d *tempFile
 // size.
 func (r *runner) receive(ctx context.Context, t *task, d *tempFile, xfer *ftpcore.Transfer, w *workerState, hw io.Writer) (int64, error) {
 	e := t.entry
-	n, copyErr := r.copy(ctx, io.MultiWriter(d.f, hw), xfer, e.Size-d.offset)
+	n, copyErr := r.copy(ctx, io.MultiWriter(newWriteback(d.f, d.f, d.offset), hw), xfer, e.Size-d.offset)
 	if copyErr == nil {
 		r.queueNext(ctx, xfer, w)
 	}

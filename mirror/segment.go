@@ -196,7 +196,7 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 		}
 		return err
 	}
-	cw := &countWriter{w: io.NewOffsetWriter(sf.f, start), n: done, after: func(n int) { r.segmentProgress(sf, n) }}
+	cw := &countWriter{w: newWriteback(sf.f, io.NewOffsetWriter(sf.f, start), start), n: done, after: func(n int) { r.segmentProgress(sf, n) }}
 	n, err := r.copySegment(ctx, cw, xfer, want, last)
 	// A segment that stops before the end of the file aborts its
 	// transfer: Close says ABOR and keeps the connection.

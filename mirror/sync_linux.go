@@ -15,3 +15,16 @@ const syncPerFile = false
 var syncfs = func(f *os.File) error {
 	return unix.Syncfs(int(f.Fd()))
 }
+
+// startWriteback starts writing f's bytes [off, off+n) to disk, without
+// waiting for it (sync_file_range with SYNC_FILE_RANGE_WRITE): only to
+// have it done sooner (writeback). Durability still comes from syncfs.
+var startWriteback = func(f *os.File, off, n int64) {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return
+	}
+	rc.Control(func(fd uintptr) {
+		unix.SyncFileRange(int(fd), off, n, unix.SYNC_FILE_RANGE_WRITE)
+	})
+}
