@@ -107,7 +107,7 @@ func (r *runner) planDir(rel string, e ftpcore.Entry, rec *state.Record, links i
 		return
 	}
 	if r.checkDir(rel, rec) {
-		r.q.push(&task{kind: taskList, rel: rel, links: links})
+		r.claimAhead(rel, links)
 	}
 }
 

@@ -21,6 +21,20 @@ import (
 
 // connect dials and logs in one connection.
 func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
+	c, err := r.login(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.selectChecksum(ctx, c); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// login dials and logs in, without connect's set-up for the run's
+// checksum (which predial may dial before the run chose it).
+func (r *runner) login(ctx context.Context) (*ftpcore.Conn, error) {
 	cfg := r.ftpConfig()
 	cfg.ListMemory = r.listMem
 	if r.opts.LimitRate > 0 && cfg.MinRate == 0 {
@@ -39,10 +53,6 @@ func (r *runner) connect(ctx context.Context) (*ftpcore.Conn, error) {
 			user = "anonymous"
 		}
 		return nil, fmt.Errorf("login as %s: %w", user, err)
-	}
-	if err := r.selectChecksum(ctx, c); err != nil {
-		c.Close()
-		return nil, err
 	}
 	return c, nil
 }
@@ -69,7 +79,7 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 		// the first task comes: logging in takes several round trips.
 		var err error
 		if pre {
-			c, err = r.pre.take()
+			c, err = r.pre.take(ctx)
 		} else {
 			c, err = r.get(ctx)
 		}
@@ -99,16 +109,23 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 					r.q.requeue(t)
 					return nil
 				}
+				if t.ahead { // never a failure (ahead.go)
+					r.aheadDone(t.rel, &listing{err: err})
+					r.q.done()
+					continue
+				}
 				r.failTask(ctx, t, err)
 				continue
 			}
 		}
 		if t.kind == taskList && t.listed == nil && c.BatchesListings() {
-			// The share left for others is counted among the workers
-			// logged in: at the start of a run the others are still
-			// logging in, and the first one lists what it can.
-			batch := append([]*task{t}, r.q.moreLists(7, max(1, int(r.workers.Load())))...)
+			batch := append([]*task{t}, r.q.moreLists(7)...)
 			r.listBatch(ctx, c, batch)
+			r.put(&c)
+			continue
+		}
+		if t.ahead {
+			r.listAhead(ctx, c, t)
 			r.put(&c)
 			continue
 		}
@@ -139,9 +156,9 @@ func (r *runner) connected() {
 	r.width.connected(int(r.workers.Add(1)))
 }
 
-// widen starts one more worker if the run's width grows (width.go).
+// widen starts more workers if the run's width grows (width.go).
 func (r *runner) widen() {
-	if r.width.tick(time.Now(), r.bytes.Load(), r.q.waiting()) {
+	for range r.width.tick(time.Now(), r.bytes.Load(), r.q.waiting()) {
 		r.spawn()
 	}
 }
@@ -169,7 +186,7 @@ func (r *runner) predial(ctx context.Context, n int) *predial {
 	for range n {
 		go func() {
 			defer p.wg.Done()
-			c, err := r.connect(ctx)
+			c, err := r.login(ctx)
 			p.results <- dialResult{c, err}
 		}()
 	}
@@ -178,12 +195,17 @@ func (r *runner) predial(ctx context.Context, n int) *predial {
 
 // take returns one of the connections, counted in r.workers, or why it
 // could not be had. Each worker started with pre takes one.
-func (p *predial) take() (*ftpcore.Conn, error) {
+func (p *predial) take(ctx context.Context) (*ftpcore.Conn, error) {
 	res := <-p.results
-	if res.err == nil {
-		p.r.connected()
+	if res.err != nil {
+		return nil, res.err
 	}
-	return res.c, res.err
+	if err := p.r.selectChecksum(ctx, res.c); err != nil {
+		res.c.Close()
+		return nil, err
+	}
+	p.r.connected()
+	return res.c, nil
 }
 
 // close waits for the dialling to end and closes what nobody took (a

@@ -47,8 +47,12 @@ type task struct {
 	segIdx           int // the segment's index in seg.segs
 
 	// listed: taskList of the root, listed already by the round trip
-	// that proved the root (runner.proveRoot).
+	// that proved the root (runner.proveRoot), or of a directory listed
+	// ahead (ahead.go).
 	listed *listing
+	// ahead: taskList of a directory the state knows, listed before its
+	// parent's listing shows it (ahead.go).
+	ahead bool
 }
 
 // listing is a directory's listing: its entries and the lines that gave
@@ -77,12 +81,15 @@ const maxFetchBacklog = 20000
 // largest first so that big files do not become the tail of a run. It
 // knows when all work is done: nothing queued and nothing running.
 type queue struct {
-	mu      sync.Mutex
-	cond    *sync.Cond
-	lists   []*task
-	fetches fetchHeap
-	pending int // queued + running
-	closed  bool
+	mu       sync.Mutex
+	cond     *sync.Cond
+	lists    []*task
+	ready    []*task // listings done already (task.listed): compared first
+	fetches  fetchHeap
+	pending  int // queued + running
+	closed   bool
+	sleepers int // workers waiting in pop
+	holds    int // hold calls not yet released: push wakes nobody
 }
 
 func newQueue() *queue {
@@ -93,21 +100,47 @@ func newQueue() *queue {
 
 func (q *queue) push(t *task) {
 	q.mu.Lock()
-	if t.kind == taskFetch || t.kind == taskSegment || t.kind == taskConfirm {
+	switch {
+	case t.kind == taskFetch || t.kind == taskSegment || t.kind == taskConfirm:
 		heap.Push(&q.fetches, t)
-	} else {
+	case t.listed != nil:
+		// Its comparison needs no round trip and holds a listing in
+		// memory, and what it finds is the walk's next work.
+		q.ready = append(q.ready, t)
+	default:
 		q.lists = append(q.lists, t)
 	}
 	q.pending++
+	held := q.holds > 0
 	q.mu.Unlock()
-	q.cond.Signal()
+	if !held {
+		q.cond.Signal()
+	}
+}
+
+// hold makes pushes wake no waiting worker until release: a worker that
+// finishes several listings at once queues all their subdirectories
+// before the others wake, so that each takes its share of the lot
+// (moreLists) rather than one each of the first ones.
+func (q *queue) hold() {
+	q.mu.Lock()
+	q.holds++
+	q.mu.Unlock()
+}
+
+// release ends a hold and wakes the waiting workers.
+func (q *queue) release() {
+	q.mu.Lock()
+	q.holds--
+	q.mu.Unlock()
+	q.cond.Broadcast()
 }
 
 // waiting reports whether tasks are queued for a worker.
 func (q *queue) waiting() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.lists) > 0 || q.fetches.Len() > 0
+	return len(q.lists) > 0 || len(q.ready) > 0 || q.fetches.Len() > 0
 }
 
 // requeue puts back a task that a worker took but did not finish (it is
@@ -126,6 +159,12 @@ func (q *queue) pop(ctx context.Context) *task {
 	for {
 		if q.closed || ctx.Err() != nil {
 			return nil
+		}
+		if n := len(q.ready); n > 0 {
+			t := q.ready[n-1]
+			q.ready[n-1] = nil
+			q.ready = q.ready[:n-1]
+			return t
 		}
 		if q.fetches.Len() > maxFetchBacklog {
 			// Enough known work: fetch before listing more, so memory
@@ -146,17 +185,21 @@ func (q *queue) pop(ctx context.Context) *task {
 			q.cond.Broadcast()
 			return nil
 		}
+		q.sleepers++
 		q.cond.Wait()
+		q.sleepers--
 	}
 }
 
 // moreLists takes up to most more queued listings, without waiting, for a
-// worker that lists several directories in one round trip. It leaves a
-// share for the other workers.
-func (q *queue) moreLists(most, workers int) []*task {
+// worker that lists several directories in one round trip, having popped
+// one already. It leaves a share for each worker waiting in pop (see
+// listShare). At the start of a run the other workers are still logging
+// in, not waiting, and the first one lists what it can.
+func (q *queue) moreLists(most int) []*task {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := min(most, len(q.lists)/max(workers, 1))
+	n := listShare(len(q.lists), q.sleepers, most)
 	var more []*task
 	for i := 0; i < len(q.lists) && len(more) < n; {
 		if q.lists[i].kind != taskList {
@@ -164,16 +207,29 @@ func (q *queue) moreLists(most, workers int) []*task {
 			continue
 		}
 		more = append(more, q.lists[i])
-		q.lists = append(q.lists[:i], q.lists[i+1:]...)
+		if i == 0 {
+			q.lists[0] = nil
+			q.lists = q.lists[1:]
+		} else {
+			q.lists = append(q.lists[:i], q.lists[i+1:]...)
+		}
 	}
 	return more
+}
+
+// listShare is how many of queued listings a worker that popped one more
+// takes, with idle other workers waiting: its part of them all, rounded
+// up, so that the workers together take every one in one round trip
+// rather than most of them in one and the rest in another. At most most.
+func listShare(queued, idle, most int) int {
+	return min(most, (queued+1+idle)/(idle+1)-1)
 }
 
 // idle reports whether nothing is queued (tasks may still be running).
 func (q *queue) idle() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.lists) == 0 && q.fetches.Len() == 0
+	return len(q.lists) == 0 && len(q.ready) == 0 && q.fetches.Len() == 0
 }
 
 // popFetchIf takes the next fetch, without waiting, if there is one and

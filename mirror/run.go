@@ -62,7 +62,12 @@ type runner struct {
 	workers  atomic.Int32 // workers with a connection
 	width    *width       // how many workers, and whether to add one
 	pre      *predial     // the workers' connections, dialled ahead
-	spawn    func()       // starts one more worker (walk sets it)
+	ahead    *aheadSet    // directories listed ahead (ahead.go)
+	// aheadDirs brings the directories to list ahead, found while
+	// the run connects; ranBefore says whether the job's state has records.
+	aheadDirs *aheadDirs
+	ranBefore bool
+	spawn     func() // starts one more worker (walk sets it)
 
 	// counters for the Summary
 	dirs, listed, fetched, resumed, adopted, unchanged, deleted, skipped, failed, bytes, verified atomic.Int64
@@ -261,6 +266,11 @@ func (r *runner) run(ctx context.Context) (err error) {
 		return err
 	}
 	r.width = newWidth(r.opts, r.srv.known, r.fixedParallel())
+	if r.ranBefore, err = hasRecords(r.db); err != nil {
+		return err
+	}
+	r.aheadDirs = r.collectAhead()
+	defer r.aheadDirs.wait()         // it reads the state, which is the caller's
 	defer func() { r.pre.close() }() // r.pre is set by start
 	defer func() {
 		if serr := r.saveServer(); err == nil {
@@ -303,6 +313,14 @@ func (r *runner) run(ctx context.Context) (err error) {
 // the background (r.pre). It returns the connection for the first
 // worker, and the root's listing if proving the root brought it.
 func (r *runner) start(ctx context.Context) (*ftpcore.Conn, *listing, error) {
+	// A job that ran before dials all its connections at once: its
+	// server answered then. (With a sentinel, an unchanged one ends the
+	// run after one listing, and the others would be dialled for
+	// nothing.) Otherwise the others wait for the first one's login.
+	early := r.ranBefore && r.opts.Sentinel == ""
+	if n := r.width.start() - 1; n > 0 && early {
+		r.pre = r.predial(ctx, n)
+	}
 	first, err := r.connect(ctx)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -329,7 +347,7 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, *listing, error) {
 			return nil, nil, err
 		}
 	}
-	if n := r.width.start() - 1; n > 0 {
+	if n := r.width.start() - 1; n > 0 && !early {
 		r.pre = r.predial(ctx, n)
 	}
 	first, root, err := r.proveRoot(ctx, first)
@@ -392,7 +410,13 @@ func (r *runner) sentinelFirst(ctx context.Context, first *ftpcore.Conn) (*ftpco
 // server that stalled; single files failing are counted, not returned.
 func (r *runner) walk(ctx context.Context, first *ftpcore.Conn, root *listing) error {
 	r.q.push(&task{kind: taskList, rel: "", listed: root})
-	err := r.work(ctx, first)
+	dirs, err := r.aheadDirs.wait()
+	if err != nil {
+		first.Close()
+		return err
+	}
+	r.queueAhead(dirs)
+	err = r.work(ctx, first)
 	if err == nil && r.rootErr != nil {
 		err = &RootError{Path: r.remoteRoot, Err: r.rootErr}
 	}

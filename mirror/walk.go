@@ -49,8 +49,16 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 		dirs[i] = r.remote(t.rel)
 	}
 	lists, errs := c.ListMany(ctx, dirs)
+	r.q.hold()
+	defer r.q.release()
 	for i, t := range batch {
 		entries, bad, err := badLines(lists[i], errs[i])
+		if t.ahead {
+			r.aheadDone(t.rel, &listing{entries: entries, bad: bad, err: err})
+			r.markProgress()
+			r.q.done()
+			continue
+		}
 		if err == nil {
 			r.listedDir()
 			err = r.compareDir(ctx, t, entries, bad)

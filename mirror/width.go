@@ -13,7 +13,9 @@ import (
 // each window of 2×width finished tasks it compares the window's
 // throughput (tasks and bytes per second) with the one measured at the
 // width before. While a step brought at least autoGain more and work is
-// waiting, it adds a connection; the first step that did not stops the
+// waiting, it doubles the connections (up to the cap or the limit), as
+// TCP's slow start does: adding one at a time took most of a 1,000-file
+// run to get from 4 to 16. The first step that did not pay stops the
 // growth, and the width before it is what the next run starts at. A
 // server that refuses one more connection (421, or proftpd's 530; see
 // tooManyConnections) sets a limit, kept in state.Server.ParallelLimit,
@@ -96,23 +98,23 @@ func (w *width) connected(n int) {
 }
 
 // tick notes a finished task, at time now with bytes fetched so far in
-// the run, and reports whether to start one more worker. backlog says
+// the run, and returns how many more workers to start. backlog says
 // whether tasks are waiting for a worker.
-func (w *width) tick(now time.Time, bytes int64, backlog bool) bool {
+func (w *width) tick(now time.Time, bytes int64, backlog bool) int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.auto || w.settled {
-		return false
+		return 0
 	}
 	if w.winStart.IsZero() {
 		// The first window starts with the first task done, so that
 		// it does not measure the logins.
 		w.winStart, w.winBytes, w.judge = now, bytes, w.cur
-		return false
+		return 0
 	}
 	w.winTasks++
 	if w.winTasks < 2*w.cur {
-		return false
+		return 0
 	}
 	el := now.Sub(w.winStart).Seconds()
 	rate := [2]float64{float64(w.winTasks) / el, float64(bytes-w.winBytes) / el}
@@ -121,22 +123,23 @@ func (w *width) tick(now time.Time, bytes int64, backlog bool) bool {
 	if el <= 0 || judge != w.cur {
 		// A window that saw a new connection log in: it does not
 		// measure the new width yet.
-		return false
+		return 0
 	}
 	if w.rate != [2]float64{} && judge > w.good {
 		more := rate[0] >= autoGain*w.rate[0] || (rate[1] > 0 && rate[1] >= autoGain*w.rate[1])
 		if !more {
 			w.settled = true // the last step did not pay
-			return false
+			return 0
 		}
 		w.good = judge
 	}
 	w.rate = rate
 	if !backlog || w.cur >= w.limit {
-		return false
+		return 0
 	}
-	w.cur++
-	return true
+	more := min(w.cur, w.limit-w.cur)
+	w.cur += more
+	return more
 }
 
 // refuse notes that the server refused one more connection: a worker

@@ -23,10 +23,11 @@ func TestWidthSteps(t *testing.T) {
 		// want: the width reached, and what is remembered
 		cur, parallel, limit int
 	}{{
-		name:    "grows while each step pays, settles at the first that does not",
-		perTask: []time.Duration{100, 50, 34, 33, 20}, // ms per task (all workers)
+		name: "doubles while each step pays, settles at the first that does not",
+		// ms per task (all workers) at width 1, 2, ..., 8
+		perTask: []time.Duration{100, 50, 40, 26, 26, 26, 26, 25},
 		backlog: true,
-		cur:     4, parallel: 3,
+		cur:     8, parallel: 4,
 	}, {
 		name:    "no backlog: no growth",
 		perTask: []time.Duration{100, 50},
@@ -40,8 +41,8 @@ func TestWidthSteps(t *testing.T) {
 	}, {
 		name:    "a refusal sets the limit and stops growth",
 		perTask: []time.Duration{100, 50, 25, 12},
-		backlog: true, refuse: 3,
-		cur: 2, parallel: 2, limit: 2,
+		backlog: true, refuse: 4,
+		cur: 3, parallel: 2, limit: 3,
 	}, {
 		name:    "a known limit is never passed",
 		known:   state.Server{Parallel: 2, ParallelLimit: 3},
@@ -76,7 +77,7 @@ func TestWidthSteps(t *testing.T) {
 func TestWidthFixed(t *testing.T) {
 	w := newWidth(&Options{}, state.Server{Parallel: 5, ParallelLimit: 3}, 8)
 	for i := range 100 {
-		if w.tick(time.Unix(int64(i), 0), 0, true) {
+		if w.tick(time.Unix(int64(i), 0), 0, true) > 0 {
 			t.Fatal("a fixed width grew")
 		}
 	}
@@ -85,4 +86,22 @@ func TestWidthFixed(t *testing.T) {
 	if w.current() != 8 || rec.Parallel != 5 || rec.ParallelLimit != 0 || !changed {
 		t.Errorf("width %d, remembered %+v (changed %v)", w.current(), rec, changed)
 	}
+}
+
+// TestWidthReachesCapSoon: from the default start of 4, a server that
+// serves each connection as fast as the last gets the cap of 16 within a
+// few dozen tasks, not most of a run (as one connection a step took).
+func TestWidthReachesCapSoon(t *testing.T) {
+	w := newWidth(&Options{ParallelAuto: true}, state.Server{}, 4)
+	now := time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)
+	for tasks := 1; tasks <= 48; tasks++ {
+		w.connected(w.current())
+		now = now.Add(time.Second / time.Duration(w.current())) // each connection alike
+		w.tick(now, 0, true)
+		if w.current() == autoCap {
+			t.Logf("%d connections after %d tasks", autoCap, tasks)
+			return
+		}
+	}
+	t.Fatalf("%d connections after 48 tasks, want %d", w.current(), autoCap)
 }
