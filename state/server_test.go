@@ -2,6 +2,7 @@ package state
 
 import (
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 )
@@ -22,13 +23,18 @@ func TestServerRecord(t *testing.T) {
 		{NoREST: true, Updated: now},
 		{NoPipelining: true, NoREST: true, Updated: now},
 		{Parallel: 7, ParallelLimit: 3, Updated: now},
+		{Parallel: 2, Profile: Profile{Listing: "LIST -a", NoEPSV: true, PASVElsewhere: true, Active: ActiveWorks,
+			PassiveCost: 3 * time.Millisecond, ActiveCost: 2 * time.Millisecond, ActiveTested: now, Checksum: "XSHA256 SHA-256",
+			Features: []string{"EPSV", "MLST type*;size*;"}, Runs: 4}, Updated: now},
+		{Profile: Profile{Listing: "STAT", Active: ActiveFails, ActiveTested: now}},
 		{},
 	} {
 		if err := db.PutServer(key, want); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, err := db.Server(key)
-		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || got.Parallel != want.Parallel || got.ParallelLimit != want.ParallelLimit || !got.Updated.Equal(want.Updated) {
+		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || got.Parallel != want.Parallel || got.ParallelLimit != want.ParallelLimit || !got.Updated.Equal(want.Updated) ||
+			!reflect.DeepEqual(got.Profile, want.Profile) {
 			t.Errorf("Server = %+v %v %v, want %+v", got, ok, err, want)
 		}
 	}
@@ -46,5 +52,50 @@ func TestServerRecord(t *testing.T) {
 	old := []byte{codecVersion, 2, timeZero}
 	if s, err := decodeServer(old); err != nil || !s.NoREST || s.Parallel != 0 {
 		t.Errorf("old record = %+v, %v", s, err)
+	}
+	// A record from before the profile: flags, time, widths.
+	old = []byte{codecVersion, 1, timeZero, 5, 2}
+	if s, err := decodeServer(old); err != nil || !s.NoPipelining || s.Parallel != 5 || s.ParallelLimit != 2 || !reflect.DeepEqual(s.Profile, Profile{}) {
+		t.Errorf("record before the profile = %+v, %v", s, err)
+	}
+	servers, err := db.Servers()
+	if err != nil || len(servers) != 1 {
+		t.Errorf("Servers = %v, %v", servers, err)
+	}
+}
+
+// TestProfileBounds: FEAT lines are kept bounded, and a record claiming
+// more than MaxFeatures does not decode.
+func TestProfileBounds(t *testing.T) {
+	long := make([]string, MaxFeatures+10)
+	for i := range long {
+		long[i] = string(make([]byte, 300))
+	}
+	s := Server{Profile: Profile{Features: long}}
+	got, err := decodeServer(encodeServer(s))
+	if err != nil || len(got.Features) != MaxFeatures || len(got.Features[0]) != maxFeatureLen {
+		t.Fatalf("decoded %d lines, %v", len(got.Features), err)
+	}
+	e := newEncoder()
+	e.byte(0)
+	e.time(time.Time{})
+	e.uvarint(0)
+	e.uvarint(0)
+	e.byte(0)
+	e.string("")
+	e.byte(byte(ActiveFails) + 1)
+	if _, err := decodeServer(e.buf); err == nil {
+		t.Error("bad active result decoded")
+	}
+	e = newEncoder()
+	e.byte(0)
+	e.time(time.Time{})
+	e.uvarint(0)
+	e.uvarint(0)
+	encodeProfile(e, Profile{})
+	e.buf = e.buf[:len(e.buf)-1]
+	e.uvarint(MaxFeatures + 1)
+	if _, err := decodeServer(e.buf); err == nil {
+		t.Error("too many FEAT lines decoded")
 	}
 }
