@@ -10,7 +10,7 @@ import "errors"
 // the transfer command but its data connection never came (a firewall
 // or NAT between us, or a server that cannot connect out). The Conn is
 // broken; passive mode may still work.
-var ErrNoConnectBack = errors.New("no data connection from the server")
+var ErrNoConnectBack = errors.New("no data connection")
 
 // listingOrder is the order in which List tries listing commands where
 // FEAT offers no MLSD.
@@ -68,3 +68,7 @@ func (c *Conn) PASVElsewhere() bool { return c.pasvNAT }
 // SetActive switches the data connections from now on to active mode
 // (true) or passive mode, as Config.Active does at Dial.
 func (c *Conn) SetActive(on bool) { c.cfg.Active = on }
+
+// RetryEPSV forgets that EPSV was refused (or disabled by
+// Config.DisableEPSV): the next passive data connection asks EPSV again.
+func (c *Conn) RetryEPSV() { c.skipEPSV, c.cfg.DisableEPSV = false, false }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/state"
@@ -13,7 +15,9 @@ import (
 
 const stateHelp = `state show|rebuild -state PATH
 
-show lists the jobs in a state database with their file counts and last runs.
+show lists the jobs in a state database with their file counts and last runs,
+and what runs learned of each server (its profile: listing command, EPSV,
+active mode, pipelining, REST, width, checksum, FEAT).
 rebuild moves a corrupt or unreadable database aside (PATH.corrupt-TIME) and
 starts an empty one. The next sync of each job then adopts the files already
 in its target whose size and time match the server (one MDTM per file where
@@ -74,6 +78,16 @@ func stateShow(path string, w io.Writer) error {
 			fmt.Fprintf(w, "; last run %s: %s, %d fetched, %d failed", r.Start.Format(time.RFC3339), r.Result, r.Fetched, r.Failed)
 		}
 		fmt.Fprintln(w)
+	}
+	servers, err := db.Servers()
+	if err != nil {
+		return err
+	}
+	for _, key := range slices.Sorted(maps.Keys(servers)) {
+		fmt.Fprintf(w, "server %s (what runs learned of it):\n", key)
+		for _, line := range servers[key].Describe() {
+			fmt.Fprintf(w, "  %s\n", line)
+		}
 	}
 	return nil
 }
