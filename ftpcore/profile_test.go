@@ -23,15 +23,17 @@ func TestStartFromProfile(t *testing.T) {
 		want            []string // listing and data commands sent, in order
 		listing         string   // Conn.Listing after
 		epsvRefused     bool
+		nat             bool // PASV names 10.9.8.7
 	}{
-		{"unknown", Config{}, false, false, []string{"STAT -a .", "EPSV", "PASV", "LIST -a"}, "LIST -a", true},
-		{"known LIST -a, EPSV refused", Config{Listing: "LIST -a", DisableEPSV: true}, false, false, []string{"PASV", "LIST -a"}, "LIST -a", false},
-		{"known LIST", Config{Listing: "LIST", DisableEPSV: true}, true, false, []string{"PASV", "LIST"}, "LIST", false},
-		{"known NLST", Config{Listing: "NLST", DisableEPSV: true}, true, true, []string{"PASV", "NLST"}, "NLST", false},
+		{"unknown", Config{}, false, false, []string{"STAT -a .", "EPSV", "PASV", "LIST -a"}, "LIST -a", true, false},
+		{"known LIST -a, EPSV refused", Config{Listing: "LIST -a", DisableEPSV: true}, false, false, []string{"PASV", "LIST -a"}, "LIST -a", false, false},
+		{"known LIST", Config{Listing: "LIST", DisableEPSV: true}, true, false, []string{"PASV", "LIST"}, "LIST", false, false},
+		{"known NLST", Config{Listing: "NLST", DisableEPSV: true}, true, true, []string{"PASV", "NLST"}, "NLST", false, false},
 		// Stored STAT, but STAT no longer lists: relearned.
-		{"known STAT, contradicted", Config{Listing: "STAT"}, false, false, []string{"STAT -a .", "EPSV", "PASV", "LIST -a"}, "LIST -a", true},
+		{"known STAT, contradicted", Config{Listing: "STAT"}, false, false, []string{"STAT -a .", "EPSV", "PASV", "LIST -a"}, "LIST -a", true, false},
 		// Stored LIST -a, but the server now takes "-a" as a name.
-		{"known LIST -a, contradicted", Config{Listing: "LIST -a", DisableEPSV: true}, true, false, []string{"PASV", "LIST -a", "PASV", "LIST"}, "LIST", false},
+		{"known LIST -a, contradicted", Config{Listing: "LIST -a", DisableEPSV: true}, true, false, []string{"PASV", "LIST -a", "PASV", "LIST"}, "LIST", false, false},
+		{"PASV behind NAT", Config{Listing: "LIST -a", DisableEPSV: true}, false, false, []string{"PASV", "LIST -a"}, "LIST -a", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, err := hostileftp.Start(hostileftp.Dir("", hostileftp.File("a.txt", []byte("x"), when)), &hostileftp.Options{
@@ -40,6 +42,13 @@ func TestStartFromProfile(t *testing.T) {
 					switch {
 					case verb == "EPSV":
 						s.Reply("500 EPSV not understood")
+					case verb == "PASV" && tc.nat:
+						port, err := s.ListenPassive()
+						if err != nil {
+							s.Reply("425 %v", err)
+							break
+						}
+						s.Reply("227 Entering Passive Mode (10,9,8,7,%d,%d)", port>>8, port&0xff)
 					case verb == "LIST" && tc.noList:
 						s.Reply("502 LIST not implemented")
 					case verb == "LIST" && tc.noListA && strings.HasPrefix(arg, "-a"):
@@ -86,6 +95,9 @@ func TestStartFromProfile(t *testing.T) {
 			}
 			if refused, _ := c.EPSV(); refused != tc.epsvRefused {
 				t.Errorf("EPSV refused = %v, want %v", refused, tc.epsvRefused)
+			}
+			if c.PASVElsewhere() != tc.nat {
+				t.Errorf("PASVElsewhere() = %v, want %v", c.PASVElsewhere(), tc.nat)
 			}
 		})
 	}

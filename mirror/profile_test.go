@@ -3,6 +3,7 @@ package mirror_test
 import (
 	"bytes"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -222,5 +223,51 @@ func TestModeAutoFallsBackMidRun(t *testing.T) {
 	}
 	if n := countVerb(h.srv.Commands(), "PORT", "EPRT"); n != 1 {
 		t.Errorf("%d PORT/EPRT, want 1: the run stays passive after the first failure", n)
+	}
+}
+
+// TestProfileRelearnAfterRuns: a stored refusal (EPSV, LIST -a) holds
+// for profileRelearnRuns (20) runs; the run after tries again, and on a
+// server where both now work stores that, the count starting afresh.
+func TestProfileRelearnAfterRuns(t *testing.T) {
+	for _, tc := range []struct {
+		runs      int
+		tried     bool
+		wantStore state.Profile
+	}{
+		{19, false, state.Profile{Listing: "LIST", NoEPSV: true, Runs: 20}},
+		{20, true, state.Profile{Listing: "LIST -a", Runs: 0}},
+	} {
+		t.Run(strconv.Itoa(tc.runs), func(t *testing.T) { relearnAfter(t, tc.runs, tc.tried, tc.wantStore) })
+	}
+}
+
+// relearnAfter runs once from a stored profile of runs runs that says
+// EPSV and LIST -a fail, on a server where both work.
+func relearnAfter(t *testing.T, runs int, tried bool, want state.Profile) {
+	h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleUnix})
+	h.noPlan = true
+	key := state.ServerKey(h.srv.Addr(), "anonymous")
+	if err := h.db.PutServer(key, state.Server{Profile: state.Profile{Listing: "LIST", NoEPSV: true, Runs: runs}}); err != nil {
+		t.Fatal(err)
+	}
+	o := h.opts()
+	o.Parallel = 1
+	if _, err, _ := h.run(o, 10*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	cmds := h.srv.Commands()
+	listA := 0
+	for _, c := range cmds {
+		if strings.HasPrefix(c, "LIST -a") {
+			listA++
+		}
+	}
+	if got := countVerb(cmds, "EPSV") > 0 && listA > 0; got != tried {
+		t.Errorf("after %d runs: EPSV and LIST -a tried %v, want %v: %q", runs, got, tried, cmds)
+	}
+	rec := serverRecord(t, h)
+	if rec.Listing != want.Listing || rec.NoEPSV != want.NoEPSV || rec.Runs != want.Runs {
+		t.Errorf("after %d runs: stored %+v, want %+v", runs, rec.Profile, want)
 	}
 }
