@@ -3,6 +3,7 @@ package state
 import (
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -97,5 +98,40 @@ func TestProfileBounds(t *testing.T) {
 	e.uvarint(MaxFeatures + 1)
 	if _, err := decodeServer(e.buf); err == nil {
 		t.Error("too many FEAT lines decoded")
+	}
+}
+
+// TestServerDescribe: the profile in plain words, one line per fact.
+func TestServerDescribe(t *testing.T) {
+	day := time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		s    Server
+		want []string
+	}{
+		{Server{}, []string{"listing: not learned yet", "passive mode: EPSV", "active mode: not tested", "pipelining: on", "REST (resume, segments): works", "checksum: none"}},
+		{Server{NoPipelining: true, NoREST: true, Parallel: 6, ParallelLimit: 8, Profile: Profile{
+			Listing: "STAT", NoEPSV: true, PASVElsewhere: true, Active: ActiveFails, ActiveTested: day,
+			Checksum: "HASH SHA-256", Features: []string{"EPSV", "SIZE"}}}, []string{
+			"listing: STAT -a over the control connection (no data connection)",
+			"passive mode: EPSV refused, PASV used",
+			"PASV names another address than the server's (NAT): data connections go to the server's address",
+			"active mode: fails, the server's data connection never came (tested 2026-11-30)",
+			"pipelining: off (replies came out of order)",
+			"REST (resume, segments): refused",
+			"connections: -parallel auto settled at 6",
+			"connections: the server refused more than 8",
+			"checksum: HASH SHA-256",
+			"FEAT: EPSV, SIZE"}},
+		{Server{Profile: Profile{Listing: "LIST -a", Active: ActiveWorks, ActiveTested: day, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond}, Updated: day}, []string{
+			"listing: LIST -a",
+			"active mode: works (tested 2026-11-30; a listing took 2ms passive, 1ms active)",
+			"updated: 2026-11-30T04:00:00Z"}},
+	} {
+		got := strings.Join(tc.s.Describe(), "\n")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w+"\n") && !strings.HasSuffix(got, w) {
+				t.Errorf("Describe of %+v lacks %q:\n%s", tc.s, w, got)
+			}
+		}
 	}
 }

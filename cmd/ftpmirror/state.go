@@ -5,9 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/ftpmirror/ftpmirror/state"
@@ -83,12 +81,7 @@ func stateShow(path string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	for _, key := range slices.Sorted(maps.Keys(servers)) {
-		fmt.Fprintf(w, "server %s (what runs learned of it):\n", key)
-		for _, line := range servers[key].Describe() {
-			fmt.Fprintf(w, "  %s\n", line)
-		}
-	}
+	state.WriteServers(w, servers)
 	return nil
 }
 
