@@ -334,7 +334,7 @@ m "an active connect-back that never comes makes the run passive, file retried (
   's/ \|\| r\.noConnectBack\(ctx, t, err\)//' \
   ./mirror 'TestModeAutoFallsBackMidRun'
 m "a dry run tests no active mode, stores no profile (chooseMode)" mirror/profile.go \
-  's/\t\tp\.probe = !r\.opts\.DryRun/\t\tp.probe = true/' \
+  's/\t\tp\.probe\.Store\(!r\.opts\.DryRun\)/\t\tp.probe.Store(true)/' \
   ./mirror 'TestProfileDryRunStoresNothing'
 m "a server record from before the profile decodes (decodeServer)" state/server.go \
   's/\tif len\(d\.buf\) > 0 \{ \/\/ records written before the profile end here/\tif true {/' \

@@ -43,7 +43,7 @@ type profileFacts struct {
 	noEPSV   atomic.Bool // EPSV refused (this run, or stored and not contradicted)
 	pasvNAT  atomic.Bool
 	active   atomic.Bool // mode auto: new connections use active mode
-	probe    bool        // mode auto: test active mode on the first worker's connection
+	probe    atomic.Bool // mode auto: test active mode on the first connection a worker has
 
 	mu       sync.Mutex
 	listing  string // the listing command that works; new connections start from it
@@ -84,7 +84,7 @@ func (r *runner) chooseMode() {
 	p := &r.srv.profileFacts
 	switch {
 	case p.activeOK == state.ActiveUnknown || r.now.Sub(p.tested) > activeRelearnAge:
-		p.probe = !r.opts.DryRun // a dry run could not store the result
+		p.probe.Store(!r.opts.DryRun) // a dry run could not store the result
 	case p.activeOK == state.ActiveWorks && activeFaster(p.passive, p.actCost):
 		p.active.Store(true)
 	}
@@ -103,7 +103,7 @@ func (r *runner) modeName() string {
 		return "passive"
 	case r.srv.active.Load():
 		return "auto: active"
-	case r.srv.probe:
+	case r.srv.probe.Load():
 		return "auto: passive, testing active"
 	}
 	return "auto: passive"
@@ -208,17 +208,17 @@ func profileEqual(a, b state.Profile) bool {
 }
 
 // probeActive tests, for mode auto, whether active mode works and is
-// faster, on the first worker's connection c before its first task: it
+// faster, on the connection c of the first worker to start, before its
+// first task (the others work meanwhile): it
 // lists the root three times in passive mode and three times in active
 // mode, waiting at most activeProbeTimeout for the server's data
 // connection, and compares the faster of the last two in each. It returns c, or nil where c broke (the
 // worker dials again).
 func (r *runner) probeActive(ctx context.Context, c *ftpcore.Conn) *ftpcore.Conn {
 	p := &r.srv.profileFacts
-	if !p.probe || c == nil {
+	if c == nil || !p.probe.CompareAndSwap(true, false) {
 		return c
 	}
-	p.probe = false // the first worker's only: no other reads it
 	timed := func(active bool, limit time.Duration) (time.Duration, error) {
 		c.SetActive(active)
 		lctx, cancel := context.WithTimeout(ctx, limit)

@@ -271,3 +271,47 @@ func relearnAfter(t *testing.T, runs int, tried bool, want state.Profile) {
 		t.Errorf("after %d runs: stored %+v, want %+v", runs, rec.Profile, want)
 	}
 }
+
+// TestProfileFollowsFEAT: a stored MLSD is not used once FEAT no longer
+// offers MLST; the run lists the next way and stores that.
+func TestProfileFollowsFEAT(t *testing.T) {
+	var noMLST atomic.Bool
+	h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleMLSD, Hook: func(s *hostileftp.Session, verb, arg string) bool {
+		if verb == "FEAT" && noMLST.Load() {
+			s.Reply("211-Features:")
+			s.Reply(" SIZE")
+			s.Reply(" EPSV")
+			s.Reply("211 End")
+			return true
+		}
+		return verb == "MLSD" && noMLST.Load() && replied(s, "500 MLSD not understood")
+	}})
+	h.noPlan = true
+	var log bytes.Buffer
+	o := h.opts()
+	o.Logger = slog.New(slog.NewTextHandler(&log, nil))
+	n := 0
+	for i, want := range []string{"MLSD", "LIST -a"} {
+		noMLST.Store(i == 1)
+		if sum, err, _ := h.run(o, 20*time.Second); err != nil || sum.Failed != 0 {
+			t.Fatalf("run %d: %v", i+1, err)
+		}
+		var cmds []string
+		cmds, n = hostileSince(h.srv, n)
+		if i == 1 && countVerb(cmds, "MLSD") != 0 {
+			t.Errorf("run 2 sent MLSD: %q", cmds)
+		}
+		if rec := serverRecord(t, h); rec.Listing != want {
+			t.Errorf("run %d: stored listing %q, want %q", i+1, rec.Listing, want)
+		}
+	}
+	if !strings.Contains(log.String(), `entry=listing was=MLSD now="LIST -a"`) {
+		t.Errorf("run 2 did not log the relearned listing:\n%s", log.String())
+	}
+}
+
+// replied sends reply and reports true (for a Hook).
+func replied(s *hostileftp.Session, reply string) bool {
+	s.Reply("%s", reply)
+	return true
+}
