@@ -305,6 +305,41 @@ m "verify -repair takes the job lock (jobs.Verify)" internal/jobs/verify.go \
   's/\tif repair && vt\.Lock != "" \{/\tif false {/' \
   ./cmd/ftpmirror 'TestVerifyCommand'
 
+# --- issue 14: the stored server profile and mode auto
+m "a connection seeded with a known listing skips STAT (startListing)" ftpcore/profile.go \
+  's/\tif i >= 1 \{\n\t\tc\.stat = listARefused/\tif false {\n\t\tc.stat = listARefused/' \
+  ./ftpcore 'TestStartFromProfile'
+m "new connections skip a stored refused EPSV (profileConfig)" mirror/profile.go \
+  's/\tif p\.seedEPSV\.Load\(\) \{\n\t\tcfg\.DisableEPSV = true/\tif false {\n\t\tcfg.DisableEPSV = true/' \
+  ./mirror 'TestProfileUsedAndRelearned'
+m "the listing command a connection found is stored (learn)" mirror/profile.go \
+  's/\tif l := c\.Listing\(\); l != "" \{/\tif l := c.Listing(); false {/' \
+  ./mirror 'TestProfileUsedAndRelearned'
+m "EPSV is tried again where FEAT newly offers it (learnFeatures)" mirror/profile.go \
+  's/\tif p\.seedEPSV\.Load\(\) && c\.HasFeature\("EPSV"\) && /\tif p.seedEPSV.Load() && false && /' \
+  ./mirror 'TestProfileUsedAndRelearned'
+m "stored refusals are tried again after 20 runs (loadProfile)" mirror/profile.go \
+  's/\tif rec\.Runs >= profileRelearnRuns && /\tif false && /' \
+  ./mirror 'TestProfileRelearnAfterRuns'
+m "the active test waits at most 2 s for the connect-back (probeActive)" mirror/profile.go \
+  's/\tactive, err := sample\(true, activeProbeTimeout\)/\tactive, err := sample(true, limit)/' \
+  ./mirror 'TestModeAutoBehindNAT'
+m "a failed active test is remembered: no test on the next run (chooseMode)" mirror/profile.go \
+  's/\tcase p\.activeOK == state\.ActiveUnknown \|\| /\tcase true || /' \
+  ./mirror 'TestModeAutoBehindNAT'
+m "mode auto uses active where the profile says it works and is faster (chooseMode)" mirror/profile.go \
+  's/\tcase p\.activeOK == state\.ActiveWorks && activeFaster\(p\.passive, p\.actCost\):/\tcase false:/' \
+  ./mirror 'TestModeAutoFallsBackMidRun|TestModeAutoVsftpd'
+m "an active connect-back that never comes makes the run passive, file retried (noConnectBack)" mirror/retry.go \
+  's/ \|\| r\.noConnectBack\(ctx, t, err\)//' \
+  ./mirror 'TestModeAutoFallsBackMidRun'
+m "a dry run tests no active mode, stores no profile (chooseMode)" mirror/profile.go \
+  's/\t\tp\.probe\.Store\(!r\.opts\.DryRun\)/\t\tp.probe.Store(true)/' \
+  ./mirror 'TestProfileDryRunStoresNothing'
+m "a server record from before the profile decodes (decodeServer)" state/server.go \
+  's/\tif len\(d\.buf\) > 0 \{ \/\/ records written before the profile end here/\tif true {/' \
+  ./state 'TestServerRecord'
+
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

@@ -76,6 +76,15 @@ type Config struct {
 	// DisableSTAT makes List use a data connection even where the server
 	// lists a directory over the control connection ("STAT -a dir").
 	DisableSTAT bool
+	// Listing is the listing command that an earlier connection to the
+	// server found to work ([Conn.Listing]): "STAT", "LIST -a", "LIST"
+	// or "NLST". List then starts with it instead of trying first, and
+	// failing, the ones it would try before it (STAT -a, LIST -a, LIST),
+	// which saves a round trip or more on each connection's first
+	// listing. MLSD follows FEAT whatever Listing says, and a command
+	// that stopped working falls back as without Listing; Conn.Listing
+	// then tells what worked instead. Empty (or "MLSD") means find out.
+	Listing string
 
 	// Timeout bounds every network operation that makes no progress: a
 	// reply that does not come, a data connection that does not open or

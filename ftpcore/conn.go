@@ -38,10 +38,13 @@ type Conn struct {
 
 	raw      syscall.RawConn // the control connection's TCP socket, for quickACK
 	skipEPSV bool            // the server refused EPSV once
+	epsvOK   bool            // an EPSV reply was used
+	pasvNAT  bool            // a 227 reply named another address than the peer's
 	pipeline bool            // a data transfer worked: pipeline the next ones
 	mlsd     bool            // the server offers MLSD
 	listA    listAState
 	stat     listAState // whether "STAT -a dir" lists
+	nlst     bool       // LIST is not implemented: NLST (listNLST)
 }
 
 // listAState remembers whether the server takes "LIST -a" as an option.
@@ -62,6 +65,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 		return nil, fmt.Errorf("dial %s: %w", addr, err)
 	}
 	c.host = host
+	c.startListing(c.cfg.Listing)
 	if c.cfg.TLS != TLSNone {
 		c.tlsConf = tlsConfig(c.cfg.TLSConfig, host)
 	}

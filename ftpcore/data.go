@@ -100,6 +100,7 @@ func (c *Conn) dialPassive(ctx context.Context, verb string, code int, msg strin
 			return nil, fmt.Errorf("EPSV: %w", err)
 		}
 		port = p
+		c.epsvOK = true
 	case verb == "PASV" && code == 227:
 		if peer.To4() == nil {
 			return nil, errors.New("passive: server refused EPSV and PASV cannot reach an IPv6 address")
@@ -109,6 +110,7 @@ func (c *Conn) dialPassive(ctx context.Context, verb string, code int, msg strin
 			return nil, fmt.Errorf("PASV: %w", err)
 		}
 		port = p
+		c.pasvNAT = c.pasvNAT || !pasvIP.Equal(peer)
 		if c.cfg.TrustPASVAddress {
 			ip = pasvIP
 		}
@@ -219,9 +221,9 @@ func acceptFrom(ctx context.Context, ln net.Listener, ip net.IP, timeout time.Du
 				return nil, ctx.Err()
 			}
 			if len(refused) > 0 {
-				return nil, fmt.Errorf("active: no data connection from %s (refused %v): %w", ip, refused, err)
+				return nil, fmt.Errorf("active: %w from %s (refused %v): %w", ErrNoConnectBack, ip, refused, err)
 			}
-			return nil, fmt.Errorf("active: no data connection from %s: %w", ip, err)
+			return nil, fmt.Errorf("active: %w from %s: %w", ErrNoConnectBack, ip, err)
 		}
 		if a, ok := nc.RemoteAddr().(*net.TCPAddr); ok && a.IP.Equal(ip) {
 			return nc, nil

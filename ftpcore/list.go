@@ -313,6 +313,9 @@ func (c *Conn) ListMLSD(ctx context.Context, dir string) ([]Entry, error) {
 // name answers 450/550 or an empty listing, and then the plain LIST is
 // used on this connection from then on.
 func (c *Conn) ListLIST(ctx context.Context, dir string) ([]Entry, error) {
+	if c.nlst {
+		return c.listNLST(ctx, dir)
+	}
 	if c.listA != listARefused {
 		entries, err := c.list(ctx, "LIST -a", dir, c.parseLIST)
 		var fe *Error
@@ -327,6 +330,7 @@ func (c *Conn) ListLIST(ctx context.Context, dir string) ([]Entry, error) {
 				c.listA = listARefused
 			}
 			if notImplemented(perr) {
+				c.nlst = true
 				return c.listNLST(ctx, dir)
 			}
 			return plain, perr
@@ -336,6 +340,7 @@ func (c *Conn) ListLIST(ctx context.Context, dir string) ([]Entry, error) {
 	}
 	entries, err := c.list(ctx, "LIST", dir, c.parseLIST)
 	if notImplemented(err) {
+		c.nlst = true
 		return c.listNLST(ctx, dir)
 	}
 	return entries, err

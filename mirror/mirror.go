@@ -126,6 +126,15 @@ type Options struct {
 	// server showed with "421 Too many users", and never goes above 16.
 	// What it settles at is kept in the state for the next run.
 	ParallelAuto bool
+	// ActiveAuto (mode = "auto") chooses between active and passive
+	// mode for the server, overriding FTP.Active: active where the
+	// stored profile shows that its connect-back works and is faster,
+	// passive otherwise. Where it was never tested (or 30 days ago),
+	// the run goes passive and tests active once, waiting at most 2 s
+	// for the server's data connection; the result is stored. An
+	// active data connection that never comes makes the rest of the
+	// run passive, and the file is tried again.
+	ActiveAuto bool
 	// Retries is how often a file or directory is tried again after a
 	// transient failure. Zero means none.
 	Retries int

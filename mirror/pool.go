@@ -88,6 +88,7 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 		}
 		// Other errors: the first task tries again and reports.
 	}
+	c = r.probeActive(ctx, c)
 	w := &workerState{}
 	for {
 		t := w.next
@@ -227,6 +228,9 @@ func (p *predial) close() {
 // put keeps *c for the next task, or drops it if it broke (a command cut
 // off mid-reply leaves the stream out of step).
 func (r *runner) put(c **ftpcore.Conn) {
+	if *c != nil {
+		r.learn(*c)
+	}
 	if *c != nil && (*c).Err() != nil {
 		r.drop(c)
 	}
@@ -235,6 +239,7 @@ func (r *runner) put(c **ftpcore.Conn) {
 // drop closes *c, if any, and forgets it.
 func (r *runner) drop(c **ftpcore.Conn) {
 	if *c != nil {
+		r.learn(*c)
 		(*c).Close()
 		r.workers.Add(-1)
 		*c = nil

@@ -44,7 +44,7 @@ func (r *runner) stallLimit() time.Duration {
 // progress would only multiply the time it costs.
 func (r *runner) failTask(ctx context.Context, t *task, err error) {
 	t.unqueue()
-	if r.outOfOrder(ctx, t, err) {
+	if r.outOfOrder(ctx, t, err) || r.noConnectBack(ctx, t, err) {
 		return
 	}
 	if ctx.Err() != nil {

@@ -330,6 +330,7 @@ func (r *runner) start(ctx context.Context) (*ftpcore.Conn, *listing, error) {
 	}
 	r.workers.Store(1)
 	r.width.connected(1)
+	r.learnFeatures(first)
 	if r.remoteRoot, err = r.resolveRoot(ctx, first); err != nil {
 		first.Close()
 		return nil, nil, fmt.Errorf("%w: %w", ErrNotStarted, err)
@@ -523,6 +524,7 @@ func (r *runner) proveRoot(ctx context.Context, c *ftpcore.Conn) (*ftpcore.Conn,
 	case c.Err() == nil:
 		return c, &listing{err: err}, nil
 	}
+	r.activeFailed(ctx, err) // the next connection is passive
 	c.Close()
 	c, cerr := r.connect(ctx)
 	if cerr != nil {

@@ -17,6 +17,8 @@ type serverFacts struct {
 	known  state.Server // as loaded
 	noPipe atomic.Bool  // pipelined replies come out of order
 	noREST atomic.Bool  // REST refused
+
+	profileFacts // the rest of the profile (profile.go)
 }
 
 // loadServer reads what earlier runs learned about the server.
@@ -30,8 +32,12 @@ func (r *runner) loadServer() error {
 		return nil
 	}
 	rec, ok, err := r.opts.State.Server(r.srv.key)
-	if err != nil || !ok {
+	if err != nil {
 		return err
+	}
+	r.loadProfile(rec.Profile) // an empty one for a server never met
+	if !ok {
+		return nil
 	}
 	r.srv.known = rec
 	r.srv.noPipe.Store(rec.NoPipelining)
@@ -50,7 +56,9 @@ func (r *runner) loadServer() error {
 func (r *runner) saveServer() error {
 	rec := state.Server{NoPipelining: r.srv.noPipe.Load(), NoREST: r.srv.noREST.Load(), Updated: r.now}
 	rec, widthChanged := r.width.learned(rec)
-	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST && !widthChanged) {
+	var profileChanged bool
+	rec.Profile, profileChanged = r.learnedProfile()
+	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST && !widthChanged && !profileChanged) {
 		return nil
 	}
 	return r.opts.State.PutServer(r.srv.key, rec)
@@ -63,6 +71,7 @@ func (r *runner) ftpConfig() ftpcore.Config {
 	if r.srv.noPipe.Load() {
 		cfg.DisablePipelining = true
 	}
+	r.profileConfig(&cfg)
 	return cfg
 }
 

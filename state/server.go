@@ -23,6 +23,8 @@ type Server struct {
 	// last refused one more ("421 Too many users"): -parallel auto stays
 	// at or below it. Zero: no refusal seen.
 	ParallelLimit int
+	// Profile is the rest of what runs learned of the server (profile.go).
+	Profile
 	// Updated is when a run last changed the record.
 	Updated time.Time
 }
@@ -86,6 +88,7 @@ func encodeServer(s Server) []byte {
 	e.time(s.Updated)
 	e.uvarint(uint64(s.Parallel))
 	e.uvarint(uint64(s.ParallelLimit))
+	encodeProfile(e, s.Profile)
 	return e.buf
 }
 
@@ -105,6 +108,9 @@ func decodeServer(v []byte) (Server, error) {
 	s := Server{NoPipelining: flags&1 != 0, NoREST: flags&2 != 0, Updated: d.time()}
 	if len(d.buf) > 0 { // records written before -parallel auto end here
 		s.Parallel, s.ParallelLimit = int(d.width()), int(d.width())
+	}
+	if len(d.buf) > 0 { // records written before the profile end here
+		s.Profile = decodeProfile(d)
 	}
 	if err := d.done(); err != nil {
 		return Server{}, err

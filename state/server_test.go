@@ -2,6 +2,8 @@ package state
 
 import (
 	"path/filepath"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -22,13 +24,18 @@ func TestServerRecord(t *testing.T) {
 		{NoREST: true, Updated: now},
 		{NoPipelining: true, NoREST: true, Updated: now},
 		{Parallel: 7, ParallelLimit: 3, Updated: now},
+		{Parallel: 2, Profile: Profile{Listing: "LIST -a", NoEPSV: true, PASVElsewhere: true, Active: ActiveWorks,
+			PassiveCost: 3 * time.Millisecond, ActiveCost: 2 * time.Millisecond, ActiveTested: now, Checksum: "XSHA256 SHA-256",
+			Features: []string{"EPSV", "MLST type*;size*;"}, Runs: 4}, Updated: now},
+		{Profile: Profile{Listing: "STAT", Active: ActiveFails, ActiveTested: now}},
 		{},
 	} {
 		if err := db.PutServer(key, want); err != nil {
 			t.Fatal(err)
 		}
 		got, ok, err := db.Server(key)
-		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || got.Parallel != want.Parallel || got.ParallelLimit != want.ParallelLimit || !got.Updated.Equal(want.Updated) {
+		if !ok || err != nil || got.NoPipelining != want.NoPipelining || got.NoREST != want.NoREST || got.Parallel != want.Parallel || got.ParallelLimit != want.ParallelLimit || !got.Updated.Equal(want.Updated) ||
+			!reflect.DeepEqual(got.Profile, want.Profile) {
 			t.Errorf("Server = %+v %v %v, want %+v", got, ok, err, want)
 		}
 	}
@@ -46,5 +53,85 @@ func TestServerRecord(t *testing.T) {
 	old := []byte{codecVersion, 2, timeZero}
 	if s, err := decodeServer(old); err != nil || !s.NoREST || s.Parallel != 0 {
 		t.Errorf("old record = %+v, %v", s, err)
+	}
+	// A record from before the profile: flags, time, widths.
+	old = []byte{codecVersion, 1, timeZero, 5, 2}
+	if s, err := decodeServer(old); err != nil || !s.NoPipelining || s.Parallel != 5 || s.ParallelLimit != 2 || !reflect.DeepEqual(s.Profile, Profile{}) {
+		t.Errorf("record before the profile = %+v, %v", s, err)
+	}
+	servers, err := db.Servers()
+	if err != nil || len(servers) != 1 {
+		t.Errorf("Servers = %v, %v", servers, err)
+	}
+}
+
+// TestProfileBounds: FEAT lines are kept bounded, and a record claiming
+// more than MaxFeatures does not decode.
+func TestProfileBounds(t *testing.T) {
+	long := make([]string, MaxFeatures+10)
+	for i := range long {
+		long[i] = string(make([]byte, 300))
+	}
+	s := Server{Profile: Profile{Features: long}}
+	got, err := decodeServer(encodeServer(s))
+	if err != nil || len(got.Features) != MaxFeatures || len(got.Features[0]) != maxFeatureLen {
+		t.Fatalf("decoded %d lines, %v", len(got.Features), err)
+	}
+	e := newEncoder()
+	e.byte(0)
+	e.time(time.Time{})
+	e.uvarint(0)
+	e.uvarint(0)
+	e.byte(0)
+	e.string("")
+	e.byte(byte(ActiveFails) + 1)
+	if _, err := decodeServer(e.buf); err == nil {
+		t.Error("bad active result decoded")
+	}
+	e = newEncoder()
+	e.byte(0)
+	e.time(time.Time{})
+	e.uvarint(0)
+	e.uvarint(0)
+	encodeProfile(e, Profile{})
+	e.buf = e.buf[:len(e.buf)-1]
+	e.uvarint(MaxFeatures + 1)
+	if _, err := decodeServer(e.buf); err == nil {
+		t.Error("too many FEAT lines decoded")
+	}
+}
+
+// TestServerDescribe: the profile in plain words, one line per fact.
+func TestServerDescribe(t *testing.T) {
+	day := time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		s    Server
+		want []string
+	}{
+		{Server{}, []string{"listing: not learned yet", "passive mode: EPSV", "active mode: not tested", "pipelining: on", "REST (resume, segments): works", "checksum: none"}},
+		{Server{NoPipelining: true, NoREST: true, Parallel: 6, ParallelLimit: 8, Profile: Profile{
+			Listing: "STAT", NoEPSV: true, PASVElsewhere: true, Active: ActiveFails, ActiveTested: day,
+			Checksum: "HASH SHA-256", Features: []string{"EPSV", "SIZE"}}}, []string{
+			"listing: STAT -a over the control connection (no data connection)",
+			"passive mode: EPSV refused, PASV used",
+			"PASV names another address than the server's (NAT): data connections go to the server's address",
+			"active mode: fails, the server's data connection never came (tested 2026-11-30)",
+			"pipelining: off (replies came out of order)",
+			"REST (resume, segments): refused",
+			"connections: -parallel auto settled at 6",
+			"connections: the server refused more than 8",
+			"checksum: HASH SHA-256",
+			"FEAT: EPSV, SIZE"}},
+		{Server{Profile: Profile{Listing: "LIST -a", Active: ActiveWorks, ActiveTested: day, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond}, Updated: day}, []string{
+			"listing: LIST -a",
+			"active mode: works (tested 2026-11-30; a listing took 2ms passive, 1ms active)",
+			"updated: 2026-11-30T04:00:00Z"}},
+	} {
+		got := strings.Join(tc.s.Describe(), "\n")
+		for _, w := range tc.want {
+			if !strings.Contains(got, w+"\n") && !strings.HasSuffix(got, w) {
+				t.Errorf("Describe of %+v lacks %q:\n%s", tc.s, w, got)
+			}
+		}
 	}
 }

@@ -12,7 +12,8 @@ import (
 
 // addConnFlags binds the connection flags that ls and sync share to jc.
 func addConnFlags(fs *flagSet, jc *jobs.Job) {
-	fs.BoolVar(&jc.Active, "active", jc.Active, "active mode: the server connects back to us (EPRT/PORT) instead of passive (EPSV/PASV)")
+	fs.Var(jobs.ModeFlag{J: jc}, "mode", "data connections: passive (EPSV/PASV: we connect), active (EPRT/PORT: the server connects back) or auto (sync: active where the server's stored profile shows it works and is faster; ls: passive)")
+	fs.Var(jobs.ActiveFlag{J: jc}, "active", "short for -mode active")
 	fs.StringVar(&jc.TLS, "tls", jc.TLS, "FTPS: none, explicit (AUTH TLS) or implicit; default none, implicit for ftps://")
 	fs.BoolVar(&jc.TLSInsecure, "tls-insecure", jc.TLSInsecure, "do not verify the server's certificate (unsafe)")
 	fs.StringVar(&jc.TLSCAFile, "tls-ca-file", jc.TLSCAFile, "PEM file of CA certificates to verify the server with, instead of the system's")

@@ -60,7 +60,9 @@ sentinel = "trace/master"
 		want func(jc *jobs.Job) any
 		is   any
 	}{
-		{"active", []string{"-active"}, func(jc *jobs.Job) any { return jc.Active }, true},
+		{"active", []string{"-active"}, func(jc *jobs.Job) any { return jc.Mode }, "active"},
+		{"mode", []string{"-mode", "auto"}, func(jc *jobs.Job) any { return jc.Mode }, "auto"},
+		{"mode", []string{"-mode", "active"}, func(jc *jobs.Job) any { return jc.Mode }, "active"},
 		{"tls", []string{"-tls", "explicit"}, func(jc *jobs.Job) any { return jc.TLS }, "explicit"},
 		{"tls-insecure", []string{"-tls-insecure"}, func(jc *jobs.Job) any { return jc.TLSInsecure }, true},
 		{"tls-ca-file", []string{"-tls-ca-file", "/etc/ca.pem"}, func(jc *jobs.Job) any { return jc.TLSCAFile }, "/etc/ca.pem"},
@@ -116,7 +118,7 @@ sentinel = "trace/master"
 	var sf syncFlags
 	jc := jobs.Default()
 	fs := newSyncFlags(&jc, &sf)
-	rows := []string{"active", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
+	rows := []string{"active", "mode", "tls", "tls-insecure", "tls-ca-file", "timeout", "user", "parallel", "retries", "delete",
 		"max-delete", "include", "exclude", "last", "max-size", "min-age", "max-age", "symlinks", "limit-rate", "segments",
 		"publish", "keep-snapshots", "verify", "state", "dry-run", "quiet", "q", "no-pipelining", "sentinel"}
 	for _, r := range rows {

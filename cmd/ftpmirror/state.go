@@ -13,7 +13,9 @@ import (
 
 const stateHelp = `state show|rebuild -state PATH
 
-show lists the jobs in a state database with their file counts and last runs.
+show lists the jobs in a state database with their file counts and last runs,
+and what runs learned of each server (its profile: listing command, EPSV,
+active mode, pipelining, REST, width, checksum, FEAT).
 rebuild moves a corrupt or unreadable database aside (PATH.corrupt-TIME) and
 starts an empty one. The next sync of each job then adopts the files already
 in its target whose size and time match the server (one MDTM per file where
@@ -75,6 +77,11 @@ func stateShow(path string, w io.Writer) error {
 		}
 		fmt.Fprintln(w)
 	}
+	servers, err := db.Servers()
+	if err != nil {
+		return err
+	}
+	state.WriteServers(w, servers)
 	return nil
 }
 

@@ -148,8 +148,13 @@ func TestStateCorruptRebuild(t *testing.T) {
 
 	code, out, errOut = runCLI(t, "state", "show", "-state", statePath)
 	want := fmt.Sprintf("%s: %d paths; last run ", sum.Job, paths)
-	if code != exitOK || !strings.HasPrefix(out, want) || !strings.Contains(out, ": ok, 0 fetched, 0 failed") || strings.Count(out, "\n") != 1 {
-		t.Errorf("state show: exit %d, %q %q; want one line starting %q", code, out, errOut, want)
+	line1, rest, _ := strings.Cut(out, "\n")
+	if code != exitOK || !strings.HasPrefix(line1, want) || !strings.Contains(line1, ": ok, 0 fetched, 0 failed") {
+		t.Errorf("state show: exit %d, %q %q; want a first line starting %q", code, out, errOut, want)
+	}
+	// Then the server's profile, in words.
+	if !strings.HasPrefix(rest, "server 127.0.0.1:") || !strings.Contains(rest, "\n  listing: MLSD\n") || !strings.Contains(rest, "\n  pipelining: on\n") {
+		t.Errorf("state show: the server's profile is missing:\n%s", out)
 	}
 }
 

@@ -210,7 +210,7 @@ func TestJobFileErrors(t *testing.T) {
 		{"defaults type", "[defaults]\nretries = true\n[[job]]\nname = \"a\"\n" + ok,
 			[]string{`jobs.toml:2: defaults.retries: incompatible types: TOML value has type bool; destination has type integer`}},
 		{"bad enums", "[[job]]\nname = \"a\"\n" + ok + "mode = \"pasv\"\ntls = \"yes\"\nsymlinks = \"copy\"\nverify = \"yes\"\n",
-			[]string{`jobs.toml:5: job "a": mode: want passive or active`, `jobs.toml:6: job "a": tls: want none, explicit or implicit`, `jobs.toml:7: job "a": symlinks: want skip, follow or keep`, `jobs.toml:8: job "a": verify: want auto, on or off`}},
+			[]string{`jobs.toml:5: job "a": mode: want passive, active or auto`, `jobs.toml:6: job "a": tls: want none, explicit or implicit`, `jobs.toml:7: job "a": symlinks: want skip, follow or keep`, `jobs.toml:8: job "a": verify: want auto, on or off`}},
 		{"tls contradicts ftps", "[[job]]\nname = \"a\"\nsource = \"ftps://h/\"\ntarget = \"t\"\ntls = \"explicit\"\n", []string{`jobs.toml:5: job "a": tls: -tls explicit contradicts`}},
 		{"bad numbers", "[[job]]\nname = \"a\"\n" + ok + "parallel = 0\nretries = -1\nsegments = 100\nmax_delete = \"120%\"\n",
 			[]string{`jobs.toml:5: job "a": parallel: 0: want 1 to 64`, `jobs.toml:6: job "a": retries`, `jobs.toml:7: job "a": segments`, `jobs.toml:8: job "a": max_delete`}},

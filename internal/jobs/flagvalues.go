@@ -72,6 +72,38 @@ func (b BytesFlag) Set(s string) error {
 	return nil
 }
 
+// ModeFlag is -mode: passive, active or auto (Job.SetMode).
+type ModeFlag struct{ J *Job }
+
+func (m ModeFlag) String() string {
+	if m.J == nil {
+		return ""
+	}
+	return m.J.Mode
+}
+
+func (m ModeFlag) Set(s string) error { return m.J.SetMode(s) }
+
+// ActiveFlag is -active, short for -mode active.
+type ActiveFlag struct{ J *Job }
+
+func (a ActiveFlag) String() string { return "false" }
+
+func (a ActiveFlag) IsBoolFlag() bool { return true }
+
+func (a ActiveFlag) Set(s string) error {
+	on, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	if on {
+		a.J.Mode = "active"
+	} else if a.J.Mode == "active" {
+		a.J.Mode = "passive"
+	}
+	return nil
+}
+
 // ParallelFlag is -parallel: N or auto (Job.SetParallel).
 type ParallelFlag struct{ J *Job }
 

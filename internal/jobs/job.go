@@ -32,7 +32,7 @@ type Job struct {
 	Target      string
 	User        string
 	Password    string // set by ResolvePassword only; never read from the job file
-	Active      bool
+	Mode        string // mode, -mode: passive, active or auto (SetMode)
 	TLS         string // "", none, explicit, implicit
 	TLSCAFile   string
 	TLSInsecure bool
@@ -92,6 +92,7 @@ const maxKeepSnapshots = 100
 func Default() Job {
 	return Job{
 		Parallel:    4,
+		Mode:        "passive",
 		MaxDelete:   "50%",
 		Symlinks:    "skip",
 		Verify:      "auto",
@@ -243,6 +244,19 @@ func (j *Job) ResolvePassword() (*Job, error) {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// SetMode sets the data connection mode from the mode key or flag:
+// passive, active or auto (mirror.Options.ActiveAuto: active where the
+// server's stored profile shows that its connect-back works and is
+// faster, passive otherwise).
+func (j *Job) SetMode(s string) error {
+	switch s {
+	case "passive", "active", "auto":
+		j.Mode = s
+		return nil
+	}
+	return fmt.Errorf("want passive, active or auto, not %q", s)
 }
 
 // SetParallel sets the job's width from the parallel key or flag: a

@@ -288,12 +288,10 @@ func (p *jobParser) applyEnds(j *Job, t tomlJob, fail keyFail) {
 
 // applyConnection: mode, TLS and timeouts.
 func (p *jobParser) applyConnection(j *Job, t tomlJob, fail keyFail) {
-	switch m := get(t.Mode); m {
-	case "", "passive":
-	case "active":
-		j.Active = true
-	default:
-		fail("mode", fmt.Errorf("want passive or active, not %q", m))
+	if m := get(t.Mode); m != "" {
+		if err := j.SetMode(m); err != nil {
+			fail("mode", err)
+		}
 	}
 	j.TLS = get(t.TLS)
 	switch j.TLS {

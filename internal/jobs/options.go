@@ -13,7 +13,7 @@ func (j *Job) FTPConfig(src *Source) (ftpcore.Config, error) {
 	if err != nil {
 		return ftpcore.Config{}, err
 	}
-	cfg := ftpcore.Config{TLS: mode, Active: j.Active, Timeout: j.Timeout, DisablePipelining: !j.Pipelining}
+	cfg := ftpcore.Config{TLS: mode, Active: j.Mode == "active", Timeout: j.Timeout, DisablePipelining: !j.Pipelining}
 	if mode != ftpcore.TLSNone {
 		tc := &tls.Config{InsecureSkipVerify: j.TLSInsecure}
 		if j.TLSCAFile != "" {
@@ -97,6 +97,7 @@ func (j *Job) Options() (*mirror.Options, Login, error) {
 		KeepSnapshots: j.KeepSnapshots,
 	}
 	o.ParallelAuto = j.ParallelAuto
+	o.ActiveAuto = j.Mode == "auto"
 	return o, cred, nil
 }
 

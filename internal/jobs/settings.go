@@ -19,10 +19,6 @@ func (j *Job) Settings() []Setting {
 	if s, err := ParseSource(j.Source); err == nil {
 		src = s.String()
 	}
-	mode := "passive"
-	if j.Active {
-		mode = "active"
-	}
 	password := "from the URL, $FTPMIRROR_PASSWORD or ~/.netrc"
 	switch {
 	case j.PasswordEnv != "":
@@ -49,7 +45,7 @@ func (j *Job) Settings() []Setting {
 		{"target", j.Target},
 		{"user", j.User},
 		{"password", password},
-		{"mode", mode},
+		{"mode", j.Mode},
 		{"tls", j.TLS},
 		{"tls_ca_file", j.TLSCAFile},
 		{"tls_insecure", fmt.Sprint(j.TLSInsecure)},

@@ -1,0 +1,104 @@
+package ftpcore
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
+)
+
+// TestStartFromProfile: a connection seeded with what an earlier one
+// learned (Config.Listing, DisableEPSV) sends none of the commands known
+// to fail, and one whose seed the server contradicts falls back and says
+// what works now. The server lists with LIST only (STAT is refused; with
+// noListA, "LIST -a" too; with noList, LIST too) and refuses EPSV.
+func TestStartFromProfile(t *testing.T) {
+	when := time.Date(2020, 1, 2, 3, 4, 5, 0, time.UTC)
+	for _, tc := range []struct {
+		name            string
+		cfg             Config
+		noListA, noList bool
+		want            []string // listing and data commands sent, in order
+		listing         string   // Conn.Listing after
+		epsvRefused     bool
+		nat             bool // PASV names 10.9.8.7
+	}{
+		{"unknown", Config{}, false, false, []string{"STAT -a .", "EPSV", "PASV", "LIST -a"}, "LIST -a", true, false},
+		{"known LIST -a, EPSV refused", Config{Listing: "LIST -a", DisableEPSV: true}, false, false, []string{"PASV", "LIST -a"}, "LIST -a", false, false},
+		{"known LIST", Config{Listing: "LIST", DisableEPSV: true}, true, false, []string{"PASV", "LIST"}, "LIST", false, false},
+		{"known NLST", Config{Listing: "NLST", DisableEPSV: true}, true, true, []string{"PASV", "NLST"}, "NLST", false, false},
+		// Stored STAT, but STAT no longer lists: relearned.
+		{"known STAT, contradicted", Config{Listing: "STAT"}, false, false, []string{"STAT -a .", "EPSV", "PASV", "LIST -a"}, "LIST -a", true, false},
+		// Stored LIST -a, but the server now takes "-a" as a name.
+		{"known LIST -a, contradicted", Config{Listing: "LIST -a", DisableEPSV: true}, true, false, []string{"PASV", "LIST -a", "PASV", "LIST"}, "LIST", false, false},
+		{"PASV behind NAT", Config{Listing: "LIST -a", DisableEPSV: true}, false, false, []string{"PASV", "LIST -a"}, "LIST -a", false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv, err := hostileftp.Start(hostileftp.Dir("", hostileftp.File("a.txt", []byte("x"), when)), &hostileftp.Options{
+				Style: hostileftp.StyleUnix,
+				Hook: func(s *hostileftp.Session, verb, arg string) bool {
+					switch {
+					case verb == "EPSV":
+						s.Reply("500 EPSV not understood")
+					case verb == "PASV" && tc.nat:
+						port, err := s.ListenPassive()
+						if err != nil {
+							s.Reply("425 %v", err)
+							break
+						}
+						s.Reply("227 Entering Passive Mode (10,9,8,7,%d,%d)", port>>8, port&0xff)
+					case verb == "LIST" && tc.noList:
+						s.Reply("502 LIST not implemented")
+					case verb == "LIST" && tc.noListA && strings.HasPrefix(arg, "-a"):
+						s.Reply("550 -a: no such file")
+					default:
+						return false
+					}
+					return true
+				},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { srv.Close() })
+			cfg := tc.cfg
+			cfg.Timeout = 10 * time.Second
+			c, err := Dial(t.Context(), srv.Addr(), &cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			if err := c.Login(t.Context(), "", ""); err != nil {
+				t.Fatal(err)
+			}
+			entries, err := c.List(t.Context(), "/")
+			if err != nil || len(entries) != 1 || entries[0].Name != "a.txt" {
+				t.Fatalf("List = %v, %v", entries, err)
+			}
+			var got []string
+			for _, cmd := range srv.Commands() {
+				verb, _, _ := strings.Cut(cmd, " ")
+				switch verb {
+				case "STAT", "EPSV", "PASV", "NLST":
+					got = append(got, cmd)
+				case "LIST":
+					got = append(got, strings.TrimSuffix(cmd, " "))
+				}
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("sent %q, want %q", got, tc.want)
+			}
+			if l := c.Listing(); l != tc.listing {
+				t.Errorf("Listing() = %q, want %q", l, tc.listing)
+			}
+			if refused, _ := c.EPSV(); refused != tc.epsvRefused {
+				t.Errorf("EPSV refused = %v, want %v", refused, tc.epsvRefused)
+			}
+			if c.PASVElsewhere() != tc.nat {
+				t.Errorf("PASVElsewhere() = %v, want %v", c.PASVElsewhere(), tc.nat)
+			}
+		})
+	}
+}
