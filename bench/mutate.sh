@@ -340,6 +340,32 @@ m "a server record from before the profile decodes (decodeServer)" state/server.
   's/\tif len\(d\.buf\) > 0 \{ \/\/ records written before the profile end here/\tif true {/' \
   ./state 'TestServerRecord'
 
+# --- issue 14: listing ahead, shares, the assumed STAT, the one-write login, width
+m "a listing ahead is used only when the parent's listing claims it (planDir)" mirror/plan.go \
+  's/\t\tr\.claimAhead\(rel, links\)/\t\tr.q.push(&task{kind: taskList, rel: rel, links: links})/' \
+  ./mirror 'TestListAhead$'
+m "a re-run lists the known directories ahead (walk)" mirror/run.go \
+  's/\tr\.queueAhead\(dirs\)\n/\t_ = dirs\n/' \
+  ./mirror 'TestListAhead$'
+m "a failed listing ahead is dropped, and listed again when claimed: never a failure (aheadDone)" mirror/ahead.go \
+  's/\tcase l\.err != nil:\n\t\tdelete\(a\.dirs, rel\)\n\t\tok = false\n/\tcase false:\n/' \
+  ./mirror 'TestListAheadDecidesNothing'
+m "the workers waiting share the queued listings, rounded up (moreLists)" mirror/queue.go \
+  's/\tn := listShare\(len\(q\.lists\), q\.sleepers, most\)/\tn := min(most, len(q.lists)\/8)/' \
+  ./mirror 'TestMoreListsShares'
+m "a stored STAT batches listings from the first one (startListing)" ftpcore/profile.go \
+  's/\t\tc\.stat = listAAssumed\n/\t\t_ = listAAssumed\n/' \
+  ./ftpcore 'TestAssumedSTAT'
+m "an assumed STAT that lists nothing and an empty LIST: not listed, never empty (listInstead)" ftpcore/list.go \
+  's/\tcase err == nil && len\(entries\) == 0:\n\t\treturn nil, fmt\.Errorf\("STAT %s: %w", dir, ErrNotListed\)\n//' \
+  ./ftpcore 'TestAssumedSTAT'
+m "a refused one-write login reads the set-up's replies: in step (Login)" ftpcore/login.go \
+  's/\t\t\tif c\.broken == nil \{\n\t\t\t\tc\.setupReplies/\t\t\tif false {\n\t\t\t\tc.setupReplies/' \
+  ./ftpcore 'TestLoginRefusedInOneWrite'
+m "-parallel auto doubles while a step pays (tick)" mirror/width.go \
+  's/\tmore := min\(w\.cur, w\.limit-w\.cur\)/\tmore := min(1, w.limit-w.cur)/' \
+  ./mirror 'TestWidthReachesCapSoon'
+
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

@@ -54,6 +54,10 @@ const (
 	listAUnknown listAState = iota
 	listAWorks
 	listARefused
+	// listAAssumed: an earlier connection found that STAT lists
+	// (Config.Listing): this one batches listings from the start, and
+	// the first listings decide as for listAUnknown.
+	listAAssumed
 )
 
 // Dial connects to addr ("host:port"), reads the greeting and, for

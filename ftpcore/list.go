@@ -55,6 +55,8 @@ func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 		case err == nil, errors.As(err, &le):
 			c.stat = listAWorks
 			return entries, err
+		case errors.Is(err, errSTATNoListing) && c.stat == listAAssumed:
+			return c.listInstead(ctx, dir)
 		case errors.Is(err, errSTATNoListing) && c.stat == listAUnknown:
 			c.stat = listARefused
 		case errors.Is(err, errSTATNoListing):
@@ -64,6 +66,23 @@ func (c *Conn) List(ctx context.Context, dir string) ([]Entry, error) {
 		}
 	}
 	return c.ListLIST(ctx, dir)
+}
+
+// listInstead lists dir with LIST where STAT, assumed to list
+// (Config.Listing), gave no listing of it. Entries mean that STAT does
+// not list on this server any more: LIST is used from now on. An empty
+// listing proves nothing (vsftpd lists an unreadable directory as
+// empty), and the directory counts as not listed.
+func (c *Conn) listInstead(ctx context.Context, dir string) ([]Entry, error) {
+	entries, err := c.ListLIST(ctx, dir)
+	var le *ListError
+	switch {
+	case err == nil && len(entries) == 0:
+		return nil, fmt.Errorf("STAT %s: %w", dir, ErrNotListed)
+	case err == nil, errors.As(err, &le):
+		c.stat = listARefused
+	}
+	return entries, err
 }
 
 // ErrNotListed: a server whose STAT lists directories, with their "."
@@ -149,9 +168,21 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 				continue
 			}
 			entries[i], errs[i] = c.readSTAT(ctx, d, nil)
-			if errors.Is(errs[i], errSTATNoListing) {
+			var le *ListError
+			switch {
+			case errors.Is(errs[i], errSTATNoListing):
 				retry = append(retry, i)
+			case errs[i] == nil, errors.As(errs[i], &le):
+				c.stat = listAWorks
 			}
+		}
+		if c.stat == listAAssumed {
+			// STAT was only assumed to list, and listed none of
+			// these: LIST decides (listInstead).
+			for _, i := range retry {
+				entries[i], errs[i] = c.listInstead(ctx, dirs[i])
+			}
+			return entries, errs
 		}
 		for _, i := range retry {
 			errs[i] = fmt.Errorf("STAT %s: %w", dirs[i], ErrNotListed)
@@ -167,7 +198,7 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 // BatchesListings reports whether ListMany lists several directories in
 // one round trip on this connection.
 func (c *Conn) BatchesListings() bool {
-	return c.stat == listAWorks && !c.cfg.DisablePipelining && !c.cfg.DisableSTAT &&
+	return (c.stat == listAWorks || c.stat == listAAssumed) && !c.cfg.DisablePipelining && !c.cfg.DisableSTAT &&
 		!(c.mlsd && !c.cfg.DisableMLSD)
 }
 
@@ -201,7 +232,7 @@ func (c *Conn) readSTAT(ctx context.Context, dir string, noop func() error) ([]E
 				dot = true
 			}
 			return nil
-		case c.stat == listAUnknown:
+		case c.stat == listAUnknown || c.stat == listAAssumed:
 			// Maybe not a listing at all: a first STAT decides.
 			notListing = line
 			return nil

@@ -25,6 +25,9 @@ func (c *Conn) startListing(known string) {
 			i = j
 		}
 	}
+	if i == 0 {
+		c.stat = listAAssumed
+	}
 	if i >= 1 {
 		c.stat = listARefused
 	}

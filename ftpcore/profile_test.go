@@ -1,6 +1,7 @@
 package ftpcore
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -98,6 +99,64 @@ func TestStartFromProfile(t *testing.T) {
 			}
 			if c.PASVElsewhere() != tc.nat {
 				t.Errorf("PASVElsewhere() = %v, want %v", c.PASVElsewhere(), tc.nat)
+			}
+		})
+	}
+}
+
+// TestAssumedSTAT: a connection told that STAT lists (Config.Listing
+// "STAT") lists several directories in one write from its first
+// listing. Where STAT then gives no listing, LIST decides: entries mean
+// STAT stopped listing (LIST from then on); an empty LIST proves nothing
+// and the directory counts as not listed, never as empty.
+func TestAssumedSTAT(t *testing.T) {
+	dirLine := "drwxr-xr-x 2 ftp ftp 4096 Jan 02  2024 .\r\n"
+	fileLine := "-rw-r--r-- 1 ftp ftp 3 Jan 02  2024 a\r\n"
+	tests := []struct {
+		name     string
+		statList bool // STAT lists
+		listText string
+		writes   int // writes up to the end of the STAT replies' round trip
+		wantErr  error
+		listing  string
+	}{
+		{"STAT lists: one write for both", true, "", 1, nil, "STAT"},
+		{"STAT stopped listing, LIST lists", false, fileLine, 0, nil, "LIST -a"},
+		{"STAT stopped listing, LIST empty", false, "", 0, ErrNotListed, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := listHandlers(t, tc.listText)
+			h["CWD"] = func(s *fakeSession, arg string) { s.reply("250 ok\r\n") }
+			h["STAT"] = func(s *fakeSession, arg string) {
+				if !tc.statList {
+					s.reply("211 FTP server status: all fine\r\n")
+					return
+				}
+				s.reply("213-Status follows:\r\n" + dirLine + fileLine + "213 End of status\r\n")
+			}
+			f := newFakeServer(t, h)
+			c := dialFake(t, f, &Config{Listing: "STAT", Timeout: 10 * time.Second})
+			if err := c.Login(t.Context(), "", ""); err != nil {
+				t.Fatal(err)
+			}
+			before := len(f.gotWrites())
+			lists, errs := c.ListMany(t.Context(), []string{"/d1", "/d2"})
+			for i := range lists {
+				switch {
+				case tc.wantErr != nil && !errors.Is(errs[i], tc.wantErr):
+					t.Errorf("dir %d: %v, %v; want %v", i, lists[i], errs[i], tc.wantErr)
+				case tc.wantErr == nil && (errs[i] != nil || len(lists[i]) != 1):
+					t.Errorf("dir %d: %v, %v; want the one file", i, lists[i], errs[i])
+				}
+			}
+			if tc.writes > 0 {
+				if n := len(f.gotWrites()) - before; n != tc.writes {
+					t.Errorf("%d writes, want %d: %q", n, tc.writes, f.gotWrites()[before:])
+				}
+			}
+			if got := c.Listing(); got != tc.listing {
+				t.Errorf("Listing() = %q, want %q", got, tc.listing)
 			}
 		})
 	}

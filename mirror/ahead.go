@@ -112,7 +112,7 @@ func (r *runner) claimAhead(rel string, links int) {
 			l = d.result
 		}
 		a.mu.Unlock()
-		if ok && l.err == nil {
+		if ok { // a failed listing ahead is never kept (aheadDone)
 			r.q.push(&task{kind: taskList, rel: rel, links: links, listed: l})
 			return
 		}
