@@ -54,6 +54,7 @@ type runner struct {
 
 	noMDTM atomic.Bool // the server has no MDTM
 	srv    serverFacts // quirks learned by this run and earlier ones
+	clk    serverClock // the server's clock offset (clock.go)
 	// progress is when (UnixNano) a task last succeeded or a fetch last
 	// brought progressBytes more: a server that makes none for
 	// stallLimit gets no more retries, and the run ends (see failTask).

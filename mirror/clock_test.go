@@ -1,0 +1,239 @@
+package mirror_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
+	"github.com/ftpmirror/ftpmirror/mirror"
+	"github.com/ftpmirror/ftpmirror/state"
+)
+
+// The tests in this file run against a server in UTC+3 whose LIST shows
+// local time (hostileftp.Options.ListZone) while MDTM gives UTC, and a
+// job that reads LIST times as UTC, as ftpmirror does by default.
+
+const zoneOffset = 3 * time.Hour
+
+var plus3 = time.FixedZone("UTC+3", int(zoneOffset/time.Second))
+
+// agedTree is a tree of files modified the given time ago (with seconds:
+// LIST shows only the minute), named after their age.
+func agedTree(now time.Time, ages ...time.Duration) *hostileftp.Node {
+	root := hostileftp.Dir("")
+	for _, a := range ages {
+		name := fmt.Sprintf("%dm.txt", a/time.Minute)
+		if a%time.Hour == 0 {
+			name = fmt.Sprintf("%dh.txt", a/time.Hour)
+		}
+		root.Children = append(root.Children, hostileftp.File(name, data(name, 40), now.Add(-a).Truncate(time.Second)))
+	}
+	return root
+}
+
+// clockRun runs one sync of h without a dry run first, logging to a
+// buffer, and returns the summary and the log.
+func clockRun(t *testing.T, h *hostile, set func(*mirror.Options)) (*mirror.Summary, string) {
+	t.Helper()
+	var log bytes.Buffer // the handler writes one record at a time
+	o := h.opts()
+	o.Logger = slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if set != nil {
+		set(o)
+	}
+	h.noPlan = true
+	sum, err, _ := h.run(o, 10*time.Second)
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, log.String())
+	}
+	return sum, log.String()
+}
+
+// serverRecord returns the state's record of h's server.
+func serverRecord(t *testing.T, h *hostile) state.Server {
+	t.Helper()
+	rec, _, err := h.db.Server(state.ServerKey(h.srv.Addr(), "anonymous"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+// mdtms returns the paths MDTM was asked for, in order.
+func mdtms(h *hostile) []string {
+	var out []string
+	for _, c := range h.srv.Commands() {
+		if p, ok := strings.CutPrefix(c, "MDTM "); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestClockLearned: the first run learns the server's offset from a few
+// recent files, in one round trip before their directory is planned,
+// says so, and stores it for the server; the next run asks nothing.
+func TestClockLearned(t *testing.T) {
+	now := time.Now()
+	h := newHostile(t, agedTree(now, time.Hour, 2*time.Hour, 4*time.Hour, 8*time.Hour), &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3})
+	sum, log := clockRun(t, h, nil)
+	if sum.Fetched != 4 {
+		t.Errorf("fetched %d, want 4", sum.Fetched)
+	}
+	rec := serverRecord(t, h)
+	if rec.ClockOffset != zoneOffset || rec.ClockSamples < 3 || rec.ClockLearned.IsZero() {
+		t.Errorf("stored clock: offset %v, %d samples, learned %v; want %v", rec.ClockOffset, rec.ClockSamples, rec.ClockLearned, zoneOffset)
+	}
+	if !strings.Contains(log, "server clock offset learned") || !strings.Contains(log, "offset=3h0m0s") {
+		t.Errorf("the log does not say the offset was learned:\n%s", log)
+	}
+	before := len(h.srv.Commands())
+	sum, log = clockRun(t, h, nil)
+	if sum.Unchanged != 4 || sum.Fetched != 0 {
+		t.Errorf("second run: unchanged %d, fetched %d; want 4, 0", sum.Unchanged, sum.Fetched)
+	}
+	for _, c := range h.srv.Commands()[before:] {
+		if strings.HasPrefix(c, "MDTM") {
+			t.Errorf("second run sent %q: the offset is known", c)
+		}
+	}
+	if strings.Contains(log, "offset learned") || strings.Contains(log, "offset changed") {
+		t.Errorf("second run relearned:\n%s", log)
+	}
+}
+
+// TestClockAges: -min-age and -max-age compare real ages, the listing's
+// time less the server's offset. Read as UTC, the LIST times of this
+// server are three hours younger than the files: the 2 h old file
+// would look an hour in the future and be skipped by -min-age 1h, the
+// 4 h old one would look 1 h old and be kept by -max-age 3h.
+func TestClockAges(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		set     func(*mirror.Options)
+		fetched []string
+	}{
+		{"min-age 1h", func(o *mirror.Options) { o.MinAge = time.Hour }, []string{"2h.txt", "4h.txt", "8h.txt"}},
+		{"max-age 3h", func(o *mirror.Options) { o.MaxAge = 3 * time.Hour }, []string{"30m.txt", "2h.txt"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			h := newHostile(t, agedTree(now, 30*time.Minute, 2*time.Hour, 4*time.Hour, 8*time.Hour), &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3})
+			sum, log := clockRun(t, h, tc.set)
+			var got []string
+			for name := range h.files() {
+				got = append(got, name)
+			}
+			slices.Sort(got)
+			slices.Sort(tc.fetched)
+			if !slices.Equal(got, tc.fetched) {
+				t.Errorf("fetched %v, want %v\n%s", got, tc.fetched, log)
+			}
+			if want := int64(4 - len(tc.fetched)); sum.Skipped != want {
+				t.Errorf("skipped %d, want %d", sum.Skipped, want)
+			}
+		})
+	}
+}
+
+// TestClockAdopt: a tree made by another tool (files with the remote
+// times, to the second) and no state: with the offset known, a file
+// whose size matches and whose time falls in the listing's minute is
+// adopted without an MDTM of its own; one whose time does not is
+// fetched; a file listed with only its day still asks MDTM. The adopted
+// records hold: the next run finds every file unchanged. With no
+// offset stored, the run learns it from one round trip of MDTMs and
+// adopts the same way.
+func TestClockAdopt(t *testing.T) {
+	for _, stored := range []bool{true, false} {
+		t.Run(map[bool]string{true: "offset stored", false: "offset learned"}[stored], func(t *testing.T) {
+			now := time.Now()
+			ages := []time.Duration{time.Hour, 2 * time.Hour, 3 * time.Hour, 4 * time.Hour, 5 * time.Hour, 6 * time.Hour, 7 * time.Hour, 300 * 24 * time.Hour}
+			tree := agedTree(now, ages...)
+			h := newHostile(t, tree, &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3})
+			if stored {
+				err := h.db.PutServer(state.ServerKey(h.srv.Addr(), "anonymous"), state.Server{ClockOffset: zoneOffset, ClockLearned: now.Add(-time.Hour), ClockSamples: 5})
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := map[string]string{}
+			for i, n := range tree.Children {
+				p := filepath.Join(h.target, n.Name)
+				if err := os.WriteFile(p, n.Data, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				mt := n.Time
+				if i == 1 {
+					mt = mt.Add(-2 * time.Minute) // another version
+				}
+				if err := os.Chtimes(p, mt, mt); err != nil {
+					t.Fatal(err)
+				}
+				want[n.Name] = string(n.Data)
+			}
+			sum, log := clockRun(t, h, nil)
+			if sum.Adopted != 7 || sum.Fetched != 1 {
+				t.Errorf("adopted %d, fetched %d; want 7, 1\n%s", sum.Adopted, sum.Fetched, log)
+			}
+			h.wantFiles(want)
+			asked := mdtms(h)
+			if stored {
+				// The fetch of the other version pipelines its MDTM with
+				// RETR; the 300-day-old file is listed with its day only.
+				wantAsked := []string{"/" + tree.Children[1].Name, "/" + tree.Children[7].Name}
+				slices.Sort(asked)
+				slices.Sort(wantAsked)
+				if !slices.Equal(asked, wantAsked) {
+					t.Errorf("MDTM asked for %v, want %v", asked, wantAsked)
+				}
+			} else if len(asked) > 5+2 {
+				t.Errorf("MDTM asked %d times for %d files: %v", len(asked), len(ages), asked)
+			}
+			if rec := serverRecord(t, h); rec.ClockOffset != zoneOffset {
+				t.Errorf("stored offset %v, want %v", rec.ClockOffset, zoneOffset)
+			}
+			sum, log = clockRun(t, h, nil)
+			if sum.Unchanged != int64(len(ages)) || sum.Fetched != 0 {
+				t.Errorf("next run: unchanged %d, fetched %d; want %d, 0\n%s", sum.Unchanged, sum.Fetched, len(ages), log)
+			}
+		})
+	}
+}
+
+// TestClockRelearn: the offset stored is two hours (say, before summer
+// time began), the server now lists at three: the run's fetches, whose
+// MDTM goes with RETR, contradict it, and the run warns, naming the
+// server and both offsets, and stores the new one.
+func TestClockRelearn(t *testing.T) {
+	now := time.Now()
+	h := newHostile(t, agedTree(now, time.Hour, 2*time.Hour, 4*time.Hour), &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3})
+	learned := now.Add(-24 * time.Hour).Truncate(time.Second)
+	if err := h.db.PutServer(state.ServerKey(h.srv.Addr(), "anonymous"), state.Server{ClockOffset: 2 * time.Hour, ClockLearned: learned, ClockSamples: 5}); err != nil {
+		t.Fatal(err)
+	}
+	sum, log := clockRun(t, h, nil)
+	if sum.Fetched != 3 {
+		t.Errorf("fetched %d, want 3", sum.Fetched)
+	}
+	var warn string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, "server clock offset changed") {
+			warn = l
+		}
+	}
+	if !strings.Contains(warn, "level=WARN") || !strings.Contains(warn, "server="+h.srv.Addr()) || !strings.Contains(warn, "old=2h0m0s") || !strings.Contains(warn, "new=3h0m0s") {
+		t.Errorf("no warning naming the server and both offsets:\n%s", log)
+	}
+	rec := serverRecord(t, h)
+	if rec.ClockOffset != zoneOffset || !rec.ClockLearned.After(learned) {
+		t.Errorf("stored: offset %v learned %v; want %v, relearned", rec.ClockOffset, rec.ClockLearned, zoneOffset)
+	}
+}
