@@ -40,6 +40,16 @@ func ZoneOffset(offsets []time.Duration) (time.Duration, bool) {
 	return off, true
 }
 
+// ZoneName names a zone offset the way doctor and state show do:
+// "UTC+03:00", "UTC-05:30".
+func ZoneName(off time.Duration) string {
+	sign := "+"
+	if off < 0 {
+		sign, off = "-", -off
+	}
+	return fmt.Sprintf("UTC%s%02d:%02d", sign, int(off.Hours()), int(off.Minutes())%60)
+}
+
 // Median returns the median of ds (the upper one of an even number),
 // which must not be empty. ds is left as it was.
 func Median(ds []time.Duration) time.Duration {

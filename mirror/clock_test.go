@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -82,11 +83,28 @@ func mdtms(h *hostile) []string {
 // says so, and stores it for the server; the next run asks nothing.
 func TestClockLearned(t *testing.T) {
 	now := time.Now()
-	h := newHostile(t, agedTree(now, time.Hour, 2*time.Hour, 4*time.Hour, 8*time.Hour), &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3})
+	// The first four MDTMs are the calibration's: each but the last
+	// has the next one behind it, in the same write.
+	var mu sync.Mutex
+	var behind []bool
+	hook := func(s *hostileftp.Session, verb, arg string) bool {
+		if verb == "MDTM" {
+			mu.Lock()
+			behind = append(behind, s.Pipelined())
+			mu.Unlock()
+		}
+		return false
+	}
+	h := newHostile(t, agedTree(now, time.Hour, 2*time.Hour, 4*time.Hour, 8*time.Hour), &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3, Hook: hook})
 	sum, log := clockRun(t, h, nil)
 	if sum.Fetched != 4 {
 		t.Errorf("fetched %d, want 4", sum.Fetched)
 	}
+	mu.Lock()
+	if len(behind) < 4 || !slices.Equal(behind[:4], []bool{true, true, true, false}) {
+		t.Errorf("MDTMs with another behind them: %v; want the first four in one write", behind)
+	}
+	mu.Unlock()
 	rec := serverRecord(t, h)
 	if rec.ClockOffset != zoneOffset || rec.ClockSamples < 3 || rec.ClockLearned.IsZero() {
 		t.Errorf("stored clock: offset %v, %d samples, learned %v; want %v", rec.ClockOffset, rec.ClockSamples, rec.ClockLearned, zoneOffset)

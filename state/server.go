@@ -138,3 +138,23 @@ func (d *decoder) clockOffset() time.Duration {
 	}
 	return time.Duration(n) * time.Second
 }
+
+// Servers returns every server record, by key (see ServerKey).
+func (db *DB) Servers() (map[string]Server, error) {
+	out := map[string]Server{}
+	err := db.view("", func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketServers)
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, v []byte) error {
+			s, err := decodeServer(v)
+			if err != nil {
+				return fmt.Errorf("server %q: %w", k, err)
+			}
+			out[string(k)] = s
+			return nil
+		})
+	})
+	return out, err
+}

@@ -8,16 +8,18 @@ import (
 	"os"
 	"time"
 
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
 const stateHelp = `state show|rebuild -state PATH
 
-show lists the jobs in a state database with their file counts and last runs.
-rebuild moves a corrupt or unreadable database aside (PATH.corrupt-TIME) and
-starts an empty one. The next sync of each job then adopts the files already
-in its target whose size and time match the server (one MDTM per file where
-the listing's time is not exact) and fetches only the rest: nothing in the
+show lists the jobs in a state database with their file counts and last runs,
+and the servers' clock offsets learned. rebuild moves a corrupt or unreadable
+database aside (PATH.corrupt-TIME) and starts an empty one. The next sync of
+each job then adopts the files already in its target whose size and time match
+the server (one MDTM per file where the listing shows less than the minute or
+the server's clock offset is unknown) and fetches only the rest: nothing in the
 mirror is deleted or fetched again wholesale.
 
 Examples:
@@ -59,11 +61,11 @@ func stateShow(path string, w io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	jobs, err := db.Jobs()
+	names, err := db.Jobs()
 	if err != nil {
 		return err
 	}
-	for _, job := range jobs {
+	for _, job := range names {
 		n, err := db.Job(job).Count()
 		if err != nil {
 			return err
@@ -75,7 +77,7 @@ func stateShow(path string, w io.Writer) error {
 		}
 		fmt.Fprintln(w)
 	}
-	return nil
+	return jobs.WriteServers(w, db, time.Now())
 }
 
 func stateRebuild(path string, w io.Writer) error {
