@@ -314,7 +314,7 @@ m "the offset is learned before a directory is planned (calibrate in listDir)" m
   ./mirror 'TestClockAges'
 m "with the offset known, adoption on the listing's minute, no MDTM per file (decideFile)" mirror/plan.go \
   's/\t\t\tif off != unknownOffset \{\n\t\t\t\t\/\/ The server/\t\t\tif false {\n\t\t\t\t\/\/ The server/' \
-  ./mirror 'TestClockAdopt'
+  ./mirror 'TestClockAdopt|TestRealServersClock'
 m "a file adopted on the listing's minute is recorded with its local time (planFile)" mirror/plan.go \
   's/\t\t\tif d\.localTime \{/\t\t\tif false {/' \
   ./mirror 'TestClockAdopt'

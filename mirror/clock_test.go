@@ -2,6 +2,7 @@ package mirror_test
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,7 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ftpmirror/ftpmirror/internal/ftpservers"
 	"github.com/ftpmirror/ftpmirror/internal/hostileftp"
+	"github.com/ftpmirror/ftpmirror/internal/treetest"
 	"github.com/ftpmirror/ftpmirror/mirror"
 	"github.com/ftpmirror/ftpmirror/state"
 )
@@ -253,5 +256,89 @@ func TestClockRelearn(t *testing.T) {
 	rec := serverRecord(t, h)
 	if rec.ClockOffset != zoneOffset || !rec.ClockLearned.After(learned) {
 		t.Errorf("stored: offset %v learned %v; want %v, relearned", rec.ClockOffset, rec.ClockLearned, zoneOffset)
+	}
+}
+
+// TestRealServersClock: inetutils ftpd in UTC+3 lists local time; the
+// first sync learns three hours and stores it. A second job on the same
+// server, over a tree another tool made with the files' times, adopts
+// every file without an MDTM. vsftpd lists UTC (use_localtime=NO):
+// offset 0, adopted the same way. With use_localtime=YES, vsftpd 3.0.3
+// gives MDTM in local time too (against RFC 3659): LIST and MDTM agree,
+// 0 is learned, and the mirror's times are the server's local ones, which
+// no comparison of the two can tell. The servers that list with MLSD
+// give UTC: nothing to learn.
+func TestRealServersClock(t *testing.T) {
+	const tzPlus3 = "<+03>-3"
+	for _, tc := range []struct {
+		server, zone string
+		lists        bool          // STAT -a, in LIST format: an offset is learned
+		want         time.Duration // the offset learned
+		mdtmLocal    bool          // MDTM in the server's zone too
+	}{
+		{"vsftpd", "", true, 0, false},
+		{"vsftpd", tzPlus3, true, 0, true},
+		{"inetutils", tzPlus3, true, zoneOffset, false},
+		{"pure-ftpd", tzPlus3, false, 0, false},
+		{"proftpd", tzPlus3, false, 0, false},
+		{"pyftpdlib", tzPlus3, false, 0, false},
+	} {
+		t.Run(tc.server+" "+cmp.Or(tc.zone, "UTC"), func(t *testing.T) {
+			e, srv := newRealWith(t, tc.server, false, &ftpservers.Options{ProtocolLog: true, Zone: tc.zone})
+			now := time.Now()
+			for i := range 4 {
+				rel := fmt.Sprintf("f%d.txt", i)
+				writeFile(t, e.src, rel, strings.Repeat(rel, i+1))
+				mt := now.Add(-time.Duration(i+1) * time.Hour).Truncate(time.Second)
+				if err := os.Chtimes(filepath.Join(e.src, rel), mt, mt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sum := e.run(e.opts()); sum.Fetched != 4 {
+				t.Fatalf("fetched %d, want 4", sum.Fetched)
+			}
+			if tc.mdtmLocal {
+				fi, err := os.Stat(filepath.Join(e.target, "f0.txt"))
+				if err != nil || !fi.ModTime().Equal(now.Add(-time.Hour+zoneOffset).Truncate(time.Second)) {
+					t.Errorf("f0.txt: %v %v; want the server's local time (MDTM is local)", fi.ModTime(), err)
+				}
+				return
+			}
+			treetest.Equal(t, e.src, e.target, true)
+			rec, _, err := e.db.Server(state.ServerKey(e.addr, "anonymous"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if learned := !rec.ClockLearned.IsZero(); learned != tc.lists || rec.ClockOffset != tc.want {
+				t.Fatalf("stored clock: learned %v, offset %v; want learned %v, offset %v", learned, rec.ClockOffset, tc.lists, tc.want)
+			}
+			if !tc.lists {
+				return
+			}
+			// Another job of the same server, over a copy of the tree.
+			before, _ := count(srv, "MDTM")
+			e.target = filepath.Join(filepath.Dir(e.target), "copy")
+			if err := os.CopyFS(e.target, os.DirFS(e.src)); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 4 {
+				rel := fmt.Sprintf("f%d.txt", i)
+				fi, err := os.Stat(filepath.Join(e.src, rel))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chtimes(filepath.Join(e.target, rel), fi.ModTime(), fi.ModTime()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			o := e.opts()
+			o.Job = "copy"
+			if sum := e.run(o); sum.Adopted != 4 || sum.Fetched != 0 {
+				t.Errorf("copy: adopted %d, fetched %d; want 4, 0", sum.Adopted, sum.Fetched)
+			}
+			if after, args := count(srv, "MDTM"); after != before {
+				t.Errorf("adoption asked MDTM %d times: %v", after-before, args[before:])
+			}
+		})
 	}
 }
