@@ -139,6 +139,16 @@ func (r *runner) clockLearned(rec state.Server) (state.Server, bool) {
 	return rec, true
 }
 
+// learnedZone names the offset this run learned or relearned, if any.
+func (k *serverClock) learnedZone() string {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.learned == nil {
+		return ""
+	}
+	return ftpcore.ZoneName(k.learned.ClockOffset)
+}
+
 // calibrate asks MDTM, in one round trip, for the most recent files of a
 // LIST listing of directory rel whose times show the minute, while the
 // offset is unknown: before their directory is planned, so that its

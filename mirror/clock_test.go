@@ -112,8 +112,8 @@ func TestClockLearned(t *testing.T) {
 	if rec.ClockOffset != zoneOffset || rec.ClockSamples < 3 || rec.ClockLearned.IsZero() {
 		t.Errorf("stored clock: offset %v, %d samples, learned %v; want %v", rec.ClockOffset, rec.ClockSamples, rec.ClockLearned, zoneOffset)
 	}
-	if !strings.Contains(log, "server clock offset learned") || !strings.Contains(log, "offset=3h0m0s") {
-		t.Errorf("the log does not say the offset was learned:\n%s", log)
+	if !strings.Contains(log, "server clock offset learned") || !strings.Contains(log, "offset=3h0m0s") || sum.ClockLearned != "UTC+03:00" {
+		t.Errorf("neither the summary (%q) nor the log says the offset was learned:\n%s", sum.ClockLearned, log)
 	}
 	before := len(h.srv.Commands())
 	sum, log = clockRun(t, h, nil)
@@ -125,7 +125,7 @@ func TestClockLearned(t *testing.T) {
 			t.Errorf("second run sent %q: the offset is known", c)
 		}
 	}
-	if strings.Contains(log, "offset learned") || strings.Contains(log, "offset changed") {
+	if strings.Contains(log, "offset learned") || strings.Contains(log, "offset changed") || sum.ClockLearned != "" {
 		t.Errorf("second run relearned:\n%s", log)
 	}
 }
@@ -252,6 +252,9 @@ func TestClockRelearn(t *testing.T) {
 	}
 	if !strings.Contains(warn, "level=WARN") || !strings.Contains(warn, "server="+h.srv.Addr()) || !strings.Contains(warn, "old=2h0m0s") || !strings.Contains(warn, "new=3h0m0s") {
 		t.Errorf("no warning naming the server and both offsets:\n%s", log)
+	}
+	if sum.ClockLearned != "UTC+03:00" {
+		t.Errorf("summary: clock learned %q, want UTC+03:00", sum.ClockLearned)
 	}
 	rec := serverRecord(t, h)
 	if rec.ClockOffset != zoneOffset || !rec.ClockLearned.After(learned) {

@@ -581,6 +581,7 @@ func (r *runner) fill(sum *Summary) {
 		sum.Connections = int64(r.width.peakConnections())
 	}
 	sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
+	sum.ClockLearned = r.clk.learnedZone()
 	r.mu.Lock()
 	sum.Errors = append([]string(nil), r.errs...)
 	r.mu.Unlock()
