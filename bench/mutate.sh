@@ -310,7 +310,7 @@ m "-min-age/-max-age compare real ages: listing time less the server's offset (p
   's/\t\tage := r\.now\.Sub\(r\.clk\.realTime\(e\)\)/\t\tage := r.now.Sub(e.Time)/' \
   ./mirror 'TestClockAges'
 m "the offset is learned before a directory is planned (calibrate in listDir)" mirror/walk.go \
-  's/\tif err := r\.calibrate\(ctx, c, t\.rel, entries\); err != nil \{\n\t\treturn err\n\t\}\n//' \
+  's/\tr\.calibrate\(ctx, c, t\.rel, entries\)\n\tr\.listedDir\(\)\n\treturn/\tr.listedDir()\n\treturn/' \
   ./mirror 'TestClockAges'
 m "with the offset known, adoption on the listing's minute, no MDTM per file (decideFile)" mirror/plan.go \
   's/\t\t\tif off != unknownOffset \{\n\t\t\t\t\/\/ The server/\t\t\tif false {\n\t\t\t\t\/\/ The server/' \

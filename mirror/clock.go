@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -152,26 +153,30 @@ func (k *serverClock) learnedZone() string {
 // calibrate asks MDTM, in one round trip, for the most recent files of a
 // LIST listing of directory rel whose times show the minute, while the
 // offset is unknown: before their directory is planned, so that its
-// ages and adoptions use it. Other listings wait for it. A failed
-// connection is an error; a refused MDTM is only no sample.
-func (r *runner) calibrate(ctx context.Context, c *ftpcore.Conn, rel string, entries []ftpcore.Entry) error {
+// ages and adoptions use it. Other listings wait for it. It is only
+// worth trying: a refused MDTM is no sample, and a connection that broke
+// is left for the worker to drop (put) while the listing goes on.
+func (r *runner) calibrate(ctx context.Context, c *ftpcore.Conn, rel string, entries []ftpcore.Entry) {
 	k := &r.clk
 	if k.known.Load() || r.noMDTM.Load() {
-		return nil
+		return
 	}
 	var files []ftpcore.Entry
 	for _, e := range entries {
-		if _, p := saneTime(e.Time, e.Precision, r.now); e.Type == ftpcore.TypeFile && p == ftpcore.TimeMinute && checkName(e.Name) == nil {
+		// A name holding CR or LF cannot be an argument (ftpcore
+		// refuses to send it), and would stop the whole write.
+		if _, p := saneTime(e.Time, e.Precision, r.now); e.Type == ftpcore.TypeFile && p == ftpcore.TimeMinute &&
+			checkName(e.Name) == nil && !strings.ContainsAny(r.remote(joinRel(rel, e.Name)), "\r\n") {
 			files = append(files, e)
 		}
 	}
 	if len(files) == 0 {
-		return nil
+		return
 	}
 	k.calMu.Lock()
 	defer k.calMu.Unlock()
 	if k.known.Load() || r.noMDTM.Load() || k.tries >= maxCalibrations {
-		return nil
+		return
 	}
 	k.tries++
 	slices.SortStableFunc(files, func(a, b ftpcore.Entry) int { return b.Time.Compare(a.Time) })
@@ -184,11 +189,11 @@ func (r *runner) calibrate(ctx context.Context, c *ftpcore.Conn, rel string, ent
 	for i, e := range files {
 		mt, ok, err := r.mdtm(joinRel(rel, e.Name), times[i], errs[i])
 		if err != nil {
-			return err
+			r.log.Debug("clock calibration stopped", "path", "/"+rel, "err", err)
+			return
 		}
 		if ok {
 			r.clockSample(e, mt)
 		}
 	}
-	return nil
 }

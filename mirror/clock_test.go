@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -343,5 +344,33 @@ func TestRealServersClock(t *testing.T) {
 				t.Errorf("adoption asked MDTM %d times: %v", after-before, args[before:])
 			}
 		})
+	}
+}
+
+// TestClockCalibrationCut: the server drops the connection at the first
+// MDTM of the calibration. The listing it followed still counts: the
+// directory is planned (without the offset) and mirrored, on new
+// connections, and the run is not failed by the calibration. Each later
+// MDTM (the fetches') is answered, so the offset is learned from them.
+func TestClockCalibrationCut(t *testing.T) {
+	now := time.Now()
+	var cut atomic.Bool
+	h := newHostile(t, agedTree(now, time.Hour, 2*time.Hour, 4*time.Hour), &hostileftp.Options{Style: hostileftp.StyleUnix, ListZone: plus3,
+		Hook: func(s *hostileftp.Session, verb, arg string) bool {
+			if verb == "MDTM" && !cut.Swap(true) {
+				s.Conn().Close()
+				return true
+			}
+			return false
+		}})
+	sum, log := clockRun(t, h, nil)
+	if sum.Fetched != 3 || sum.Failed != 0 || sum.Dirs != 1 {
+		t.Errorf("dirs %d, fetched %d, failed %d; want 1, 3, 0\n%s", sum.Dirs, sum.Fetched, sum.Failed, log)
+	}
+	if !strings.Contains(log, "clock calibration stopped") {
+		t.Errorf("the log does not say the calibration stopped:\n%s", log)
+	}
+	if rec := serverRecord(t, h); rec.ClockOffset != zoneOffset || rec.ClockLearned.IsZero() {
+		t.Errorf("stored offset %v (learned %v), want %v from the fetches' MDTMs", rec.ClockOffset, rec.ClockLearned, zoneOffset)
 	}
 }

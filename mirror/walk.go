@@ -26,9 +26,7 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if err := r.linkTargets(ctx, c, t.rel, entries); err != nil {
 		return err
 	}
-	if err := r.calibrate(ctx, c, t.rel, entries); err != nil {
-		return err
-	}
+	r.calibrate(ctx, c, t.rel, entries)
 	r.listedDir()
 	return r.compareDir(ctx, t, entries, bad)
 }
@@ -55,9 +53,7 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 	for i, t := range batch {
 		entries, bad, err := badLines(lists[i], errs[i])
 		if err == nil {
-			err = r.calibrate(ctx, c, t.rel, entries)
-		}
-		if err == nil {
+			r.calibrate(ctx, c, t.rel, entries)
 			r.listedDir()
 			err = r.compareDir(ctx, t, entries, bad)
 		}
