@@ -365,6 +365,34 @@ m "a refused one-write login reads the set-up's replies: in step (Login)" ftpcor
 m "-parallel auto doubles while a step pays (tick)" mirror/width.go \
   's/\tmore := min\(w\.cur, w\.limit-w\.cur\)/\tmore := min(1, w.limit-w.cur)/' \
   ./mirror 'TestWidthReachesCapSoon'
+# --- issue 14 item 5: clock calibration
+m "-min-age/-max-age compare real ages: listing time less the server's offset (planFile)" mirror/plan.go \
+  's/\t\tage := r\.now\.Sub\(r\.clk\.realTime\(e\)\)/\t\tage := r.now.Sub(e.Time)/' \
+  ./mirror 'TestClockAges'
+m "the offset is learned before a directory is planned (calibrate in listDir)" mirror/walk.go \
+  's/\tr\.calibrate\(ctx, c, t\.rel, entries\)\n\tr\.listedDir\(\)\n\treturn/\tr.listedDir()\n\treturn/' \
+  ./mirror 'TestClockAges'
+m "with the offset known, adoption on the listing's minute, no MDTM per file (decideFile)" mirror/plan.go \
+  's/\t\t\tif off != unknownOffset \{\n\t\t\t\t\/\/ The server/\t\t\tif false {\n\t\t\t\t\/\/ The server/' \
+  ./mirror 'TestClockAdopt|TestRealServersClock'
+m "a file adopted on the listing's minute is recorded with its local time (planFile)" mirror/plan.go \
+  's/\t\t\tif d\.localTime \{/\t\t\tif false {/' \
+  ./mirror 'TestClockAdopt'
+m "a stored offset that this run's files contradict is relearned (clockLearned)" mirror/clock.go \
+  's/ok && off != k\.stored\.ClockOffset \{/ok \&\& false {/' \
+  ./mirror 'TestClockRelearn'
+m "a learned offset is stored (saveServer)" mirror/server.go \
+  's/(\trec, clockChanged := r\.clockLearned\(rec\)\n)/$1\tclockChanged = false\n/' \
+  ./mirror 'TestClockLearned'
+m "an offset is learned only from samples within a minute of it (ZoneOffset)" ftpcore/clock.go \
+  's/\t\tif o-off > time\.Minute \|\| off-o > time\.Minute \{/\t\tif o-off > 24*time.Hour || off-o > 24*time.Hour {/' \
+  ./ftpcore 'TestZoneOffset'
+m "a server record without clock fields decodes (decodeServer)" state/server.go \
+  's/\tif len\(d\.buf\) > 0 \{ \/\/ records written before clock calibration/\tif true { \/\/ records written before clock calibration/' \
+  ./state 'TestServerClock'
+m "the calibration's MDTMs go out in one write (Conn.ModTimes)" ftpcore/clock.go \
+  's/\tif c\.cfg\.DisablePipelining \|\| len\(paths\) < 2 \{/\tif true {/' \
+  ./mirror 'TestClockLearned'
 
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done

@@ -319,6 +319,7 @@ func (r *runner) exactTime(t *task, xfer *ftpcore.Transfer, asked bool) (time.Ti
 			return time.Time{}, 0, err
 		}
 		if ok {
+			r.clockSample(e, mt)
 			return mt, ftpcore.TimeExact, nil
 		}
 	}
@@ -374,6 +375,9 @@ func (r *runner) confirmAdopt(ctx context.Context, c *ftpcore.Conn, t *task) (bo
 	if !r.noMDTM.Load() {
 		mt, err := c.ModTime(ctx, r.remote(t.rel))
 		mt, ok, err := r.mdtm(t.rel, mt, err)
+		if ok {
+			r.clockSample(e, mt)
+		}
 		switch {
 		case err != nil:
 			return false, err

@@ -17,12 +17,18 @@ import (
 
 func newReal(t *testing.T, name string, active bool) (*env, *ftpservers.Server) {
 	t.Helper()
+	return newRealWith(t, name, active, &ftpservers.Options{ProtocolLog: true})
+}
+
+// newRealWith is newReal with the server's options.
+func newRealWith(t *testing.T, name string, active bool, opts *ftpservers.Options) (*env, *ftpservers.Server) {
+	t.Helper()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
 	if err := os.Mkdir(src, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	srv := ftpservers.Start(t, name, src, &ftpservers.Options{ProtocolLog: true})
+	srv := ftpservers.Start(t, name, src, opts)
 	e := &env{t: t, src: srv.Root, target: filepath.Join(dir, "target"), addr: srv.Addr,
 		ftp: ftpcore.Config{Active: active, Timeout: 20 * time.Second}}
 	if name == "pyftpdlib" && active {

@@ -268,4 +268,8 @@ type Summary struct {
 	SentinelUnchanged bool `json:"sentinel_unchanged,omitempty"`
 	// Connections is the most connections the run had at once.
 	Connections int64 `json:"connections"`
+	// ClockLearned is the server's clock offset as a zone ("UTC+03:00")
+	// when this run learned it, or relearned it because the stored one
+	// no longer held (see README, Clock calibration); empty otherwise.
+	ClockLearned string `json:"clock_learned,omitempty"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"time"
 
@@ -145,7 +146,9 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 		return
 	}
 	if e.Precision != ftpcore.TimeUnknown {
-		age := r.now.Sub(e.Time)
+		// A LIST time is the server's local time: its age is the real
+		// one only less the server's offset (clock.go).
+		age := r.now.Sub(r.clk.realTime(e))
 		if r.opts.MinAge > 0 && age < r.opts.MinAge {
 			r.young.Add(1)
 			r.skip(rel, "younger than min-age")
@@ -161,7 +164,11 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 		r.fail(rel, "fetch", err)
 		return
 	}
-	d := decideFile(e, rec, l, r.loc)
+	off, known := r.clk.get()
+	if !known {
+		off = unknownOffset
+	}
+	d := decideFile(e, rec, l, r.loc, off)
 	switch d.verb {
 	case VerbSkip:
 		r.unchanged.Add(1)
@@ -172,7 +179,11 @@ func (r *runner) planFile(rel string, e ftpcore.Entry, rec *state.Record, links 
 		return
 	case VerbAdopt:
 		if !d.confirm {
-			r.adopt(rel, adoptRecord(e, e.Time, e.Precision, r.now), d.reason)
+			mtime := e.Time
+			if d.localTime {
+				mtime = l.mtime
+			}
+			r.adopt(rel, adoptRecord(e, mtime, e.Precision, r.now), d.reason)
 			return
 		}
 		// The listing's time is too coarse to tell: MDTM decides, in
@@ -281,7 +292,14 @@ type decision struct {
 	// adopt the local file: ask MDTM first. listMatch says whether the
 	// listing's time agreed at its precision, for servers without MDTM.
 	confirm, listMatch bool
+	// localTime: adopted on the listing's minute, the server's clock
+	// offset known; the record keeps the local file's time, which the
+	// next run compares (the listing's time is the server's local one).
+	localTime bool
 }
+
+// unknownOffset stands for a server clock offset not known (decideFile).
+const unknownOffset = time.Duration(math.MinInt64)
 
 // decideFile compares a remote file with the state's record (nil if
 // unknown) and the local path. It needs no network: an unchanged file
@@ -293,7 +311,10 @@ type decision struct {
 // for older ones, in the server's zone, and a file that crosses the
 // six-month line is not a change. The local file's time is compared with
 // the exact time the state says it was given.
-func decideFile(e ftpcore.Entry, rec *state.Record, l local, loc *time.Location) decision {
+//
+// off is how far the server's listing times run ahead of UTC, or
+// unknownOffset (clock.go).
+func decideFile(e ftpcore.Entry, rec *state.Record, l local, loc *time.Location, off time.Duration) decision {
 	switch {
 	case !l.exists && rec == nil:
 		return decision{verb: VerbFetch, reason: "new"}
@@ -329,11 +350,25 @@ func decideFile(e ftpcore.Entry, rec *state.Record, l local, loc *time.Location)
 			}
 		case ftpcore.TimeUnknown:
 			return decision{verb: VerbAdopt, reason: "size matches, server gives no time"}
+		case ftpcore.TimeMinute:
+			if off != unknownOffset {
+				// The server's zone is known: the listing's minute tells,
+				// without an MDTM per file.
+				if sameTime(l.mtime.Add(off), e.Time, ftpcore.TimeMinute, loc) {
+					return decision{verb: VerbAdopt, reason: "size and listing minute match", localTime: true}
+				}
+				return decision{verb: VerbFetch, reason: "local file differs"}
+			}
+			fallthrough
 		default:
-			// The listing's time is coarse and its zone may not be the
-			// one configured: MDTM tells.
+			// The listing's time is coarse (only the day), or its zone
+			// is not known: MDTM tells.
+			listed := l.mtime
+			if off != unknownOffset {
+				listed = l.mtime.Add(off)
+			}
 			return decision{verb: VerbAdopt, reason: "size and time match", confirm: true,
-				listMatch: sameTime(l.mtime, e.Time, e.Precision, loc)}
+				listMatch: sameTime(listed, e.Time, e.Precision, loc)}
 		}
 	}
 	return decision{verb: VerbFetch, reason: "local file differs"}

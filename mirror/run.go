@@ -54,6 +54,7 @@ type runner struct {
 
 	noMDTM atomic.Bool // the server has no MDTM
 	srv    serverFacts // quirks learned by this run and earlier ones
+	clk    serverClock // the server's clock offset (clock.go)
 	// progress is when (UnixNano) a task last succeeded or a fetch last
 	// brought progressBytes more: a server that makes none for
 	// stallLimit gets no more retries, and the run ends (see failTask).
@@ -606,6 +607,7 @@ func (r *runner) fill(sum *Summary) {
 		sum.Connections = int64(r.width.peakConnections())
 	}
 	sum.DurationMS = sum.End.Sub(sum.Start).Milliseconds()
+	sum.ClockLearned = r.clk.learnedZone()
 	r.mu.Lock()
 	sum.Errors = append([]string(nil), r.errs...)
 	r.mu.Unlock()

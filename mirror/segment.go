@@ -217,6 +217,7 @@ func (r *runner) fetchSegment(ctx context.Context, c *ftpcore.Conn, t *task) err
 		// came is dropped by the worker; the listing's time stays.
 		mt, merr := xfer.ModTime()
 		if mt, ok, _ := r.mdtm(t.rel, mt, merr); ok {
+			r.clockSample(t.entry, mt)
 			sf.mu.Lock()
 			sf.mtime, sf.prec = mt, ftpcore.TimeExact
 			sf.mu.Unlock()

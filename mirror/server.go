@@ -42,6 +42,10 @@ func (r *runner) loadServer() error {
 	r.srv.known = rec
 	r.srv.noPipe.Store(rec.NoPipelining)
 	r.srv.noREST.Store(rec.NoREST)
+	r.clk.load(rec)
+	if off, ok := r.clk.get(); ok {
+		r.log.Debug("server clock offset known", "offset", off, "learned", rec.ClockLearned)
+	}
 	if rec.NoPipelining {
 		r.log.Info("server known to answer pipelined commands out of order: one command at a time")
 	}
@@ -58,7 +62,8 @@ func (r *runner) saveServer() error {
 	rec, widthChanged := r.width.learned(rec)
 	var profileChanged bool
 	rec.Profile, profileChanged = r.learnedProfile()
-	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST && !widthChanged && !profileChanged) {
+	rec, clockChanged := r.clockLearned(rec)
+	if r.w == nil || (rec.NoPipelining == r.srv.known.NoPipelining && rec.NoREST == r.srv.known.NoREST && !widthChanged && !profileChanged && !clockChanged) {
 		return nil
 	}
 	return r.opts.State.PutServer(r.srv.key, rec)

@@ -26,6 +26,7 @@ func (r *runner) listDir(ctx context.Context, c *ftpcore.Conn, t *task) error {
 	if err := r.linkTargets(ctx, c, t.rel, entries); err != nil {
 		return err
 	}
+	r.calibrate(ctx, c, t.rel, entries)
 	r.listedDir()
 	return r.compareDir(ctx, t, entries, bad)
 }
@@ -60,6 +61,7 @@ func (r *runner) listBatch(ctx context.Context, c *ftpcore.Conn, batch []*task) 
 			continue
 		}
 		if err == nil {
+			r.calibrate(ctx, c, t.rel, entries)
 			r.listedDir()
 			err = r.compareDir(ctx, t, entries, bad)
 		}

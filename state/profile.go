@@ -2,9 +2,6 @@ package state
 
 import (
 	"fmt"
-	"io"
-	"maps"
-	"slices"
 	"strings"
 	"time"
 
@@ -154,16 +151,6 @@ func (db *DB) Servers() (map[string]Server, error) {
 		})
 	})
 	return m, err
-}
-
-// WriteServers writes what Describe says of each server, by key.
-func WriteServers(w io.Writer, servers map[string]Server) {
-	for _, key := range slices.Sorted(maps.Keys(servers)) {
-		fmt.Fprintf(w, "server %s (what runs learned of it):\n", key)
-		for _, line := range servers[key].Describe() {
-			fmt.Fprintf(w, "  %s\n", line)
-		}
-	}
 }
 
 // Describe says in plain words what the record holds, one line each.

@@ -25,6 +25,15 @@ type Server struct {
 	ParallelLimit int
 	// Profile is the rest of what runs learned of the server (profile.go).
 	Profile
+	// ClockOffset is how far the server's LIST times run ahead of UTC
+	// (MDTM's) when read in the job's time zone: the server's zone,
+	// learned by comparing LIST and MDTM for recent files, a multiple of
+	// 15 minutes. Valid when ClockLearned is not zero.
+	ClockOffset time.Duration
+	// ClockLearned is when a run learned ClockOffset; zero: not learned.
+	ClockLearned time.Time
+	// ClockSamples is how many files agreed on ClockOffset.
+	ClockSamples int
 	// Updated is when a run last changed the record.
 	Updated time.Time
 }
@@ -89,6 +98,9 @@ func encodeServer(s Server) []byte {
 	e.uvarint(uint64(s.Parallel))
 	e.uvarint(uint64(s.ParallelLimit))
 	encodeProfile(e, s.Profile)
+	e.time(s.ClockLearned)
+	e.varint(int64(s.ClockOffset / time.Second))
+	e.uvarint(uint64(s.ClockSamples))
 	return e.buf
 }
 
@@ -112,8 +124,23 @@ func decodeServer(v []byte) (Server, error) {
 	if len(d.buf) > 0 { // records written before the profile end here
 		s.Profile = decodeProfile(d)
 	}
+	if len(d.buf) > 0 { // records written before clock calibration end here
+		s.ClockLearned = d.time()
+		s.ClockOffset = d.clockOffset()
+		s.ClockSamples = int(d.width())
+	}
 	if err := d.done(); err != nil {
 		return Server{}, err
 	}
 	return s, nil
+}
+
+// clockOffset reads a zone offset in seconds, which is within a day.
+func (d *decoder) clockOffset() time.Duration {
+	n := d.varint()
+	if n < -86400 || n > 86400 {
+		d.fail("bad clock offset")
+		return 0
+	}
+	return time.Duration(n) * time.Second
 }

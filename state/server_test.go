@@ -135,3 +135,32 @@ func TestServerDescribe(t *testing.T) {
 		}
 	}
 }
+
+// TestServerClock: the learned clock offset round-trips, negative ones
+// too, and a record written before clock calibration (ending after the
+// connection counts) still decodes, with no offset learned.
+func TestServerClock(t *testing.T) {
+	learned := time.Date(2026, 11, 30, 3, 0, 0, 0, time.UTC)
+	for _, want := range []Server{
+		{ClockOffset: 3 * time.Hour, ClockLearned: learned, ClockSamples: 5, Parallel: 4, Updated: learned},
+		{ClockOffset: -(5*time.Hour + 30*time.Minute), ClockLearned: learned, ClockSamples: 3},
+		{NoREST: true},
+	} {
+		got, err := decodeServer(encodeServer(want))
+		if err != nil || got.ClockOffset != want.ClockOffset || !got.ClockLearned.Equal(want.ClockLearned) ||
+			got.ClockSamples != want.ClockSamples || got.Parallel != want.Parallel || got.NoREST != want.NoREST {
+			t.Errorf("decode(encode(%+v)) = %+v, %v", want, got, err)
+		}
+	}
+	before := encodeServer(Server{Parallel: 6, ParallelLimit: 8, Updated: learned})
+	before = before[:len(before)-3] // the clock fields of a zero offset: zero time, 0, 0
+	s, err := decodeServer(before)
+	if err != nil || s.Parallel != 6 || s.ParallelLimit != 8 || !s.ClockLearned.IsZero() || s.ClockOffset != 0 {
+		t.Errorf("record from before clock calibration = %+v, %v", s, err)
+	}
+	bad := encodeServer(Server{ClockLearned: learned})
+	bad = append(bad[:len(bad)-2], 0x80, 0x80, 0x80, 0x80, 0x08, 0) // an offset of years
+	if _, err := decodeServer(bad); err == nil {
+		t.Error("absurd clock offset decoded")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/ftpmirror/ftpmirror/internal/jobs"
 	"github.com/ftpmirror/ftpmirror/state"
 )
 
@@ -15,11 +16,12 @@ const stateHelp = `state show|rebuild -state PATH
 
 show lists the jobs in a state database with their file counts and last runs,
 and what runs learned of each server (its profile: listing command, EPSV,
-active mode, pipelining, REST, width, checksum, FEAT).
-rebuild moves a corrupt or unreadable database aside (PATH.corrupt-TIME) and
-starts an empty one. The next sync of each job then adopts the files already
-in its target whose size and time match the server (one MDTM per file where
-the listing's time is not exact) and fetches only the rest: nothing in the
+active mode, pipelining, REST, width, checksum, FEAT, the clock offset of its
+LIST times). rebuild moves a corrupt or unreadable database aside
+(PATH.corrupt-TIME) and starts an empty one. The next sync of each job then
+adopts the files already in its target whose size and time match the server
+(one MDTM per file where the listing shows less than the minute or the
+server's clock offset is unknown) and fetches only the rest: nothing in the
 mirror is deleted or fetched again wholesale.
 
 Examples:
@@ -61,11 +63,11 @@ func stateShow(path string, w io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	jobs, err := db.Jobs()
+	names, err := db.Jobs()
 	if err != nil {
 		return err
 	}
-	for _, job := range jobs {
+	for _, job := range names {
 		n, err := db.Job(job).Count()
 		if err != nil {
 			return err
@@ -77,12 +79,7 @@ func stateShow(path string, w io.Writer) error {
 		}
 		fmt.Fprintln(w)
 	}
-	servers, err := db.Servers()
-	if err != nil {
-		return err
-	}
-	state.WriteServers(w, servers)
-	return nil
+	return jobs.WriteServers(w, db, time.Now())
 }
 
 func stateRebuild(path string, w io.Writer) error {

@@ -74,6 +74,11 @@ type Options struct {
 	// CRC32) and XSHA256, XSHA1, XMD5, XCRC. The other servers have no
 	// checksum command; for them it changes nothing.
 	Digest bool
+	// Zone is the server's time zone, a POSIX TZ string ("<+03>-3" for
+	// UTC+3): the servers whose LIST shows local time (vsftpd with
+	// use_localtime=YES, inetutils ftpd) show it there. Empty: the
+	// machine's; vsftpd lists in UTC then (use_localtime=NO).
+	Zone string
 }
 
 // Server is one running FTP server. Its fields are read-only.
@@ -262,6 +267,9 @@ func (s *Server) start(f *flavor, port int) error {
 	cmd.Stdin = logf
 	cmd.Stdout = logf
 	cmd.Stderr = logf
+	if s.opts.Zone != "" {
+		cmd.Env = append(os.Environ(), "TZ="+s.opts.Zone)
+	}
 	// Its own process group, so that stop reaches the per-session children.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -62,11 +62,11 @@ xferlog_std_format=NO
 vsftpd_log_file=%s
 dual_log_enable=NO
 log_ftp_protocol=%s
-use_localtime=NO
+use_localtime=%s
 hide_ids=NO
 ftpd_banner=vsFTPd, %s
 `, port, s.Root, s.PassiveMin, s.PassiveMax, empty,
-		filepath.Join(s.Dir, "vsftpd.log"), yes(s.opts.ProtocolLog), s.instanceBanner())
+		filepath.Join(s.Dir, "vsftpd.log"), yes(s.opts.ProtocolLog), yes(s.opts.Zone != ""), s.instanceBanner())
 	if s.opts.TLS {
 		certFile, keyFile, err := writeCert(s.Dir)
 		if err != nil {

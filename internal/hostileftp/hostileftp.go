@@ -21,6 +21,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Style is how the server lists directories.
@@ -47,6 +48,9 @@ type Options struct {
 	// Content, if set, returns what RETR sends for a file instead of
 	// its data from the REST offset.
 	Content func(p string, offset int64, data []byte) io.Reader
+	// ListZone, if set, is the server's time zone: LIST shows times in
+	// it, as ls does, while MDTM and MLSD stay in UTC. Nil: UTC.
+	ListZone *time.Location
 	// Rate, if positive, sends data at this many bytes per second, in
 	// one-byte writes below 100 bytes per second.
 	Rate int

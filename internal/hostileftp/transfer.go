@@ -53,9 +53,9 @@ func (s *Session) listText(verb string, dir *Node) string {
 			b.WriteString("; ")
 			b.WriteString(n.Name)
 		case s.srv.opts.Style == StyleDOS:
-			b.WriteString(n.dosLine())
+			b.WriteString(n.dosLine(s.srv.opts.ListZone))
 		default:
-			b.WriteString(n.unixLine())
+			b.WriteString(n.unixLine(s.srv.opts.ListZone))
 		}
 		b.WriteString("\r\n")
 	}

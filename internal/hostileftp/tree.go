@@ -79,7 +79,15 @@ func (n *Node) mlsdFacts() string {
 	return "type=file;size=" + n.listSize() + ";modify=" + mod + ";"
 }
 
-func (n *Node) unixLine() string {
+// listTime is n's time in zone (nil: UTC), for LIST.
+func (n *Node) listTime(zone *time.Location) time.Time {
+	if zone == nil {
+		return n.mtime()
+	}
+	return n.mtime().In(zone)
+}
+
+func (n *Node) unixLine(zone *time.Location) string {
 	mode, size := "-rw-r--r--", n.listSize()
 	switch {
 	case n.Dir:
@@ -87,7 +95,7 @@ func (n *Node) unixLine() string {
 	case n.Link != "":
 		mode, size = "lrwxrwxrwx", strconv.Itoa(len(n.Link))
 	}
-	t := n.mtime()
+	t := n.listTime(zone)
 	date := t.Format("Jan _2  2006")
 	if time.Since(t) < 150*24*time.Hour && time.Until(t) < 24*time.Hour {
 		date = t.Format("Jan _2 15:04")
@@ -99,10 +107,10 @@ func (n *Node) unixLine() string {
 	return fmt.Sprintf("%s    1 ftp      ftp  %12s %s %s", mode, size, date, name)
 }
 
-func (n *Node) dosLine() string {
+func (n *Node) dosLine(zone *time.Location) string {
 	size := fmt.Sprintf("%14s", n.listSize())
 	if n.Dir {
 		size = "<DIR>         "
 	}
-	return fmt.Sprintf("%s       %s %s", n.mtime().Format("01-02-06  03:04PM"), size, n.Name)
+	return fmt.Sprintf("%s       %s %s", n.listTime(zone).Format("01-02-06  03:04PM"), size, n.Name)
 }

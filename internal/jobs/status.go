@@ -274,6 +274,9 @@ func SummaryLine(s *mirror.Summary) string {
 	if s.SentinelUnchanged {
 		rate += "; sentinel unchanged since the last complete run: nothing to do"
 	}
+	if s.ClockLearned != "" {
+		rate += "; server's LIST times learned to be " + s.ClockLearned
+	}
 	return fmt.Sprintf("%s: %s: %d dirs, %d files listed, %d fetched (%s), %d adopted, %d unchanged, %d deleted, %d skipped, %d failed in %s%s",
 		mirror.QuotePath(s.Job), s.Result, s.Dirs, s.Listed, s.Fetched, FormatBytes(s.Bytes), s.Adopted, s.Unchanged, s.Deleted, s.Skipped, s.Failed,
 		d.Round(10*time.Millisecond), rate)

@@ -23,6 +23,8 @@ func TestSummaryLine(t *testing.T) {
 			"; published snapshots/20261130T020000Z"},
 		{mirror.Summary{Job: "pub", Result: mirror.ResultOK, SentinelUnchanged: true, Start: t0, End: t0},
 			"; sentinel unchanged since the last complete run: nothing to do"},
+		{mirror.Summary{Job: "pub", Result: mirror.ResultOK, ClockLearned: "UTC+03:00", Start: t0, End: t0},
+			"; server's LIST times learned to be UTC+03:00"},
 	} {
 		if got := SummaryLine(&c.sum); !strings.HasSuffix(got, c.want) {
 			t.Errorf("SummaryLine(%+v) = %q, want it to end %q", c.sum, got, c.want)

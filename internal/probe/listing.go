@@ -178,8 +178,7 @@ func (r *prober) clock(ctx context.Context) {
 			ck.Note = "MDTM: " + err.Error()
 			continue
 		}
-		// LIST's minute is MDTM's, truncated, in the server's zone.
-		offsets = append(offsets, f.entry.Time.Sub(mdtm.Truncate(time.Minute)))
+		offsets = append(offsets, ftpcore.ListOffset(f.entry.Time, mdtm))
 		if r.p.Listing.MLSD.Result != Yes {
 			continue
 		}
@@ -192,17 +191,12 @@ func (r *prober) clock(ctx context.Context) {
 	}
 	ck.Samples = len(offsets)
 	if len(offsets) > 0 {
-		med := median(offsets)
-		ck.ListOffset = int(med / time.Second)
-		for _, o := range offsets {
-			if o-med > time.Minute || med-o > time.Minute {
-				ck.Consistent = false
-			}
-		}
+		off, ok := ftpcore.ZoneOffset(offsets)
+		ck.ListOffset, ck.Consistent = int(off/time.Second), ok
 	}
 	ck.MLSDSamples = len(mlsdOffsets)
 	if len(mlsdOffsets) > 0 {
-		ck.MLSDOffset = int(median(mlsdOffsets) / time.Second)
+		ck.MLSDOffset = int(ftpcore.Median(mlsdOffsets) / time.Second)
 	}
 }
 
@@ -241,12 +235,6 @@ func (r *prober) mlsdTimes(ctx context.Context, dir string) map[string]time.Time
 		}
 	}
 	return times
-}
-
-func median(ds []time.Duration) time.Duration {
-	s := slices.Clone(ds)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
 
 // sortFeatures sorts by name.

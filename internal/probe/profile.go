@@ -103,11 +103,13 @@ type Clock struct {
 	// Samples is how many recent files were compared with MDTM.
 	Samples int `json:"samples"`
 	// ListOffset is LIST's time minus MDTM's, in seconds: the server's
-	// offset from UTC as LIST shows it (7200 for UTC+2). Meaningful
-	// when Samples > 0.
+	// offset from UTC as LIST shows it (7200 for UTC+2), the median
+	// rounded to 15 minutes (ftpcore.ZoneOffset). Meaningful when
+	// Samples > 0.
 	ListOffset int `json:"list_offset_seconds"`
-	// Consistent is false when the samples disagree by more than a
-	// minute: the offset is the median, and something else is wrong.
+	// Consistent is false when a sample is more than a minute from
+	// ListOffset: something else is wrong, and a sync would not learn
+	// the offset from such files.
 	Consistent bool `json:"consistent"`
 	// MLSDSamples and MLSDOffset compare MLSD's modify fact with MDTM
 	// (both UTC: 0 is right).

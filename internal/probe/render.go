@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/ftpmirror/ftpmirror/ftpcore"
 )
 
 // Suggestion is what a profile suggests for a job's settings.
@@ -103,12 +105,7 @@ func WriteJob(w io.Writer, p *Profile, j Job) error {
 
 // zone writes an offset from UTC as "UTC+02:00".
 func zone(seconds int) string {
-	sign := "+"
-	if seconds < 0 {
-		sign, seconds = "-", -seconds
-	}
-	d := time.Duration(seconds) * time.Second
-	return fmt.Sprintf("UTC%s%02d:%02d", sign, int(d.Hours()), int(d.Minutes())%60)
+	return ftpcore.ZoneName(time.Duration(seconds) * time.Second)
 }
 
 // WriteText writes the profile in plain words, one probe per line.
