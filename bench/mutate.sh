@@ -394,6 +394,12 @@ m "the calibration's MDTMs go out in one write (Conn.ModTimes)" ftpcore/clock.go
   's/\tif c\.cfg\.DisablePipelining \|\| len\(paths\) < 2 \{/\tif true {/' \
   ./mirror 'TestClockLearned'
 
+m "mode auto goes active in the run that found it works and is faster (probeActive)" mirror/profile.go \
+  's/\t\t\/\/ From the next transfer of each connection on \(followMode\)\.\n\t\tp\.active\.Store\(true\)\n/\t\t\/\/ From the next transfer of each connection on (followMode).\n/' \
+  ./mirror 'TestModeAutoSwitchesAfterTest'
+m "each worker follows the run's mode before its next transfer (followMode)" mirror/pool.go \
+  's/\t\tif w\.next == nil \{\n\t\t\tr\.followMode\(c\)\n\t\t\}\n//' \
+  ./mirror 'TestModeAutoSwitchesAfterTest'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

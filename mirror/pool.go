@@ -91,6 +91,9 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 	c = r.probeActive(ctx, c)
 	w := &workerState{}
 	for {
+		if w.next == nil {
+			r.followMode(c)
+		}
 		t := w.next
 		w.next = nil
 		if t == nil {

@@ -268,12 +268,27 @@ func (r *runner) probeActive(ctx context.Context, c *ftpcore.Conn) *ftpcore.Conn
 		p.activeOK = state.ActiveWorks
 	}
 	p.mu.Unlock()
-	if err != nil {
+	switch {
+	case err != nil:
 		r.log.Info("mode auto: active mode fails, passive from now on", "err", err)
-	} else {
-		r.log.Info("mode auto: active mode works", "passive", passive, "active", active, "next_run", map[bool]string{true: "active", false: "passive"}[activeFaster(passive, active)])
+	case activeFaster(passive, active):
+		// From the next transfer of each connection on (followMode).
+		p.active.Store(true)
+		r.log.Info("mode auto: active mode works and is faster: active from now on", "passive", passive, "active", active)
+	default:
+		r.log.Info("mode auto: active mode works but is not faster: passive", "passive", passive, "active", active)
 	}
 	return r.keepOrDrop(c)
+}
+
+// followMode puts c, a worker's connection with no transfer queued, in
+// the run's mode where mode auto changed it since c was dialled: active
+// after a test that found it faster (probeActive), passive after a
+// connect-back that never came (activeFailed).
+func (r *runner) followMode(c *ftpcore.Conn) {
+	if r.opts.ActiveAuto && c != nil {
+		c.SetActive(r.srv.active.Load())
+	}
 }
 
 // keepOrDrop returns c, or nil after dropping it if it broke.

@@ -315,3 +315,41 @@ func replied(s *hostileftp.Session, reply string) bool {
 	s.Reply("%s", reply)
 	return true
 }
+
+// TestModeAutoSwitchesAfterTest: a first run in mode auto against a
+// server whose passive mode is the slower (its EPSV replies come 40 ms
+// late) tests active mode before the first fetch, finds it works and is
+// faster, and fetches every file in active mode from then on, in this
+// run already.
+func TestModeAutoSwitchesAfterTest(t *testing.T) {
+	slowPassive := func(s *hostileftp.Session, verb, _ string) bool {
+		if verb == "EPSV" || verb == "PASV" {
+			s.Sleep(40 * time.Millisecond)
+		}
+		return false
+	}
+	h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleUnix, Hook: slowPassive})
+	h.noPlan = true
+	o := h.opts()
+	o.ActiveAuto, o.Parallel = true, 1
+	sum, err, _ := h.run(o, 20*time.Second)
+	if err != nil || sum.Failed != 0 || sum.Fetched != 6 {
+		t.Fatalf("run: %v, fetched %d: %v", err, sum.Fetched, sum.Errors)
+	}
+	if rec := serverRecord(t, h); rec.Active != state.ActiveWorks {
+		t.Fatalf("stored active %v, want works", rec.Active)
+	}
+	mode := ""
+	for _, c := range h.srv.Commands() {
+		switch v, arg, _ := strings.Cut(c, " "); v {
+		case "EPSV", "PASV":
+			mode = "passive"
+		case "EPRT", "PORT":
+			mode = "active"
+		case "RETR":
+			if mode != "active" {
+				t.Errorf("RETR %s in %s mode, want active after the test", arg, mode)
+			}
+		}
+	}
+}
