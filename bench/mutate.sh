@@ -400,6 +400,12 @@ m "mode auto goes active in the run that found it works and is faster (probeActi
 m "each worker follows the run's mode before its next transfer (followMode)" mirror/pool.go \
   's/\t\tif w\.next == nil \{\n\t\t\tr\.followMode\(c\)\n\t\t\}\n//' \
   ./mirror 'TestModeAutoSwitchesAfterTest'
+m "a connection told the server answers pipelined transfers in order pipelines its first (Dial)" ftpcore/conn.go \
+  's/\tc\.pipeline = c\.cfg\.PipelineFirst\n//' \
+  ./ftpcore 'TestPipelineFirst'
+m "new connections pipeline from the first transfer where the profile says so (profileConfig)" mirror/profile.go \
+  's/\tcfg\.PipelineFirst = p\.inOrder\.Load\(\)\n//' \
+  ./mirror 'TestProfilePipelinesFirstTransfer'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

@@ -5,7 +5,8 @@
 #
 #   bench/run.sh [options]
 #
-#   -tools "lftp-p8 rclone-t8 ftpmirror-p8"   run-peer.sh tool names (lftp-pN, rclone-tN, wget, ftpmirror-pN)
+#   -tools "lftp-p8 rclone-t8 ftpmirror-p8"   run-peer.sh tool names (lftp-pN, rclone-tN, wget, ftpmirror-pN;
+#                                             N may be auto), and ftpmirror-pN-mauto (with -mode auto)
 #   -trees "small1k small"                    trees for full, noop and pct1: small1k (1,000 files
 #                                             in 40 dirs), small (5,000 files in 200 dirs)
 #   -workloads "full noop pct1 large"         full: empty target and state; noop: re-sync of an
@@ -219,6 +220,7 @@ peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
   local bin=$BIN name=$tool
   ((PERF)) && bin=$OUT/perf/ftpmirror
   if [[ $tool == ftpmirror-b-* ]]; then bin=$BIN_B name=ftpmirror-${tool#ftpmirror-b-}; fi
+  if [[ $name == ftpmirror-*-mauto ]]; then name=${name%-mauto} args="$args -mode auto"; fi
   ip netns exec "$CLI_NS" env FTP_MODE="$FTPMODE" PEER_ARGS="$args" FTPMIRROR="$bin" XDG_STATE_HOME="$WORK/state/xdg" \
     PEER_LOG="$OUT/logs/$tool.log" "$SHB/run-peer.sh" "$name" "ftp://$HOST:$PORT/$src" "$(dest_of "$tool" "$src")"
 }

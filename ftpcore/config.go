@@ -85,6 +85,12 @@ type Config struct {
 	// that stopped working falls back as without Listing; Conn.Listing
 	// then tells what worked instead. Empty (or "MLSD") means find out.
 	Listing string
+	// PipelineFirst pipelines a connection's data transfers from its
+	// first one, where an earlier connection to the server found that
+	// pipelined transfer commands are answered in order
+	// ([Conn.PipelinedInOrder]). Without it the first transfer sends one
+	// command at a time: two round trips more on each connection.
+	PipelineFirst bool
 
 	// Timeout bounds every network operation that makes no progress: a
 	// reply that does not come, a data connection that does not open or

@@ -41,6 +41,7 @@ type Conn struct {
 	epsvOK   bool            // an EPSV reply was used
 	pasvNAT  bool            // a 227 reply named another address than the peer's
 	pipeline bool            // a data transfer worked: pipeline the next ones
+	inOrder  bool            // a pipelined transfer's replies came in order
 	mlsd     bool            // the server offers MLSD
 	listA    listAState
 	stat     listAState // whether "STAT -a dir" lists
@@ -70,6 +71,7 @@ func Dial(ctx context.Context, addr string, cfg *Config) (*Conn, error) {
 	}
 	c.host = host
 	c.startListing(c.cfg.Listing)
+	c.pipeline = c.cfg.PipelineFirst
 	if c.cfg.TLS != TLSNone {
 		c.tlsConf = tlsConfig(c.cfg.TLSConfig, host)
 	}

@@ -68,6 +68,11 @@ func (c *Conn) EPSV() (refused, worked bool) { return c.skipEPSV, c.epsvOK }
 // same, unless Config.TrustPASVAddress.
 func (c *Conn) PASVElsewhere() bool { return c.pasvNAT }
 
+// PipelinedInOrder reports whether a transfer whose commands went out
+// in one write (pipelined) was answered in order on this connection:
+// what Config.PipelineFirst needs to know of the server.
+func (c *Conn) PipelinedInOrder() bool { return c.inOrder }
+
 // SetActive switches the data connections from now on to active mode
 // (true) or passive mode, as Config.Active does at Dial.
 func (c *Conn) SetActive(on bool) { c.cfg.Active = on }

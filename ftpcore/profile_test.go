@@ -2,6 +2,7 @@ package ftpcore
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -157,6 +158,40 @@ func TestAssumedSTAT(t *testing.T) {
 			}
 			if got := c.Listing(); got != tc.listing {
 				t.Errorf("Listing() = %q, want %q", got, tc.listing)
+			}
+		})
+	}
+}
+
+// TestPipelineFirst: a connection told that the server answers pipelined
+// transfers in order (Config.PipelineFirst) sends its first listing's
+// commands in one write; without, one at a time. Either way a pipelined
+// transfer answered in order is reported (PipelinedInOrder), for the
+// next connections.
+func TestPipelineFirst(t *testing.T) {
+	for _, first := range []bool{false, true} {
+		t.Run(fmt.Sprintf("PipelineFirst=%v", first), func(t *testing.T) {
+			h := listHandlers(t, "-rw-r--r-- 1 ftp ftp 3 Jan 02  2024 a\r\n")
+			h["CWD"] = func(s *fakeSession, _ string) { s.reply("250 ok\r\n") }
+			f := newFakeServer(t, h)
+			c := dialFake(t, f, &Config{Listing: "LIST", PipelineFirst: first, Timeout: 10 * time.Second})
+			if err := c.Login(t.Context(), "", ""); err != nil {
+				t.Fatal(err)
+			}
+			before := len(f.gotWrites())
+			for i := range 2 {
+				if entries, err := c.List(t.Context(), "/d"); err != nil || len(entries) != 1 {
+					t.Fatalf("List %d = %v, %v", i, entries, err)
+				}
+				if i == 0 {
+					w := f.gotWrites()[before:]
+					if want := map[bool]int{false: 3, true: 1}[first]; len(w) != want {
+						t.Errorf("first listing in %d writes %q, want %d", len(w), w, want)
+					}
+				}
+			}
+			if !c.PipelinedInOrder() {
+				t.Error("PipelinedInOrder false after a pipelined listing")
 			}
 		})
 	}

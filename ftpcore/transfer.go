@@ -305,7 +305,11 @@ func (p *Pending) start(ctx context.Context, pd *pendingData) (*Transfer, error)
 		}
 		return nil, setupErr
 	}
-	return c.startTransfer(ctx, pd, p.verb, code, msg, ex)
+	t, err := c.startTransfer(ctx, pd, p.verb, code, msg, ex)
+	if err == nil && p.ahead {
+		c.inOrder = true // every reply came in order (ErrOutOfOrder otherwise)
+	}
+	return t, err
 }
 
 // extras reads the replies of the MDTM and checksum commands asked

@@ -42,6 +42,7 @@ type profileFacts struct {
 	seedEPSV atomic.Bool // new connections skip EPSV
 	noEPSV   atomic.Bool // EPSV refused (this run, or stored and not contradicted)
 	pasvNAT  atomic.Bool
+	inOrder  atomic.Bool // pipelined transfers were answered in order: new connections pipeline at once
 	active   atomic.Bool // mode auto: new connections use active mode
 	probe    atomic.Bool // mode auto: test active mode on the first connection a worker has
 
@@ -62,6 +63,7 @@ func (r *runner) loadProfile(rec state.Profile) {
 	p.features = rec.Features
 	p.noEPSV.Store(rec.NoEPSV)
 	p.pasvNAT.Store(rec.PASVElsewhere)
+	p.inOrder.Store(rec.Pipelined)
 	if rec.Runs >= profileRelearnRuns && (rec.NoEPSV || (rec.Listing != "" && rec.Listing != "MLSD" && rec.Listing != "STAT")) {
 		r.log.Info("server profile: trying again what it says fails", "runs", rec.Runs, "listing", rec.Listing, "no_epsv", rec.NoEPSV)
 		p.listing = ""
@@ -118,6 +120,7 @@ func (r *runner) profileConfig(cfg *ftpcore.Config) {
 	p.mu.Lock()
 	cfg.Listing = p.listing
 	p.mu.Unlock()
+	cfg.PipelineFirst = p.inOrder.Load()
 	if r.opts.ActiveAuto {
 		cfg.Active = p.active.Load()
 	}
@@ -153,6 +156,9 @@ func (r *runner) learn(c *ftpcore.Conn) {
 	} else if worked && p.noEPSV.Swap(false) {
 		r.relearned("epsv", "refused", "works")
 	}
+	if c.PipelinedInOrder() && !r.srv.noPipe.Load() {
+		p.inOrder.Store(true)
+	}
 	if c.PASVElsewhere() && !p.pasvNAT.Swap(true) {
 		r.log.Info("server profile: PASV names another address than the server's (NAT); using the server's", "entry", "pasv")
 	}
@@ -187,6 +193,7 @@ func (r *runner) learnedProfile() (state.Profile, bool) {
 	p.mu.Lock()
 	out := state.Profile{
 		Listing: p.listing, NoEPSV: p.noEPSV.Load(), PASVElsewhere: p.pasvNAT.Load(),
+		Pipelined: p.inOrder.Load() && !r.srv.noPipe.Load(),
 		Active: p.activeOK, PassiveCost: p.passive, ActiveCost: p.actCost, ActiveTested: p.tested,
 		Features: p.features, Runs: p.stored.Runs + 1,
 	}
@@ -201,7 +208,7 @@ func (r *runner) learnedProfile() (state.Profile, bool) {
 }
 
 func profileEqual(a, b state.Profile) bool {
-	return a.Listing == b.Listing && a.NoEPSV == b.NoEPSV && a.PASVElsewhere == b.PASVElsewhere &&
+	return a.Listing == b.Listing && a.NoEPSV == b.NoEPSV && a.PASVElsewhere == b.PASVElsewhere && a.Pipelined == b.Pipelined &&
 		a.Active == b.Active && a.PassiveCost == b.PassiveCost && a.ActiveCost == b.ActiveCost &&
 		a.ActiveTested.Equal(b.ActiveTested) && a.Checksum == b.Checksum && a.Runs == b.Runs &&
 		slices.Equal(a.Features, b.Features)

@@ -3,8 +3,10 @@ package mirror_test
 import (
 	"bytes"
 	"log/slog"
+	"maps"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -350,6 +352,50 @@ func TestModeAutoSwitchesAfterTest(t *testing.T) {
 			if mode != "active" {
 				t.Errorf("RETR %s in %s mode, want active after the test", arg, mode)
 			}
+		}
+	}
+}
+
+// TestProfilePipelinesFirstTransfer: run 1 finds that pipelined
+// transfers are answered in order and stores it; in run 2 every
+// connection pipelines from its first data transfer (its first EPSV
+// comes with the listing command behind it), where in run 1 each first
+// one went a command at a time.
+func TestProfilePipelinesFirstTransfer(t *testing.T) {
+	var mu sync.Mutex
+	firstEPSV := map[int]bool{} // session: its first EPSV came pipelined
+	hook := func(s *hostileftp.Session, verb, _ string) bool {
+		if verb == "EPSV" {
+			mu.Lock()
+			if _, seen := firstEPSV[s.ID]; !seen {
+				firstEPSV[s.ID] = s.Pipelined()
+			}
+			mu.Unlock()
+		}
+		return false
+	}
+	h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleUnix, Hook: hook})
+	h.noPlan = true
+	for run := 1; run <= 2; run++ {
+		mu.Lock()
+		clear(firstEPSV)
+		mu.Unlock()
+		if sum, err, _ := h.run(nil, 20*time.Second); err != nil || sum.Failed != 0 {
+			t.Fatalf("run %d: %v %+v", run, err, sum)
+		}
+		mu.Lock()
+		got := maps.Clone(firstEPSV)
+		mu.Unlock()
+		if len(got) == 0 {
+			t.Fatalf("run %d: no EPSV at all", run)
+		}
+		for id, pipelined := range got {
+			if pipelined != (run == 2) {
+				t.Errorf("run %d, session %d: first EPSV pipelined %v, want %v", run, id, pipelined, run == 2)
+			}
+		}
+		if rec := serverRecord(t, h); !rec.Pipelined {
+			t.Errorf("run %d: stored Pipelined false", run)
 		}
 	}
 }

@@ -36,6 +36,10 @@ type Profile struct {
 	// type*;size*;"), sorted, at most MaxFeatures of at most
 	// maxFeatureLen bytes each.
 	Features []string
+	// Pipelined: a data transfer whose commands went out in one write
+	// was answered in order; connections pipeline from their first
+	// transfer (ftpcore.Config.PipelineFirst).
+	Pipelined bool
 	// Runs counts the runs that started from Listing and NoEPSV since
 	// they were last learned afresh.
 	Runs int
@@ -86,6 +90,9 @@ func encodeProfile(e *encoder, p Profile) {
 	if p.PASVElsewhere {
 		flags |= 2
 	}
+	if p.Pipelined {
+		flags |= 4
+	}
 	e.byte(flags)
 	e.string(p.Listing)
 	e.byte(byte(p.Active))
@@ -103,7 +110,7 @@ func encodeProfile(e *encoder, p Profile) {
 
 func decodeProfile(d *decoder) Profile {
 	flags := d.byte()
-	p := Profile{NoEPSV: flags&1 != 0, PASVElsewhere: flags&2 != 0, Listing: d.string(), Active: ActiveResult(d.byte())}
+	p := Profile{NoEPSV: flags&1 != 0, PASVElsewhere: flags&2 != 0, Pipelined: flags&4 != 0, Listing: d.string(), Active: ActiveResult(d.byte())}
 	if p.Active > ActiveFails {
 		d.fail("bad active result")
 	}
@@ -181,7 +188,14 @@ func (s Server) Describe() []string {
 	default:
 		add("active mode: not tested")
 	}
-	add("pipelining: %s", yesNo(!s.NoPipelining, "on", "off (replies came out of order)"))
+	switch {
+	case s.NoPipelining:
+		add("pipelining: off (replies came out of order)")
+	case s.Pipelined:
+		add("pipelining: on, from each connection's first transfer (answered in order before)")
+	default:
+		add("pipelining: on, from each connection's second transfer")
+	}
 	add("REST (resume, segments): %s", yesNo(!s.NoREST, "works", "refused"))
 	if s.Parallel > 0 {
 		add("connections: -parallel auto settled at %d", s.Parallel)

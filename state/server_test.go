@@ -24,7 +24,7 @@ func TestServerRecord(t *testing.T) {
 		{NoREST: true, Updated: now},
 		{NoPipelining: true, NoREST: true, Updated: now},
 		{Parallel: 7, ParallelLimit: 3, Updated: now},
-		{Parallel: 2, Profile: Profile{Listing: "LIST -a", NoEPSV: true, PASVElsewhere: true, Active: ActiveWorks,
+		{Parallel: 2, Profile: Profile{Listing: "LIST -a", NoEPSV: true, PASVElsewhere: true, Pipelined: true, Active: ActiveWorks,
 			PassiveCost: 3 * time.Millisecond, ActiveCost: 2 * time.Millisecond, ActiveTested: now, Checksum: "XSHA256 SHA-256",
 			Features: []string{"EPSV", "MLST type*;size*;"}, Runs: 4}, Updated: now},
 		{Profile: Profile{Listing: "STAT", Active: ActiveFails, ActiveTested: now}},
@@ -108,7 +108,7 @@ func TestServerDescribe(t *testing.T) {
 		s    Server
 		want []string
 	}{
-		{Server{}, []string{"listing: not learned yet", "passive mode: EPSV", "active mode: not tested", "pipelining: on", "REST (resume, segments): works", "checksum: none"}},
+		{Server{}, []string{"listing: not learned yet", "passive mode: EPSV", "active mode: not tested", "pipelining: on, from each connection's second transfer", "REST (resume, segments): works", "checksum: none"}},
 		{Server{NoPipelining: true, NoREST: true, Parallel: 6, ParallelLimit: 8, Profile: Profile{
 			Listing: "STAT", NoEPSV: true, PASVElsewhere: true, Active: ActiveFails, ActiveTested: day,
 			Checksum: "HASH SHA-256", Features: []string{"EPSV", "SIZE"}}}, []string{
@@ -122,8 +122,9 @@ func TestServerDescribe(t *testing.T) {
 			"connections: the server refused more than 8",
 			"checksum: HASH SHA-256",
 			"FEAT: EPSV, SIZE"}},
-		{Server{Profile: Profile{Listing: "LIST -a", Active: ActiveWorks, ActiveTested: day, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond}, Updated: day}, []string{
+		{Server{Profile: Profile{Listing: "LIST -a", Pipelined: true, Active: ActiveWorks, ActiveTested: day, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond}, Updated: day}, []string{
 			"listing: LIST -a",
+			"pipelining: on, from each connection's first transfer (answered in order before)",
 			"active mode: works (tested 2026-11-30; a listing took 2ms passive, 1ms active)",
 			"updated: 2026-11-30T04:00:00Z"}},
 	} {
