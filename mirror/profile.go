@@ -194,7 +194,7 @@ func (r *runner) learnedProfile() (state.Profile, bool) {
 	out := state.Profile{
 		Listing: p.listing, NoEPSV: p.noEPSV.Load(), PASVElsewhere: p.pasvNAT.Load(),
 		Pipelined: p.inOrder.Load() && !r.srv.noPipe.Load(),
-		Active: p.activeOK, PassiveCost: p.passive, ActiveCost: p.actCost, ActiveTested: p.tested,
+		Active:    p.activeOK, PassiveCost: p.passive, ActiveCost: p.actCost, ActiveTested: p.tested,
 		Features: p.features, Runs: p.stored.Runs + 1,
 	}
 	p.mu.Unlock()

@@ -12,7 +12,8 @@ import (
 
 // TestModeAutoVsftpd: against vsftpd on loopback, where active mode
 // works, run 1 of mode auto tests it and stores "works" with both costs
-// and the listing command (STAT); run 2 starts from the profile: active
+// and the listing command (STAT), going active after the test where
+// active was no slower; run 2 starts from the profile: active
 // mode (PORT, no EPSV) where the test found it no slower, passive (no
 // PORT) otherwise, and no second test either way.
 func TestModeAutoVsftpd(t *testing.T) {
@@ -33,8 +34,10 @@ func TestModeAutoVsftpd(t *testing.T) {
 	ports1, _ := count(srv, "PORT")
 	eprts1, _ := count(srv, "EPRT")
 	epsv1, _ := count(srv, "EPSV")
-	if ports1+eprts1 != 3 {
-		t.Errorf("run 1: %d PORT/EPRT, want the test's 3", ports1+eprts1)
+	wantActive := rec.ActiveCost <= rec.PassiveCost
+	// Run 1 goes active after its test where active was no slower.
+	if n := ports1 + eprts1; n < 3 || (!wantActive && n != 3) {
+		t.Errorf("run 1: %d PORT/EPRT, want the test's 3 (and more where active won: %v)", n, wantActive)
 	}
 
 	treetest.Mutate(t, e.src, 5, 9) // something to fetch and delete
@@ -46,7 +49,6 @@ func TestModeAutoVsftpd(t *testing.T) {
 	eprts2, _ := count(srv, "EPRT")
 	epsv2, _ := count(srv, "EPSV")
 	active := ports2+eprts2 > ports1+eprts1
-	wantActive := rec.ActiveCost <= rec.PassiveCost
 	if active != wantActive || (wantActive && epsv2 != epsv1) {
 		t.Errorf("run 2: active %v (PORT/EPRT %d, EPSV %d); the stored test (passive %v, active %v) wants active %v",
 			active, ports2+eprts2-ports1-eprts1, epsv2-epsv1, rec.PassiveCost, rec.ActiveCost, wantActive)
