@@ -186,7 +186,7 @@ m "JSON summaries are not HTML-escaped" cmd/ftpmirror/output.go \
 m "no password found: say where ftpmirror looked" internal/jobs/hints.go \
   's/\t\tif cred\.From == "" && user != "anonymous" && user != "ftp" \{/\t\tif false {/' \
   ./cmd/ftpmirror 'TestNoPasswordFound'
-m "an unreadable PWD does not stop the run" mirror/run.go \
+m "an unreadable PWD does not stop the run" mirror/root.go \
   's/\tif errors\.Is\(err, ftpcore\.ErrProtocol\) \{\n(\t\t\/\/ A PWD reply)/\tif false {\n$1/' \
   ./mirror 'TestUnreadablePWD'
 
