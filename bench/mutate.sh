@@ -406,6 +406,9 @@ m "a connection told the server answers pipelined transfers in order pipelines i
 m "new connections pipeline from the first transfer where the profile says so (profileConfig)" mirror/profile.go \
   's/\tcfg\.PipelineFirst = p\.inOrder\.Load\(\)\n//' \
   ./mirror 'TestProfilePipelinesFirstTransfer'
+m "a file adopted on its size alone keeps the local file's time (decideFile)" mirror/plan.go \
+  's/reason: "size matches, server gives no time", localTime: true\}/reason: "size matches, server gives no time"}/' \
+  ./mirror 'TestAdoptWithoutServerTime'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

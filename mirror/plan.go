@@ -293,8 +293,9 @@ type decision struct {
 	// listing's time agreed at its precision, for servers without MDTM.
 	confirm, listMatch bool
 	// localTime: adopted on the listing's minute, the server's clock
-	// offset known; the record keeps the local file's time, which the
-	// next run compares (the listing's time is the server's local one).
+	// offset known, or on the size alone where the listing gives no
+	// time; the record keeps the local file's time, which the next run
+	// compares (the listing's time is the server's local one, or none).
 	localTime bool
 }
 
@@ -349,7 +350,9 @@ func decideFile(e ftpcore.Entry, rec *state.Record, l local, loc *time.Location,
 				return decision{verb: VerbAdopt, reason: "size and time match"}
 			}
 		case ftpcore.TimeUnknown:
-			return decision{verb: VerbAdopt, reason: "size matches, server gives no time"}
+			// The record keeps the local file's time, which the next
+			// run compares: there is no other.
+			return decision{verb: VerbAdopt, reason: "size matches, server gives no time", localTime: true}
 		case ftpcore.TimeMinute:
 			if off != unknownOffset {
 				// The server's zone is known: the listing's minute tells,
