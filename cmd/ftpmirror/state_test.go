@@ -153,7 +153,7 @@ func TestStateCorruptRebuild(t *testing.T) {
 		t.Errorf("state show: exit %d, %q %q; want a first line starting %q", code, out, errOut, want)
 	}
 	// Then the server's profile, in words.
-	if !strings.HasPrefix(rest, "server 127.0.0.1:") || !strings.Contains(rest, "\n  listing: MLSD\n") || !strings.Contains(rest, "\n  pipelining: on\n") {
+	if !strings.HasPrefix(rest, "server 127.0.0.1:") || !strings.Contains(rest, "\n  listing: MLSD\n") || !strings.Contains(rest, "\n  pipelining: on") {
 		t.Errorf("state show: the server's profile is missing:\n%s", out)
 	}
 }
