@@ -359,9 +359,6 @@ m "a stored STAT batches listings from the first one (startListing)" ftpcore/pro
 m "an assumed STAT that lists nothing and an empty LIST: not listed, never empty (listInstead)" ftpcore/list.go \
   's/\tcase err == nil && len\(entries\) == 0:\n\t\treturn nil, fmt\.Errorf\("STAT %s: %w", dir, ErrNotListed\)\n//' \
   ./ftpcore 'TestAssumedSTAT'
-m "a refused one-write login reads the set-up's replies: in step (Login)" ftpcore/login.go \
-  's/\t\t\tif c\.broken == nil \{\n\t\t\t\tc\.setupReplies/\t\t\tif false {\n\t\t\t\tc.setupReplies/' \
-  ./ftpcore 'TestLoginRefusedInOneWrite'
 m "-parallel auto doubles while a step pays (tick)" mirror/width.go \
   's/\tmore := min\(w\.cur, w\.limit-w\.cur\)/\tmore := min(1, w.limit-w.cur)/' \
   ./mirror 'TestWidthReachesCapSoon'

@@ -37,8 +37,8 @@ func TestLoginWrites(t *testing.T) {
 		handlers   map[string]func(s *fakeSession, arg string)
 		want       [][]string
 	}{{
-		name: "anonymous: USER, PASS and the set-up in one write",
-		want: [][]string{append([]string{"USER anonymous", "PASS ftpmirror@"}, setup...)},
+		name: "anonymous: USER and PASS in one write, the set-up in another",
+		want: [][]string{{"USER anonymous", "PASS ftpmirror@"}, setup},
 	}, {
 		name: "a password in the clear waits for USER's 331",
 		user: "bob", pass: "secret",
@@ -49,11 +49,11 @@ func TestLoginWrites(t *testing.T) {
 			"USER": func(s *fakeSession, _ string) { s.reply("230 no password needed\r\n") },
 			"PASS": func(s *fakeSession, _ string) { s.reply("503 Already logged in\r\n") },
 		},
-		want: [][]string{append([]string{"USER anonymous", "PASS ftpmirror@"}, setup...)},
+		want: [][]string{{"USER anonymous", "PASS ftpmirror@"}, setup},
 	}, {
 		name: "no UTF-8",
 		cfg:  Config{DisableUTF8: true},
-		want: [][]string{{"USER anonymous", "PASS ftpmirror@", "TYPE I", "FEAT", "PWD"}},
+		want: [][]string{{"USER anonymous", "PASS ftpmirror@"}, {"TYPE I", "FEAT", "PWD"}},
 	}, {
 		name: "no pipelining: one command a write, OPTS UTF8 only if FEAT lists it, no PWD",
 		cfg:  Config{DisablePipelining: true},
@@ -86,29 +86,6 @@ func TestLoginWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-	}
-}
-
-// TestLoginRefusedInOneWrite: an anonymous login that the server refuses
-// fails with PASS's reply, although the set-up commands went out behind
-// it, and the conversation stays in step.
-func TestLoginRefusedInOneWrite(t *testing.T) {
-	h := loginHandlers()
-	h["PASS"] = func(s *fakeSession, _ string) { s.reply("530 Login incorrect.\r\n") }
-	h["TYPE"] = func(s *fakeSession, _ string) { s.reply("530 Please login with USER and PASS.\r\n") }
-	h["FEAT"] = func(s *fakeSession, _ string) { s.reply("530 Please login with USER and PASS.\r\n") }
-	h["OPTS"] = func(s *fakeSession, _ string) { s.reply("530 Please login with USER and PASS.\r\n") }
-	h["PWD"] = func(s *fakeSession, _ string) { s.reply("530 Please login with USER and PASS.\r\n") }
-	h["NOOP"] = func(s *fakeSession, _ string) { s.reply("200 NOOP ok.\r\n") }
-	f := newFakeServer(t, h)
-	c := dialFake(t, f, &Config{})
-	err := c.Login(t.Context(), "", "")
-	var fe *Error
-	if !errors.As(err, &fe) || fe.Cmd != "PASS" || fe.Code != 530 {
-		t.Fatalf("Login = %v, want PASS's 530", err)
-	}
-	if _, _, err := c.cmd(t.Context(), 200, "NOOP"); err != nil {
-		t.Fatalf("NOOP after the refused login: %v (out of step)", err)
 	}
 }
 

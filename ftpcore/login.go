@@ -12,31 +12,16 @@ import (
 // pipelining on, asks for the login directory (see [Conn.Pwd]).
 // An empty user logs in as anonymous.
 //
-// With pipelining on, an anonymous login without TLS takes one round
-// trip: USER, PASS and the set-up commands go out in one write. Where
-// the password is a secret, USER and PASS go out together only under
-// TLS (see [Conn.user]), and the set-up commands in one more write.
+// With pipelining on, this takes two round trips: USER and PASS go out
+// in one write where the password is no secret or the connection is
+// protected by TLS (see [Conn.user]), and the set-up commands in one
+// more.
 func (c *Conn) Login(ctx context.Context, user, password string) error {
 	if user == "" {
 		user = "anonymous"
 		if password == "" {
 			password = "ftpmirror@"
 		}
-	}
-	if c.oneWriteLogin(user) {
-		lines := append([]string{"USER " + user, "PASS " + password}, c.setupLines()...)
-		if err := c.send(ctx, lines...); err != nil {
-			return err
-		}
-		if err := c.userReplies(ctx, password); err != nil {
-			// Read the set-up's replies too, unless the connection
-			// broke, so that a caller who tries again is in step.
-			if c.broken == nil {
-				c.setupReplies(ctx, lines[2:])
-			}
-			return err
-		}
-		return c.setupReplies(ctx, lines[2:])
 	}
 	if err := c.user(ctx, user, password); err != nil {
 		return err
@@ -78,19 +63,6 @@ func (c *Conn) user(ctx context.Context, user, password string) error {
 	if err := c.send(ctx, "USER "+user, "PASS "+password); err != nil {
 		return err
 	}
-	return c.userReplies(ctx, password)
-}
-
-// oneWriteLogin reports whether Login sends USER, PASS and the set-up
-// commands in one write: with pipelining, for an anonymous login on a
-// plain connection. (Under TLS, PBSZ and PROT wait for the login: not
-// every server takes them before it.)
-func (c *Conn) oneWriteLogin(user string) bool {
-	return !c.cfg.DisablePipelining && c.cfg.TLS == TLSNone && isAnonymous(user)
-}
-
-// userReplies reads the replies to a USER and a PASS sent together.
-func (c *Conn) userReplies(ctx context.Context, password string) error {
 	code, msg, err := c.read(ctx, "USER", 0)
 	if err != nil {
 		return err
@@ -147,65 +119,46 @@ func isAnonymous(user string) bool {
 // names are handled as bytes either way), and PWD's reply is kept for
 // the first [Conn.Pwd].
 func (c *Conn) setup(ctx context.Context) error {
-	lines := c.setupLines()
-	if !c.cfg.DisablePipelining {
-		if err := c.send(ctx, lines...); err != nil {
-			return err
+	var lines []string
+	if c.cfg.TLS != TLSNone {
+		lines = append(lines, "PBSZ 0", "PROT P")
+	}
+	lines = append(lines, "TYPE I", "FEAT")
+	pipelined := !c.cfg.DisablePipelining
+	if pipelined {
+		if !c.cfg.DisableUTF8 {
+			lines = append(lines, "OPTS UTF8 ON")
 		}
-		return c.setupReplies(ctx, lines)
+		lines = append(lines, "PWD")
 	}
 	var firstErr error
-	for _, line := range lines {
-		if err := c.send(ctx, line); err != nil {
+	for i := 0; i < len(lines); {
+		n := 1
+		if pipelined {
+			n = len(lines) - i
+		}
+		if err := c.send(ctx, lines[i:i+n]...); err != nil {
 			return err
 		}
-		if err := c.setupReply(ctx, line); err != nil && !isReply(err) {
-			return err
-		} else if err != nil && firstErr == nil {
-			firstErr = err
+		for _, line := range lines[i : i+n] {
+			if err := c.setupReply(ctx, line); err != nil && !isReply(err) {
+				return err
+			} else if err != nil && firstErr == nil {
+				firstErr = err
+			}
 		}
+		i += n
 	}
 	if firstErr != nil {
 		return firstErr
 	}
-	if _, ok := c.features["UTF8"]; ok && !c.cfg.DisableUTF8 {
+	if _, ok := c.features["UTF8"]; ok && !c.cfg.DisableUTF8 && !pipelined {
 		// A refusal is harmless, as above.
 		if _, _, err := c.cmd(ctx, 0, "OPTS UTF8 ON"); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// setupLines returns the commands that follow the login (see setup).
-func (c *Conn) setupLines() []string {
-	var lines []string
-	if c.cfg.TLS != TLSNone {
-		lines = append(lines, "PBSZ 0", "PROT P")
-	}
-	lines = append(lines, "TYPE I", "FEAT")
-	if !c.cfg.DisablePipelining {
-		if !c.cfg.DisableUTF8 {
-			lines = append(lines, "OPTS UTF8 ON")
-		}
-		lines = append(lines, "PWD")
-	}
-	return lines
-}
-
-// setupReplies reads the replies to the set-up commands lines, sent
-// already. It returns the first refusal, after reading every reply; a
-// broken connection ends it at once.
-func (c *Conn) setupReplies(ctx context.Context, lines []string) error {
-	var firstErr error
-	for _, line := range lines {
-		if err := c.setupReply(ctx, line); err != nil && !isReply(err) {
-			return err
-		} else if err != nil && firstErr == nil {
-			firstErr = err
-		}
-	}
-	return firstErr
 }
 
 // setupReply reads the reply to one of setup's commands. Only the
