@@ -349,7 +349,10 @@ m "a re-run lists the known directories ahead (walk)" mirror/run.go \
   ./mirror 'TestListAhead$'
 m "a failed listing ahead is dropped, and listed again when claimed: never a failure (aheadDone)" mirror/ahead.go \
   's/\tcase l\.err != nil:\n\t\tdelete\(a\.dirs, rel\)\n\t\tok = false\n/\tcase false:\n/' \
-  ./mirror 'TestListAheadDecidesNothing'
+  ./mirror 'TestAheadClaimOrder|TestListAheadDecidesNothing'
+m "a claimed listing ahead that failed is listed anew (aheadDone)" mirror/ahead.go \
+  's/\tcase l\.err != nil:\n\t\tr\.q\.push\(&task\{kind: taskList, rel: rel, links: d\.links\}\)\n//' \
+  ./mirror 'TestAheadClaimOrder|TestListAheadDecidesNothing'
 m "the workers waiting share the queued listings, rounded up (moreLists)" mirror/queue.go \
   's/\tn := listShare\(len\(q\.lists\), q\.sleepers, most\)/\tn := min(most, len(q.lists)\/8)/' \
   ./mirror 'TestMoreListsShares'
@@ -378,8 +381,8 @@ m "a file adopted on the listing's minute is recorded with its local time (planF
 m "a stored offset that this run's files contradict is relearned (clockLearned)" mirror/clock.go \
   's/ok && off != k\.stored\.ClockOffset \{/ok \&\& false {/' \
   ./mirror 'TestClockRelearn'
-m "a learned offset is stored (saveServer)" mirror/server.go \
-  's/(\trec, clockChanged := r\.clockLearned\(rec\)\n)/$1\tclockChanged = false\n/' \
+m "a learned offset is stored (clockLearned)" mirror/clock.go \
+  's/\trec\.ClockOffset, rec\.ClockLearned, rec\.ClockSamples = k\.learned\.ClockOffset, k\.learned\.ClockLearned, k\.learned\.ClockSamples\n//' \
   ./mirror 'TestClockLearned'
 m "an offset is learned only from samples within a minute of it (ZoneOffset)" ftpcore/clock.go \
   's/\t\tif o-off > time\.Minute \|\| off-o > time\.Minute \{/\t\tif o-off > 24*time.Hour || off-o > 24*time.Hour {/' \
