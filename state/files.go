@@ -20,6 +20,7 @@ func (j *Job) Children(dir string) (map[string]Record, error) {
 		return nil, err
 	}
 	m := make(map[string]Record)
+	n := 0
 	err := j.view(func(tx *bolt.Tx) error {
 		b := j.bucket(tx, bucketFiles)
 		if b == nil {
@@ -37,12 +38,14 @@ func (j *Job) Children(dir string) (map[string]Record, error) {
 				return fmt.Errorf("key %q: %w", k, err)
 			}
 			m[name] = r
+			n += len(k) + len(v)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
+	j.db.touched(2 * n) // pages are at least half full
 	return m, nil
 }
 
@@ -68,6 +71,7 @@ func (j *Job) Walk(fn func(path string, r Record) error) error {
 	for {
 		var chunk []entry
 		var last []byte
+		n := 0
 		err := j.view(func(tx *bolt.Tx) error {
 			b := j.bucket(tx, bucketFiles)
 			if b == nil {
@@ -92,6 +96,7 @@ func (j *Job) Walk(fn func(path string, r Record) error) error {
 				}
 				chunk = append(chunk, entry{p, r})
 				last = k
+				n += len(k) + len(v)
 			}
 			if last != nil {
 				last = bytes.Clone(last)
@@ -101,6 +106,7 @@ func (j *Job) Walk(fn func(path string, r Record) error) error {
 		if err != nil {
 			return err
 		}
+		j.db.touched(2 * n)
 		for _, e := range chunk {
 			if err := fn(e.path, e.rec); err != nil {
 				return err
@@ -142,7 +148,7 @@ func (j *Job) Apply(changes []Change) error {
 	if len(changes) == 0 {
 		return nil
 	}
-	return j.update(func(tx *bolt.Tx) error {
+	err := j.update(func(tx *bolt.Tx) error {
 		b, err := j.createBucket(tx, bucketFiles)
 		if err != nil {
 			return err
@@ -159,4 +165,9 @@ func (j *Job) Apply(changes []Change) error {
 		}
 		return nil
 	})
+	if err == nil {
+		j.db.changes.Add(int64(len(changes)))
+		j.db.touched(len(changes) * j.db.bolt.Info().PageSize) // each may have mapped a page
+	}
+	return err
 }

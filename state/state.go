@@ -51,6 +51,13 @@ type DB struct {
 	broken atomic.Pointer[error]
 
 	commits atomic.Int64 // read-write transactions committed, for tests
+	changes atomic.Int64 // records written or deleted since Open
+	// touchedBytes counts bytes of records since the mapped pages were
+	// last released.
+	touchedBytes atomic.Int64
+
+	readOnly bool
+	closed   atomic.Bool
 }
 
 // Open opens the state database at path, creating it (mode 0600) and its
@@ -85,7 +92,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, fmt.Errorf("state %s: %w", path, err)
 	}
 
-	b, err := openBolt(path, &bolt.Options{
+	b, err := openCurrent(path, &bolt.Options{
 		Timeout:  o.Timeout,
 		ReadOnly: o.ReadOnly,
 		NoSync:   o.NoSync,
@@ -104,7 +111,7 @@ func Open(path string, opts *Options) (*DB, error) {
 		return nil, corruptError(path, err)
 	}
 
-	db := &DB{bolt: b, path: path}
+	db := &DB{bolt: b, path: path, readOnly: o.ReadOnly}
 	if err := db.check(); err != nil {
 		_ = b.Close()
 		return nil, err
@@ -112,11 +119,39 @@ func Open(path string, opts *Options) (*DB, error) {
 	return db, nil
 }
 
+// openCurrent is openBolt for the file that is at path once its lock is
+// held. Waiting for the lock, it may have got the file that a compaction
+// (see [DB.CloseCompact]) then renamed its copy over: that one is closed
+// and path opened again.
+func openCurrent(path string, o *bolt.Options) (*bolt.DB, error) {
+	for tries := 1; ; tries++ {
+		db, file, err := openBolt(path, o)
+		if err != nil {
+			return nil, err
+		}
+		held, herr := file.Stat()
+		now, nerr := os.Stat(path)
+		switch {
+		case herr != nil || nerr != nil:
+			err = errors.Join(herr, nerr)
+		case os.SameFile(held, now):
+			return db, nil
+		case tries < 3:
+			_ = db.Close()
+			continue
+		default:
+			err = errors.New("the file was replaced each time its lock was taken")
+		}
+		_ = db.Close()
+		return nil, fmt.Errorf("state %s: %w", path, err)
+	}
+}
+
 // openBolt is bolt.Open made safe for garbage files: a panic or a memory
 // fault (a truncated file is mapped beyond its end) while reading the
-// file becomes a panicError, and the file, with its lock, is closed.
-func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
-	var file *os.File
+// file becomes a panicError, and the file, with its lock, is closed. It
+// returns the file it opened too.
+func openBolt(path string, o *bolt.Options) (db *bolt.DB, file *os.File, err error) {
 	o.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
 		f, err := os.OpenFile(name, flag, perm)
 		file = f
@@ -132,7 +167,8 @@ func openBolt(path string, o *bolt.Options) (db *bolt.DB, err error) {
 			db, err = nil, panicError{p}
 		}
 	}()
-	return bolt.Open(path, 0o600, o)
+	db, err = bolt.Open(path, 0o600, o)
+	return db, file, err
 }
 
 // check looks for damage that bbolt's Open does not: a file shorter than
@@ -170,8 +206,12 @@ func corruptError(path string, cause error) error {
 		"whose size and time match, see `ftpmirror state rebuild`", path, ErrCorrupt, cause)
 }
 
-// Close closes the database and releases its lock.
+// Close closes the database and releases its lock. Closing it again
+// does nothing.
 func (db *DB) Close() error {
+	if db.closed.Swap(true) {
+		return nil
+	}
 	if err := db.bolt.Close(); err != nil {
 		return fmt.Errorf("state %s: %w", db.path, err)
 	}
@@ -187,7 +227,23 @@ func (db *DB) update(job string, fn func(*bolt.Tx) error) error { return db.tx(j
 // tx runs fn in a transaction. A panic or memory fault inside it (bbolt
 // trusts the pages it reads) marks db broken and becomes an error
 // wrapping ErrCorrupt. Errors are returned with the file and job named.
-func (db *DB) tx(job string, write bool, fn func(*bolt.Tx) error) (err error) {
+func (db *DB) tx(job string, write bool, fn func(*bolt.Tx) error) error {
+	return db.protect(job, func() (err error) {
+		if write {
+			err = db.bolt.Update(fn)
+			if err == nil {
+				db.commits.Add(1)
+			}
+		} else {
+			err = db.bolt.View(fn)
+		}
+		return db.wrap(job, err)
+	})
+}
+
+// protect runs fn, which reads db's pages. A panic or memory fault
+// inside it marks db broken and becomes an error wrapping ErrCorrupt.
+func (db *DB) protect(job string, fn func() error) (err error) {
 	if p := db.broken.Load(); p != nil {
 		return *p
 	}
@@ -203,15 +259,7 @@ func (db *DB) tx(job string, write bool, fn func(*bolt.Tx) error) (err error) {
 			err = e
 		}
 	}()
-	if write {
-		err = db.bolt.Update(fn)
-		if err == nil {
-			db.commits.Add(1)
-		}
-	} else {
-		err = db.bolt.View(fn)
-	}
-	return db.wrap(job, err)
+	return fn()
 }
 
 // wrap adds the file and job to err. Errors made by corruptError already

@@ -34,7 +34,7 @@ func Mirror(ctx context.Context, j *Job, logger *slog.Logger, setup func(*mirror
 		if err != nil {
 			return nil, fmt.Errorf("job %s: %w", opts.Job, err)
 		}
-		defer db.Close()
+		defer compact(db, logger, opts.Job)
 		opts.State = db
 	}
 	opts.Logger = logger
@@ -49,6 +49,19 @@ func Mirror(ctx context.Context, j *Job, logger *slog.Logger, setup func(*mirror
 		}
 	}
 	return sum, err
+}
+
+// compact closes db after a run, rewriting its file with full pages if
+// the run changed many records and left it sparse. A failure leaves the
+// file as the run left it, so it is a warning: the run's outcome stands.
+func compact(db *state.DB, logger *slog.Logger, job string) {
+	c, err := db.CloseCompact(state.CompactChanges)
+	switch {
+	case err != nil:
+		logger.Warn("state: not compacted: "+err.Error(), "job", job)
+	case c.After > 0:
+		logger.Info("state compacted", "job", job, "path", db.Path(), "before", c.Before, "after", c.After)
+	}
 }
 
 // MirrorFunc is the signature of [Mirror].
