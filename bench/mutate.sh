@@ -428,6 +428,9 @@ m "a compaction keeps the buckets' sequences, which number the runs (copyTo)" st
 m "the mapped pages are released every few MiB of records (touched)" state/compact.go \
   's/\t_ = db\.view\("", func\(tx \*bolt\.Tx\) error \{ release\(tx\); return nil \}\)\n//' \
   ./state 'TestReleaseBoundsMappedPages'
+m "a worker's pipelined next fetch follows mode auto's switch (queueNext)" mirror/fetch.go \
+  's/\tr\.followMode\(c\)\n\tp, err := xfer\.NextWith/\tp, err := xfer.NextWith/' \
+  ./mirror 'TestModeAutoSwitchesPipelinedWorkers'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

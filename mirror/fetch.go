@@ -96,7 +96,7 @@ func (r *runner) download(ctx context.Context, c *ftpcore.Conn, t *task, w *work
 		xfer.Close()
 		return permanent(err)
 	}
-	n, err := r.receive(ctx, t, d, xfer, w, dg.w)
+	n, err := r.receive(ctx, c, t, d, xfer, w, dg.w)
 	if err != nil {
 		return err
 	}
@@ -240,11 +240,11 @@ func (r *runner) retr(ctx context.Context, c *ftpcore.Conn, t *task, d *tempFile
 // sends the worker's next fetch behind it, closes both, and checks that
 // the server sent the whole file and confirmed it. It returns the file's
 // size.
-func (r *runner) receive(ctx context.Context, t *task, d *tempFile, xfer *ftpcore.Transfer, w *workerState, hw io.Writer) (int64, error) {
+func (r *runner) receive(ctx context.Context, c *ftpcore.Conn, t *task, d *tempFile, xfer *ftpcore.Transfer, w *workerState, hw io.Writer) (int64, error) {
 	e := t.entry
 	n, copyErr := r.copy(ctx, io.MultiWriter(newWriteback(d.f, d.f, d.offset), hw), xfer, e.Size-d.offset)
 	if copyErr == nil {
-		r.queueNext(ctx, xfer, w)
+		r.queueNext(ctx, c, xfer, w)
 	}
 	xferErr := xfer.Close()
 	closeErr := closeFetched(d.f)
@@ -281,8 +281,10 @@ func (r *runner) receive(ctx context.Context, t *task, d *tempFile, xfer *ftpcor
 // transfer that just ended, before its final reply is read: the server
 // answers them right after it, and a round trip per file is saved. Only
 // plain fetches go ahead like that (from the start, no adoption to
-// confirm, nothing in the way).
-func (r *runner) queueNext(ctx context.Context, xfer *ftpcore.Transfer, w *workerState) {
+// confirm, nothing in the way). It goes in the run's mode: a worker that
+// always has its next fetch queued would otherwise never follow mode
+// auto's switch (followMode).
+func (r *runner) queueNext(ctx context.Context, c *ftpcore.Conn, xfer *ftpcore.Transfer, w *workerState) {
 	if w == nil || w.next != nil || r.ftpConfig().DisablePipelining {
 		return
 	}
@@ -295,6 +297,7 @@ func (r *runner) queueNext(ctx context.Context, xfer *ftpcore.Transfer, w *worke
 		return
 	}
 	want := nt.entry.Precision != ftpcore.TimeExact && !r.noMDTM.Load()
+	r.followMode(c)
 	p, err := xfer.NextWith(ctx, r.remote(nt.rel), 0, r.retrOptions(want))
 	if err != nil {
 		r.q.requeue(nt)

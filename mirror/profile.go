@@ -288,8 +288,8 @@ func (r *runner) probeActive(ctx context.Context, c *ftpcore.Conn) *ftpcore.Conn
 	return r.keepOrDrop(c)
 }
 
-// followMode puts c, a worker's connection with no transfer queued, in
-// the run's mode where mode auto changed it since c was dialled: active
+// followMode puts c, a worker's connection about to send its next
+// transfer (queued or pipelined behind the one ending), in the run's mode where mode auto changed it since c was dialled: active
 // after a test that found it faster (probeActive), passive after a
 // connect-back that never came (activeFailed).
 func (r *runner) followMode(c *ftpcore.Conn) {

@@ -2,6 +2,7 @@ package mirror_test
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"maps"
 	"strconv"
@@ -352,6 +353,54 @@ func TestModeAutoSwitchesAfterTest(t *testing.T) {
 			if mode != "active" {
 				t.Errorf("RETR %s in %s mode, want active after the test", arg, mode)
 			}
+		}
+	}
+}
+
+// TestModeAutoSwitchesPipelinedWorkers: while the first worker tests
+// active mode, the second fetches, each next file pipelined behind the
+// one ending, so it is never without a transfer queued; it must still
+// go active after the test.
+func TestModeAutoSwitchesPipelinedWorkers(t *testing.T) {
+	var mu sync.Mutex
+	mode := map[int]string{} // session: the mode of its last data command
+	last := map[int]string{} // session: the mode of its last RETR
+	slowPassive := func(s *hostileftp.Session, verb, _ string) bool {
+		mu.Lock()
+		switch verb {
+		case "EPSV", "PASV":
+			mode[s.ID] = "passive"
+		case "EPRT", "PORT":
+			mode[s.ID] = "active"
+		case "RETR":
+			last[s.ID] = mode[s.ID]
+		}
+		mu.Unlock()
+		if verb == "EPSV" || verb == "PASV" {
+			s.Sleep(20 * time.Millisecond)
+		}
+		return false
+	}
+	var files []*hostileftp.Node
+	for i := range 60 {
+		files = append(files, ok(fmt.Sprintf("f%02d.txt", i)))
+	}
+	h := newHostile(t, hostileftp.Dir("", files...), &hostileftp.Options{Style: hostileftp.StyleUnix, Hook: slowPassive})
+	h.noPlan = true
+	o := h.opts()
+	o.ActiveAuto, o.Parallel = true, 2
+	sum, err, _ := h.run(o, 30*time.Second)
+	if err != nil || sum.Failed != 0 || sum.Fetched != 60 {
+		t.Fatalf("run: %v, fetched %d: %v", err, sum.Fetched, sum.Errors)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(last) < 2 {
+		t.Fatalf("%d sessions fetched, want 2", len(last))
+	}
+	for id, m := range last {
+		if m != "active" {
+			t.Errorf("session %d fetched its last file in %s mode, want active after the test", id, m)
 		}
 	}
 }
