@@ -23,11 +23,12 @@ UNPACKED=(pure-ftpd pure-ftpd-common proftpd-core proftpd-mod-crypto inetutils-f
 # Installed with apt: vsftpd; openssl (password hashes); mount and util-linux (pure-ftpd runs
 # in a mount namespace); passwd (useradd); and what the unpacked binaries link against
 # (their Depends, less the ones about services and debconf); ucspi-tcp (tcpserver runs
-# inetutils ftpd); python3-pyftpdlib and python3-openssl.
+# inetutils ftpd); python3-pyftpdlib and python3-openssl; iproute2 and nftables (the NAT test:
+# namespaces behind a masquerading router).
 INSTALLED=(vsftpd openssl mount util-linux passwd libacl1 libcap2 libcrypt1 libhiredis0.14
   libidn2-0 libmemcached11 libmemcachedutil2 libncursesw6 libpam0g libpcre2-8-0
   libpcre2-posix3 libsodium23 libssl3 libtinfo6 libwrap0 zlib1g ucspi-tcp python3-pyftpdlib
-  python3-openssl)
+  python3-openssl iproute2 nftables)
 APT_OPTS=(-q -y -o DPkg::Lock::Timeout=300 -o Dpkg::Options::=--force-confdef
   -o Dpkg::Options::=--force-confold --no-install-recommends)
 

@@ -42,11 +42,14 @@
 package ftpservers
 
 import (
+	"runtime"
+
 	"bufio"
 	"bytes"
 	crand "crypto/rand"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -79,6 +82,12 @@ type Options struct {
 	// use_localtime=YES, inetutils ftpd) show it there. Empty: the
 	// machine's; vsftpd lists in UTC then (use_localtime=NO).
 	Zone string
+	// NetNS runs the server in that network namespace (a name under
+	// /run/netns, as `ip netns add` makes), listening on Host, which
+	// must then be one of the namespace's addresses. Only vsftpd,
+	// pure-ftpd and proftpd can. Empty: this process's namespace, on
+	// 127.0.0.1.
+	NetNS, Host string
 }
 
 // Server is one running FTP server. Its fields are read-only.
@@ -137,6 +146,7 @@ type flavor struct {
 	protocolLog  string // file name in Dir, for ProtocolLog
 	syslog       bool   // ProtocolLog comes through syslog instead
 	noTLS        bool   // the server has no FTPS: Options.TLS skips the test
+	netns        bool   // it can listen on Options.Host in Options.NetNS
 }
 
 var flavors = map[string]*flavor{
@@ -205,6 +215,9 @@ func Start(t testing.TB, name, root string, opts *Options) *Server {
 	if opts.TLS && f.noTLS {
 		t.Skipf("%s has no FTPS", name)
 	}
+	if (opts.NetNS == "") != (opts.Host == "") || (opts.NetNS != "" && !f.netns) {
+		t.Fatalf("ftpservers: %s: NetNS %q with Host %q", name, opts.NetNS, opts.Host)
+	}
 	root, err := prepareRoot(root)
 	if err != nil {
 		t.Fatalf("ftpservers: %v", err)
@@ -228,7 +241,7 @@ func Start(t testing.TB, name, root string, opts *Options) *Server {
 		if err != nil {
 			t.Fatalf("ftpservers: %v", err)
 		}
-		s.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+		s.Addr = net.JoinHostPort(s.host(), strconv.Itoa(port))
 		s.logPath = filepath.Join(s.Dir, "server.log")
 		err = s.start(f, port)
 		if err == nil {
@@ -270,6 +283,13 @@ func (s *Server) start(f *flavor, port int) error {
 	if s.opts.Zone != "" {
 		cmd.Env = append(os.Environ(), "TZ="+s.opts.Zone)
 	}
+	if ns := s.opts.NetNS; ns != "" {
+		cmd.Args = append([]string{"ip", "netns", "exec", ns}, cmd.Args...)
+		cmd.Path, err = exec.LookPath("ip")
+		if err != nil {
+			return err
+		}
+	}
 	// Its own process group, so that stop reaches the per-session children.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
@@ -303,7 +323,7 @@ func (s *Server) waitReady(timeout time.Duration) error {
 			return fmt.Errorf("server exited: %v", s.waitErr)
 		default:
 		}
-		line, err := greeting(s.Addr)
+		line, err := greeting(s.opts.NetNS, s.Addr)
 		switch {
 		case err == nil && s.banner != "" && !strings.Contains(line, s.banner):
 			// Another server of this process took the port first (a
@@ -322,8 +342,18 @@ func (s *Server) waitReady(timeout time.Duration) error {
 	}
 }
 
-func greeting(addr string) (string, error) {
-	c, err := net.DialTimeout("tcp", addr, time.Second)
+// host is the address the server listens on.
+func (s *Server) host() string {
+	if s.opts.Host != "" {
+		return s.opts.Host
+	}
+	return "127.0.0.1"
+}
+
+// greeting reads the first line the server at addr sends, dialling from
+// the network namespace ns if not empty.
+func greeting(ns, addr string) (string, error) {
+	c, err := DialIn(ns, addr, time.Second)
 	if err != nil {
 		return "", err
 	}
@@ -575,3 +605,34 @@ func ftpIDs() (uid, gid string, err error) {
 
 // writeFile writes a configuration file readable by root only.
 func writeFile(path string, data []byte) error { return os.WriteFile(path, data, 0o600) }
+
+// DialIn dials addr from the network namespace ns (a name under
+// /run/netns), or from this process's where ns is empty. The socket is
+// made on a thread moved into ns, which ends with its goroutine.
+func DialIn(ns, addr string, timeout time.Duration) (net.Conn, error) {
+	if ns == "" {
+		return net.DialTimeout("tcp", addr, timeout)
+	}
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+		f, err := os.Open(filepath.Join("/run/netns", ns))
+		if err != nil {
+			done <- result{nil, err}
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			done <- result{nil, fmt.Errorf("setns %s: %w", ns, err)}
+			return
+		}
+		c, err := net.DialTimeout("tcp", addr, timeout)
+		done <- result{c, err}
+	}()
+	r := <-done
+	return r.c, r.err
+}

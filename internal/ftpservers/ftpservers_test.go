@@ -430,7 +430,7 @@ func TestWaitReadyKnowsItsOwnServer(t *testing.T) {
 			if other.banner == "" {
 				t.Fatalf("%s started without a banner of its own", name)
 			}
-			line, err := greeting(other.Addr)
+			line, err := greeting("", other.Addr)
 			if err != nil || !strings.Contains(line, other.banner) {
 				t.Fatalf("greeting %q (%v) does not hold the instance's banner %q", line, err, other.banner)
 			}

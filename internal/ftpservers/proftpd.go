@@ -14,6 +14,7 @@ import (
 var proFTPdFlavor = &flavor{
 	binary:       "usr/sbin/proftpd",
 	command:      proFTPdCommand,
+	netns:        true,
 	parseCommand: parseProFTPdCommand,
 	protocolLog:  "commands.log",
 }
@@ -59,7 +60,7 @@ func proFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	// ServerName is in the greeting: ProFTPD Server (NAME) [127.0.0.1].
 	fmt.Fprintf(&b, `ServerName "ftpmirror test proftpd, %s"
 ServerType standalone
-DefaultAddress 127.0.0.1
+DefaultAddress %s
 SocketBindTight on
 Port %d
 UseIPv6 off
@@ -87,7 +88,7 @@ TimeoutIdle 300
 <Limit WRITE SITE_CHMOD>
   DenyAll
 </Limit>
-`, s.instanceBanner(), port, s.PassiveMin, s.PassiveMax, filepath.Join(s.Dir, "proftpd.scoreboard"),
+`, s.instanceBanner(), s.host(), port, s.PassiveMin, s.PassiveMax, filepath.Join(s.Dir, "proftpd.scoreboard"),
 		filepath.Join(s.Dir, "proftpd.pid"), filepath.Join(s.Dir, "proftpd.log"), passwd, group)
 	if s.opts.ProtocolLog {
 		fmt.Fprintf(&b, "LogFormat ftpmirror \"%s%%r\"\nExtendedLog %s ALL ftpmirror\n",

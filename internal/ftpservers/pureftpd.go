@@ -26,6 +26,7 @@ import (
 var pureFTPdFlavor = &flavor{
 	binary:       "usr/sbin/pure-ftpd",
 	command:      pureFTPdCommand,
+	netns:        true,
 	parseCommand: parsePureFTPdCommand,
 	syslog:       true,
 }
@@ -67,7 +68,7 @@ func pureFTPdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	// -A chroot everyone, -H no DNS, -i/-R no uploads or chmod, -D list and
 	// -z serve dot files, -u 1 lets uid ftp log in.
 	args := []string{
-		"-S", "127.0.0.1," + strconv.Itoa(port),
+		"-S", s.host() + "," + strconv.Itoa(port),
 		"-p", fmt.Sprintf("%d:%d", s.PassiveMin, s.PassiveMax),
 		"-l", "puredb:" + pdb,
 		"-A", "-H", "-i", "-R", "-D", "-z", "-u", "1", "-c", "50", "-C", "50", "-I", "5",

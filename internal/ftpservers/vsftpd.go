@@ -16,6 +16,7 @@ import (
 var vsftpdFlavor = &flavor{
 	binary:       "/usr/sbin/vsftpd",
 	command:      vsftpdCommand,
+	netns:        true,
 	parseCommand: parseVsftpdCommand,
 	protocolLog:  "vsftpd.log",
 }
@@ -34,7 +35,7 @@ func vsftpdCommand(s *Server, bin string, port int) (*exec.Cmd, error) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `listen=YES
 listen_ipv6=NO
-listen_address=127.0.0.1
+listen_address=%s
 listen_port=%d
 background=NO
 anonymous_enable=YES
@@ -65,7 +66,7 @@ log_ftp_protocol=%s
 use_localtime=%s
 hide_ids=NO
 ftpd_banner=vsFTPd, %s
-`, port, s.Root, s.PassiveMin, s.PassiveMax, empty,
+`, s.host(), port, s.Root, s.PassiveMin, s.PassiveMax, empty,
 		filepath.Join(s.Dir, "vsftpd.log"), yes(s.opts.ProtocolLog), yes(s.opts.Zone != ""), s.instanceBanner())
 	if s.opts.TLS {
 		certFile, keyFile, err := writeCert(s.Dir)
