@@ -431,6 +431,9 @@ m "the mapped pages are released every few MiB of records (touched)" state/compa
 m "a worker's pipelined next fetch follows mode auto's switch (queueNext)" mirror/fetch.go \
   's/\tr\.followMode\(c\)\n\tp, err := xfer\.NextWith/\tp, err := xfer.NextWith/' \
   ./mirror 'TestModeAutoSwitchesPipelinedWorkers'
+m "mode auto is the default, and harmless behind NAT (Default)" internal/jobs/job.go \
+  's/\t\tMode:        "auto",/\t\tMode:        "passive",/' \
+  ./cmd/ftpmirror 'TestModeAutoBehindNAT'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

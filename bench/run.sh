@@ -220,7 +220,11 @@ peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
   local bin=$BIN name=$tool
   ((PERF)) && bin=$OUT/perf/ftpmirror
   if [[ $tool == ftpmirror-b-* ]]; then bin=$BIN_B name=ftpmirror-${tool#ftpmirror-b-}; fi
-  if [[ $name == ftpmirror-*-mauto ]]; then name=${name%-mauto} args="$args -mode auto"; fi
+  if [[ $name == ftpmirror-*-mauto ]]; then
+    name=${name%-mauto} args="$args -mode auto"
+  elif [[ $name == ftpmirror* ]]; then
+    args="$args -mode $FTPMODE" # the row's mode, not the default (auto)
+  fi
   ip netns exec "$CLI_NS" env FTP_MODE="$FTPMODE" PEER_ARGS="$args" FTPMIRROR="$bin" XDG_STATE_HOME="$WORK/state/xdg" \
     PEER_LOG="$OUT/logs/$tool.log" "$SHB/run-peer.sh" "$name" "ftp://$HOST:$PORT/$src" "$(dest_of "$tool" "$src")"
 }

@@ -92,7 +92,7 @@ const maxKeepSnapshots = 100
 func Default() Job {
 	return Job{
 		Parallel:    4,
-		Mode:        "passive",
+		Mode:        "auto",
 		MaxDelete:   "50%",
 		Symlinks:    "skip",
 		Verify:      "auto",

@@ -58,8 +58,8 @@ mode = "passive"
 		}
 	}
 	j := Default()
-	if j.Mode != "passive" {
-		t.Errorf("default mode %q, want passive", j.Mode)
+	if j.Mode != "auto" {
+		t.Errorf("default mode %q, want auto", j.Mode)
 	}
 	for _, bad := range []string{"", "Auto", "pasv"} {
 		if err := j.SetMode(bad); err == nil {
