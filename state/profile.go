@@ -184,7 +184,7 @@ func (s Server) Describe() []string {
 	case ActiveWorks:
 		add("active mode: works (tested %s; a listing took %v passive, %v active)", s.ActiveTested.Format(time.DateOnly), s.PassiveCost, s.ActiveCost)
 	case ActiveFails:
-		add("active mode: fails, the server's data connection never came (tested %s)", s.ActiveTested.Format(time.DateOnly))
+		add("active mode: fails: a listing in active mode did not work (tested %s)", s.ActiveTested.Format(time.DateOnly))
 	default:
 		add("active mode: not tested")
 	}

@@ -115,7 +115,7 @@ func TestServerDescribe(t *testing.T) {
 			"listing: STAT -a over the control connection (no data connection)",
 			"passive mode: EPSV refused, PASV used",
 			"PASV names another address than the server's (NAT): data connections go to the server's address",
-			"active mode: fails, the server's data connection never came (tested 2026-11-30)",
+			"active mode: fails: a listing in active mode did not work (tested 2026-11-30)",
 			"pipelining: off (replies came out of order)",
 			"REST (resume, segments): refused",
 			"connections: -parallel auto settled at 6",
