@@ -433,7 +433,7 @@ m "a worker's pipelined next fetch follows mode auto's switch (queueNext)" mirro
   ./mirror 'TestModeAutoSwitchesPipelinedWorkers'
 m "mode auto is the default, and harmless behind NAT (Default)" internal/jobs/job.go \
   's/\t\tMode:        "auto",/\t\tMode:        "passive",/' \
-  ./cmd/ftpmirror 'TestModeAutoBehindNAT'
+  ./cmd/ftpmirror 'TestModeAutoBehindRealNAT'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

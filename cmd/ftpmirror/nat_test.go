@@ -70,13 +70,13 @@ func natNet(t *testing.T) (client, server string) {
 	return client, server
 }
 
-// TestModeAutoBehindNAT: mode auto, the default, is harmless for a
+// TestModeAutoBehindRealNAT: mode auto, the default, is harmless for a
 // client behind NAT. Its test of active mode sends the client's private
 // address, which each real server refuses at once (it is not the
 // address the control connection comes from); the run goes passive,
 // mirrors everything, exits 0, and remembers: the next run tests
 // nothing.
-func TestModeAutoBehindNAT(t *testing.T) {
+func TestModeAutoBehindRealNAT(t *testing.T) {
 	client, server := natNet(t)
 	for _, name := range []string{"vsftpd", "pure-ftpd", "proftpd"} {
 		t.Run(name, func(t *testing.T) {
