@@ -71,7 +71,7 @@ func TestDoctorJobBlockChecks(t *testing.T) {
 		t.Fatalf("no [[job]] block:\n%s", out)
 	}
 	block := out[i:]
-	for _, w := range []string{`name = "127.0.0.1-pub"`, `source = "ftp://` + srv.Addr() + `/pub"`, `mode = "passive"`, "parallel = 4"} {
+	for _, w := range []string{`name = "127.0.0.1-pub"`, `source = "ftp://` + srv.Addr() + `/pub"`, `mode = "auto"`, "parallel = 4"} {
 		if !strings.Contains(block, w) {
 			t.Errorf("block lacks %q:\n%s", w, block)
 		}
@@ -105,7 +105,7 @@ func TestDoctorJSON(t *testing.T) {
 	if err := json.Unmarshal(stdout.Bytes(), &v); err != nil {
 		t.Fatalf("%v:\n%s", err, stdout.String())
 	}
-	if v.Greeting != "hostileftp ready" || v.Listing.Command != "MLSD" || v.Suggested.Mode != "passive" || !strings.HasPrefix(v.Job, "[[job]]\n") {
+	if v.Greeting != "hostileftp ready" || v.Listing.Command != "MLSD" || v.Suggested.Mode != "auto" || !strings.HasPrefix(v.Job, "[[job]]\n") {
 		t.Errorf("JSON: %+v", v)
 	}
 }

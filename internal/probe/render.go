@@ -15,7 +15,7 @@ import (
 
 // Suggestion is what a profile suggests for a job's settings.
 type Suggestion struct {
-	Mode       string   `json:"mode"` // "passive" or "active"
+	Mode       string   `json:"mode"` // "auto", "passive" or "active"
 	Parallel   int      `json:"parallel"`
 	Pipelining bool     `json:"pipelining"`
 	Why        []string `json:"why,omitempty"`
@@ -24,23 +24,31 @@ type Suggestion struct {
 // defaultParallel is the job files' default width.
 const defaultParallel = 4
 
-// Suggest returns the job settings the profile suggests: passive mode
-// unless only active works, pipelining unless replies came out of
-// order, and a width below a connection limit that was found.
+// Suggest returns the job settings the profile suggests: mode auto (the
+// default) where active mode worked, in order when pipelined; passive
+// where it did not, which spares each run's own test; active where only
+// active worked. Pipelining unless replies came out of order, and a
+// width below a connection limit that was found.
 func (p *Profile) Suggest() Suggestion {
-	s := Suggestion{Mode: "passive", Parallel: defaultParallel, Pipelining: true}
+	s := Suggestion{Mode: "auto", Parallel: defaultParallel, Pipelining: true}
 	pipe := p.Pipelining.Passive
-	if p.Passive.Works.Result != Yes && p.Active.Result == Yes {
+	switch {
+	case p.Passive.Works.Result != Yes && p.Active.Result == Yes:
 		s.Mode = "active"
 		pipe = p.Pipelining.Active
 		s.Why = append(s.Why, "passive data connections failed and active ones worked")
-	}
-	if p.Passive.Works.Result != Yes && p.Active.Result != Yes {
+	case p.Passive.Works.Result != Yes:
 		s.Why = append(s.Why, "no data connection worked in either mode: see passive mode and active mode above")
+	case p.Active.Result != Yes:
+		s.Mode = "passive"
+		s.Why = append(s.Why, "active data connections failed from here: mode auto would only test them again")
+	case p.Pipelining.Active.Result == No:
+		s.Mode = "passive"
+		s.Why = append(s.Why, "replies to pipelined commands came out of order in active mode: mode auto's test of it would fail")
 	}
 	if pipe.Result == No {
 		s.Pipelining = false
-		s.Why = append(s.Why, "replies to pipelined commands came out of order in "+s.Mode+" mode")
+		s.Why = append(s.Why, "replies to pipelined commands came out of order in "+strings.Replace(s.Mode, "auto", "passive", 1)+" mode")
 	}
 	if l := p.Conns.Limit; l > 0 && l-1 < s.Parallel {
 		s.Parallel = max(1, l-1)

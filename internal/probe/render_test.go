@@ -134,8 +134,14 @@ func TestSuggestAndWriteJob(t *testing.T) {
 			p.Pipelining.Passive = no("out of order")
 			p.Active = yes("")
 			p.Conns = Connections{Asked: 8, Opened: 8}
-		}, Suggestion{Mode: "passive", Parallel: 4, Pipelining: false},
-			[]string{"pipelining = false\n"}},
+		}, Suggestion{Mode: "auto", Parallel: 4, Pipelining: false},
+			[]string{`mode = "auto"`, "pipelining = false\n"}},
+		{"both modes work, in order", func(p *Profile) {
+			p.Active = yes("")
+			p.Pipelining.Active = yes("")
+			p.Conns = Connections{}
+		}, Suggestion{Mode: "auto", Parallel: 4, Pipelining: true},
+			[]string{`mode = "auto"`, "pipelining = true\n"}},
 		{"active out of order (pyftpdlib)", func(p *Profile) {
 			p.Active = yes("")
 			p.Pipelining.Active = no("out of order")
