@@ -434,6 +434,9 @@ m "a worker's pipelined next fetch follows mode auto's switch (queueNext)" mirro
 m "mode auto is the default, and harmless behind NAT (Default)" internal/jobs/job.go \
   's/\t\tMode:        "auto",/\t\tMode:        "passive",/' \
   ./cmd/ftpmirror 'TestModeAutoBehindRealNAT'
+m "doctor suggests passive where active mode failed, not auto's test every 30 days (Suggest)" internal/probe/render.go \
+  's/(\tcase p\.Active\.Result != Yes:\n)\t\ts\.Mode = "passive"\n/$1/' \
+  ./internal/probe 'TestProbeActiveNoConnectBack|TestSuggestAndWriteJob'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0
