@@ -437,6 +437,12 @@ m "mode auto is the default, and harmless behind NAT (Default)" internal/jobs/jo
 m "doctor suggests passive where active mode failed, not auto's test every 30 days (Suggest)" internal/probe/render.go \
   's/(\tcase p\.Active\.Result != Yes:\n)\t\ts\.Mode = "passive"\n/$1/' \
   ./internal/probe 'TestProbeActiveNoConnectBack|TestSuggestAndWriteJob'
+m "MLSD listings chain: the next one's commands go before the 226 (ListMany)" ftpcore/list.go \
+  's/\tif c\.ChainsListings\(\) && len\(dirs\) > 1 \{\n\t\treturn c\.listChain\(ctx, dirs\)\n\t\}\n//' \
+  ./ftpcore 'TestListManyChainsMLSD'
+m "a worker chains the listings ahead it takes on an MLSD connection (worker)" mirror/pool.go \
+  's/\t\tif t\.ahead && c\.ChainsListings\(\) \{/\t\tif false \&\& t.ahead \&\& c.ChainsListings() {/' \
+  ./mirror 'TestListAheadChains'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

@@ -145,7 +145,9 @@ func statLines(dir string) []string {
 
 // ListMany lists several directories, like List for each. Where STAT
 // lists on this connection (a first STAT listing worked), all the STAT
-// commands go out in one write: one round trip for the lot.
+// commands go out in one write: one round trip for the lot. Where MLSD
+// lists, pipelined, each listing's commands go out as soon as the data
+// of the one before has ended (ChainsListings).
 func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error) {
 	entries := make([][]Entry, len(dirs))
 	errs := make([]error, len(dirs))
@@ -188,6 +190,9 @@ func (c *Conn) ListMany(ctx context.Context, dirs []string) ([][]Entry, []error)
 			errs[i] = fmt.Errorf("STAT %s: %w", dirs[i], ErrNotListed)
 		}
 		return entries, errs
+	}
+	if c.ChainsListings() && len(dirs) > 1 {
+		return c.listChain(ctx, dirs)
 	}
 	for i, d := range dirs {
 		entries[i], errs[i] = c.List(ctx, d)
@@ -333,9 +338,41 @@ func (c *Conn) readLong(ctx context.Context, verb string, each func(string) erro
 
 // ListMLSD lists dir with CWD dir and MLSD (RFC 3659 7).
 func (c *Conn) ListMLSD(ctx context.Context, dir string) ([]Entry, error) {
-	return c.list(ctx, "MLSD", dir, func(line string, _ time.Time) (Entry, error) {
-		return parseMLSDLine(line)
-	})
+	return c.listVia(ctx, nil, "MLSD", dir, parseMLSD, nil)
+}
+
+func parseMLSD(line string, _ time.Time) (Entry, error) { return parseMLSDLine(line) }
+
+// ChainsListings reports whether ListMany sends each listing's commands
+// behind the one before on this connection: MLSD over data connections,
+// pipelined. Each listing after the first then saves the round trip that
+// servers like proftpd take to send their 226 after the data has ended.
+func (c *Conn) ChainsListings() bool {
+	return c.mlsd && !c.cfg.DisableMLSD && c.pipelines()
+}
+
+// listChain lists dirs with MLSD one after another, sending the commands
+// of each listing as soon as the data of the one before has ended,
+// before its final reply (Transfer.nextListing). A relative dir is
+// listed on its own.
+func (c *Conn) listChain(ctx context.Context, dirs []string) ([][]Entry, []error) {
+	entries := make([][]Entry, len(dirs))
+	errs := make([]error, len(dirs))
+	var ahead *Pending
+	for i, d := range dirs {
+		var sent *Pending
+		var next func(*Transfer)
+		if i+1 < len(dirs) && strings.HasPrefix(dirs[i+1], "/") {
+			next = func(t *Transfer) {
+				if p, err := t.nextListing(ctx, "MLSD", dirs[i+1]); err == nil {
+					sent = p
+				}
+			}
+		}
+		entries[i], errs[i] = c.listVia(ctx, ahead, "MLSD", d, parseMLSD, next)
+		ahead = sent
+	}
+	return entries, errs
 }
 
 // ListLIST lists dir with CWD dir and LIST. vsftpd and proftpd leave dot files out
@@ -496,12 +533,23 @@ func (c *Conn) ListLines(ctx context.Context, cmd, dir string) ([]string, error)
 // memory budget. Lines that give no entry are returned as a *ListError
 // along with the entries of the others.
 func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, time.Time) (Entry, error)) (entries []Entry, err error) {
+	return c.listVia(ctx, nil, cmd, dir, parse, nil)
+}
+
+// listVia is list, started from p where its commands went out ahead
+// already (nil: it sends them). next, if not nil, is called once the
+// data has ended, before the final reply is read: it may send the
+// commands of the next transfer (Transfer.nextListing).
+func (c *Conn) listVia(ctx context.Context, p *Pending, cmd, dir string, parse func(string, time.Time) (Entry, error), next func(*Transfer)) (entries []Entry, err error) {
 	verb, _, _ := strings.Cut(cmd, " ")
 	var t *Transfer
 	cwd, arg := listDir(dir)
-	if arg == "" {
+	switch {
+	case p != nil:
+		t, err = p.Start(ctx)
+	case arg == "":
 		t, err = c.transfer(ctx, 0, cwd, cmd)
-	} else {
+	default:
 		t, err = c.transfer(ctx, 0, cwd, cmd+" "+arg)
 	}
 	if fe := (*Error)(nil); errors.As(err, &fe) && fe.Cmd == "CWD" && fe.Code == 553 && verb == "MLSD" {
@@ -546,6 +594,9 @@ func (c *Conn) list(ctx context.Context, cmd, dir string, parse func(string, tim
 	}
 	if lr.N <= 0 {
 		return nil, fmt.Errorf("%s %s: %w: listing longer than %d bytes", verb, dir, ErrProtocol, c.cfg.MaxListBytes)
+	}
+	if next != nil {
+		next(t)
 	}
 	return l.result()
 }

@@ -235,3 +235,72 @@ func testListing(limit int64) *listing {
 	return &listing{cmd: "LIST", dir: "/", now: parseNow, joinVMS: true, limit: limit,
 		parse: func(line string, now time.Time) (Entry, error) { return parseListLine(line, now, time.UTC) }}
 }
+
+// TestListManyChainsMLSD: where MLSD lists on a pipelining connection,
+// ListMany sends each listing's commands once the data of the one before
+// has ended, before its 226. The server here, like proftpd, sends its
+// 226 late: it looks (at most 2 s) whether the next listing's commands
+// have come before it does.
+func TestListManyChainsMLSD(t *testing.T) {
+	h := listHandlers(t, "type=file;size=3;modify=20240102030405; a\r\n")
+	h["FEAT"] = func(s *fakeSession, _ string) { s.reply("211-Features:\r\n MLST type*;size*;modify*;\r\n211 End\r\n") }
+	h["CWD"] = func(s *fakeSession, arg string) {
+		if arg == "/missing" {
+			s.reply("550 no such directory\r\n")
+			return
+		}
+		s.reply("250 ok\r\n")
+	}
+	var listings, early atomic.Int32
+	h["MLSD"] = func(s *fakeSession, _ string) {
+		s.reply("150 here it comes\r\n")
+		time.Sleep(10 * time.Millisecond) // let the data connection finish first
+		if listings.Add(1) < 3 {
+			s.conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+			if _, err := s.r.Peek(1); err == nil {
+				early.Add(1)
+			}
+			s.conn.SetReadDeadline(time.Time{})
+		}
+		s.reply("226 done\r\n")
+	}
+	f := newFakeServer(t, h)
+	c := dialFake(t, f, &Config{Listing: "MLSD", PipelineFirst: true, Timeout: 10 * time.Second})
+	if err := c.Login(t.Context(), "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if !c.ChainsListings() {
+		t.Fatal("ChainsListings false on a pipelining MLSD connection")
+	}
+	lists, errs := c.ListMany(t.Context(), []string{"/a", "/b", "/c"})
+	for i := range lists {
+		if errs[i] != nil || len(lists[i]) != 1 || lists[i][0].Name != "a" {
+			t.Errorf("listing %d = %v, %v", i, lists[i], errs[i])
+		}
+	}
+	if n := early.Load(); n != 2 {
+		t.Errorf("%d of 2 listings had the next one's commands before their 226", n)
+	}
+	var cwds []string
+	for _, cmd := range f.got() {
+		if strings.HasPrefix(cmd, "CWD ") {
+			cwds = append(cwds, cmd)
+		}
+	}
+	if want := []string{"CWD /a", "CWD /b", "CWD /c"}; !slices.Equal(cwds, want) {
+		t.Errorf("CWDs %q, want %q", cwds, want)
+	}
+
+	// A refused CWD in the middle of a chain fails that listing alone:
+	// the conversation stays in step.
+	lists, errs = c.ListMany(t.Context(), []string{"/a", "/missing", "/c"})
+	var fe *Error
+	if !errors.As(errs[1], &fe) || fe.Code != 550 || lists[1] != nil {
+		t.Errorf("listing of /missing = %v, %v; want the CWD's 550", lists[1], errs[1])
+	}
+	for _, i := range []int{0, 2} {
+		if errs[i] != nil || len(lists[i]) != 1 {
+			t.Errorf("listing %d = %v, %v", i, lists[i], errs[i])
+		}
+	}
+}

@@ -200,6 +200,15 @@ func (t *Transfer) NextWith(ctx context.Context, path string, offset int64, opts
 	return t.c.prepareRetr(ctx, path, offset, opts, true)
 }
 
+// nextListing sends the commands of a listing of dir (absolute: CWD dir,
+// then cmd) behind t, like NextWith for a download.
+func (t *Transfer) nextListing(ctx context.Context, cmd, dir string) (*Pending, error) {
+	if !t.eof || t.closed || !t.c.pipelines() {
+		return nil, errors.New("Transfer.nextListing: not at the end of a transfer on a pipelining connection")
+	}
+	return t.c.prepareTransfer(ctx, 0, extraCmds{}, dir, cmd, true)
+}
+
 // Cancel gives up a Pending that will not be started. Its replies are
 // still on their way, so the connection is closed.
 func (p *Pending) Cancel() {

@@ -128,6 +128,12 @@ func (r *runner) worker(ctx context.Context, c *ftpcore.Conn, pre bool) error {
 			r.put(&c)
 			continue
 		}
+		if t.ahead && c.ChainsListings() {
+			batch := append([]*task{t}, r.q.moreAhead(7, r.width.current())...)
+			r.listBatch(ctx, c, batch)
+			r.put(&c)
+			continue
+		}
 		if t.ahead {
 			r.listAhead(ctx, c, t)
 			r.put(&c)

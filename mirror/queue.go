@@ -219,6 +219,34 @@ func (q *queue) moreLists(most int) []*task {
 	return more
 }
 
+// moreAhead takes queued listings ahead (ahead.go) for a worker that
+// popped one and chains them on its connection (ftpcore's
+// ChainsListings): its part of them among all workers, rounded up, less
+// the one it has, at most most. A chain saves a round trip per listing
+// but runs them one after another, so each worker takes its part and no
+// more, whether the others sleep or are still logging in.
+func (q *queue) moreAhead(most, workers int) []*task {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	queued := 0
+	for _, t := range q.lists {
+		if t.kind == taskList && t.ahead {
+			queued++
+		}
+	}
+	n := min(most, (queued+1+workers-1)/max(workers, 1)-1)
+	var more []*task
+	for i := 0; i < len(q.lists) && len(more) < n; {
+		if t := q.lists[i]; t.kind != taskList || !t.ahead {
+			i++
+			continue
+		}
+		more = append(more, q.lists[i])
+		q.lists = append(q.lists[:i], q.lists[i+1:]...)
+	}
+	return more
+}
+
 // listShare is how many of queued listings a worker that popped one more
 // takes, with idle other workers waiting: its part of them all, rounded
 // up, so that the workers together take every one in one round trip

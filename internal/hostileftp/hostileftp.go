@@ -21,6 +21,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -92,6 +93,21 @@ type Server struct {
 	conns    map[net.Conn]bool
 	closed   bool
 	wg       sync.WaitGroup
+
+	finalWait time.Duration // LateFinal
+	early     atomic.Int64  // listings whose next command came before their final reply
+}
+
+// LateFinal makes the final reply of each listing wait, at most d, for
+// the client's next command, as proftpd's 226 comes a round trip after
+// the data has ended; zero turns it off. It returns how many listings
+// so far had the next command before their final reply: a client that
+// chains its listings sent it at the end of the data.
+func (s *Server) LateFinal(d time.Duration) int64 {
+	s.mu.Lock()
+	s.finalWait = d
+	s.mu.Unlock()
+	return s.early.Load()
 }
 
 // Start serves root on 127.0.0.1 at a free port. Close stops it.

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"io"
 	"strings"
+	"time"
 )
 
 // list sends a listing of arg (or the current directory).
@@ -35,6 +36,16 @@ func (s *Session) list(verb, arg string) {
 	}
 	_, ok := s.Send(c, strings.NewReader(text))
 	s.CloseData(c)
+	s.srv.mu.Lock()
+	wait := s.srv.finalWait
+	s.srv.mu.Unlock()
+	if wait > 0 {
+		s.conn.SetReadDeadline(time.Now().Add(wait))
+		if _, err := s.r.Peek(1); err == nil {
+			s.srv.early.Add(1)
+		}
+		s.conn.SetReadDeadline(time.Time{})
+	}
 	if ok {
 		s.Reply("226 done")
 	} else {
