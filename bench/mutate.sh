@@ -443,6 +443,9 @@ m "MLSD listings chain: the next one's commands go before the 226 (ListMany)" ft
 m "a worker chains the listings ahead it takes on an MLSD connection (worker)" mirror/pool.go \
   's/\t\tif t\.ahead && c\.ChainsListings\(\) \{/\t\tif false \&\& t.ahead \&\& c.ChainsListings() {/' \
   ./mirror 'TestListAheadChains'
+m "a compaction's copy is synced before it is renamed over the state (rewrite)" state/compact.go \
+  's/\tif err == nil \{\n\t\terr = dst\.Sync\(\)\n\t\}\n//' \
+  ./state 'TestDurableCompaction$'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0
