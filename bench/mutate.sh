@@ -328,7 +328,7 @@ m "a failed active test is remembered: no test on the next run (chooseMode)" mir
   's/\tcase p\.activeOK == state\.ActiveUnknown \|\| /\tcase true || /' \
   ./mirror 'TestModeAutoBehindNAT'
 m "mode auto uses active where the profile says it works and is faster (chooseMode)" mirror/profile.go \
-  's/\tcase p\.activeOK == state\.ActiveWorks && activeFaster\(p\.passive, p\.actCost\):/\tcase false:/' \
+  's/\tcase p\.activeOK == state\.ActiveWorks && activeFaster\(p\.passive, p\.actCost, p\.rtt\):/\tcase false:/' \
   ./mirror 'TestModeAutoFallsBackMidRun|TestModeAutoVsftpd'
 m "an active connect-back that never comes makes the run passive, file retried (noConnectBack)" mirror/retry.go \
   's/ \|\| r\.noConnectBack\(ctx, t, err\)//' \
@@ -446,6 +446,15 @@ m "a worker chains the listings ahead it takes on an MLSD connection (worker)" m
 m "a compaction's copy is synced before it is renamed over the state (rewrite)" state/compact.go \
   's/\tif err == nil \{\n\t\terr = dst\.Sync\(\)\n\t\}\n//' \
   ./state 'TestDurableCompaction$'
+m "mode auto goes active only where the round trip it saves matters (activeFaster)" mirror/profile.go \
+  's/\treturn rtt >= activeMinRTT && active <= passive-rtt\/2/\treturn active <= passive/' \
+  ./mirror 'TestModeAutoSwitchesAfterTest'
+m "a stored test without a round trip is made again (chooseMode)" mirror/profile.go \
+  's/,\n\t\tp\.activeOK == state\.ActiveWorks && p\.rtt == 0: \/\/ tested before round trips were measured/: \/\/ (mutated)/' \
+  ./mirror 'TestModeAutoRetestsWithoutRoundTrip'
+m "a server record from before the round trip decodes (decodeServer)" state/server.go \
+  's/\tif len\(d\.buf\) > 0 \{ \/\/ records written before the round trip end here\n\t\ts\.Profile\.RTT = d\.micros\(\)\n\t\}/\ts.Profile.RTT = d.micros()/' \
+  ./state 'TestServerRecord'
 if ((LIST)); then
   for i in $(seq 1 $N); do printf '%2d  %-70s %s  %s -run %s\n' "$i" "${GUARD[i]}" "${FILE[i]}" "${PKG[i]}" "${TESTS[i]}"; done
   exit 0

@@ -205,7 +205,7 @@ func TestModeAutoFallsBackMidRun(t *testing.T) {
 	h.noPlan = true
 	key := state.ServerKey(h.srv.Addr(), "anonymous")
 	if err := h.db.PutServer(key, state.Server{Profile: state.Profile{
-		Active: state.ActiveWorks, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond, ActiveTested: time.Now(),
+		Active: state.ActiveWorks, PassiveCost: 60 * time.Millisecond, ActiveCost: 40 * time.Millisecond, RTT: 20 * time.Millisecond, ActiveTested: time.Now(),
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -325,35 +325,75 @@ func replied(s *hostileftp.Session, reply string) bool {
 // faster, and fetches every file in active mode from then on, in this
 // run already.
 func TestModeAutoSwitchesAfterTest(t *testing.T) {
-	slowPassive := func(s *hostileftp.Session, verb, _ string) bool {
-		if verb == "EPSV" || verb == "PASV" {
-			s.Sleep(40 * time.Millisecond)
-		}
-		return false
+	for _, tc := range []struct {
+		name string
+		noop time.Duration // the server's delay of NOOP: the round trip mode auto measures
+		want string        // the mode of every RETR
+	}{
+		{"round trip long enough", 5 * time.Millisecond, "active"},
+		// Loopback's round trip: active mode would save next to nothing
+		// per file, however much faster its listing was.
+		{"round trip too short", 0, "passive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slowPassive := func(s *hostileftp.Session, verb, _ string) bool {
+				switch verb {
+				case "EPSV", "PASV":
+					s.Sleep(40 * time.Millisecond)
+				case "NOOP":
+					s.Sleep(tc.noop)
+				}
+				return false
+			}
+			h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleUnix, Hook: slowPassive})
+			h.noPlan = true
+			o := h.opts()
+			o.ActiveAuto, o.Parallel = true, 1
+			sum, err, _ := h.run(o, 20*time.Second)
+			if err != nil || sum.Failed != 0 || sum.Fetched != 6 {
+				t.Fatalf("run: %v, fetched %d: %v", err, sum.Fetched, sum.Errors)
+			}
+			rec := serverRecord(t, h)
+			if rec.Active != state.ActiveWorks || rec.RTT <= 0 || (tc.noop > 0 && rec.RTT < tc.noop) {
+				t.Fatalf("stored active %v, round trip %v; want works, a round trip of at least %v", rec.Active, rec.RTT, tc.noop)
+			}
+			mode := ""
+			for _, c := range h.srv.Commands() {
+				switch v, arg, _ := strings.Cut(c, " "); v {
+				case "EPSV", "PASV":
+					mode = "passive"
+				case "EPRT", "PORT":
+					mode = "active"
+				case "RETR":
+					if mode != tc.want {
+						t.Errorf("RETR %s in %s mode, want %s after the test", arg, mode, tc.want)
+					}
+				}
+			}
+		})
 	}
-	h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleUnix, Hook: slowPassive})
+}
+
+// TestModeAutoRetestsWithoutRoundTrip: a stored test from before round
+// trips were measured says active mode works and is faster, but not
+// whether it matters: the run tests again, and stores the round trip.
+func TestModeAutoRetestsWithoutRoundTrip(t *testing.T) {
+	h := newHostile(t, profileTree(), &hostileftp.Options{Style: hostileftp.StyleUnix})
 	h.noPlan = true
+	tested := time.Now().Add(-time.Hour).Truncate(time.Second)
+	key := state.ServerKey(h.srv.Addr(), "anonymous")
+	if err := h.db.PutServer(key, state.Server{Profile: state.Profile{
+		Active: state.ActiveWorks, PassiveCost: 3 * time.Millisecond, ActiveCost: 2 * time.Millisecond, ActiveTested: tested,
+	}}); err != nil {
+		t.Fatal(err)
+	}
 	o := h.opts()
 	o.ActiveAuto, o.Parallel = true, 1
-	sum, err, _ := h.run(o, 20*time.Second)
-	if err != nil || sum.Failed != 0 || sum.Fetched != 6 {
-		t.Fatalf("run: %v, fetched %d: %v", err, sum.Fetched, sum.Errors)
+	if sum, err, _ := h.run(o, 20*time.Second); err != nil || sum.Failed != 0 {
+		t.Fatalf("run: %v %+v", err, sum)
 	}
-	if rec := serverRecord(t, h); rec.Active != state.ActiveWorks {
-		t.Fatalf("stored active %v, want works", rec.Active)
-	}
-	mode := ""
-	for _, c := range h.srv.Commands() {
-		switch v, arg, _ := strings.Cut(c, " "); v {
-		case "EPSV", "PASV":
-			mode = "passive"
-		case "EPRT", "PORT":
-			mode = "active"
-		case "RETR":
-			if mode != "active" {
-				t.Errorf("RETR %s in %s mode, want active after the test", arg, mode)
-			}
-		}
+	if rec := serverRecord(t, h); !rec.ActiveTested.After(tested) || rec.RTT <= 0 {
+		t.Errorf("stored test of %v, round trip %v: not tested again", rec.ActiveTested, rec.RTT)
 	}
 }
 
@@ -376,8 +416,11 @@ func TestModeAutoSwitchesPipelinedWorkers(t *testing.T) {
 			last[s.ID] = mode[s.ID]
 		}
 		mu.Unlock()
-		if verb == "EPSV" || verb == "PASV" {
+		switch verb {
+		case "EPSV", "PASV":
 			s.Sleep(20 * time.Millisecond)
+		case "NOOP": // a round trip long enough for active mode to matter
+			s.Sleep(5 * time.Millisecond)
 		}
 		return false
 	}

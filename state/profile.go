@@ -29,6 +29,11 @@ type Profile struct {
 	Active                  ActiveResult
 	PassiveCost, ActiveCost time.Duration
 	ActiveTested            time.Time
+	// RTT is the control connection's round trip (the least of a few
+	// NOOPs) when active mode was tested: active mode saves one round
+	// trip per file, worth nothing on a LAN. Zero: not measured
+	// (records older than it).
+	RTT time.Duration
 	// Checksum is the checksum command that runs send with RETR
 	// ("XSHA256 SHA-256"); empty: none chosen.
 	Checksum string
@@ -182,7 +187,7 @@ func (s Server) Describe() []string {
 	}
 	switch s.Active {
 	case ActiveWorks:
-		add("active mode: works (tested %s; a listing took %v passive, %v active)", s.ActiveTested.Format(time.DateOnly), s.PassiveCost, s.ActiveCost)
+		add("active mode: works (tested %s; a listing took %v passive, %v active; round trip %v)", s.ActiveTested.Format(time.DateOnly), s.PassiveCost, s.ActiveCost, s.RTT)
 	case ActiveFails:
 		add("active mode: fails: a listing in active mode did not work (tested %s)", s.ActiveTested.Format(time.DateOnly))
 	default:

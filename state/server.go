@@ -101,6 +101,7 @@ func encodeServer(s Server) []byte {
 	e.time(s.ClockLearned)
 	e.varint(int64(s.ClockOffset / time.Second))
 	e.uvarint(uint64(s.ClockSamples))
+	e.uvarint(uint64(max(s.Profile.RTT, 0) / time.Microsecond))
 	return e.buf
 }
 
@@ -128,6 +129,9 @@ func decodeServer(v []byte) (Server, error) {
 		s.ClockLearned = d.time()
 		s.ClockOffset = d.clockOffset()
 		s.ClockSamples = int(d.width())
+	}
+	if len(d.buf) > 0 { // records written before the round trip end here
+		s.Profile.RTT = d.micros()
 	}
 	if err := d.done(); err != nil {
 		return Server{}, err

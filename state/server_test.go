@@ -26,7 +26,7 @@ func TestServerRecord(t *testing.T) {
 		{Parallel: 7, ParallelLimit: 3, Updated: now},
 		{Parallel: 2, Profile: Profile{Listing: "LIST -a", NoEPSV: true, PASVElsewhere: true, Pipelined: true, Active: ActiveWorks,
 			PassiveCost: 3 * time.Millisecond, ActiveCost: 2 * time.Millisecond, ActiveTested: now, Checksum: "XSHA256 SHA-256",
-			Features: []string{"EPSV", "MLST type*;size*;"}, Runs: 4}, Updated: now},
+			Features: []string{"EPSV", "MLST type*;size*;"}, Runs: 4, RTT: 20300 * time.Microsecond}, Updated: now},
 		{Profile: Profile{Listing: "STAT", Active: ActiveFails, ActiveTested: now}},
 		{},
 	} {
@@ -58,6 +58,11 @@ func TestServerRecord(t *testing.T) {
 	old = []byte{codecVersion, 1, timeZero, 5, 2}
 	if s, err := decodeServer(old); err != nil || !s.NoPipelining || s.Parallel != 5 || s.ParallelLimit != 2 || !reflect.DeepEqual(s.Profile, Profile{}) {
 		t.Errorf("record before the profile = %+v, %v", s, err)
+	}
+	// A record from before the round trip: the clock fields end it.
+	withRTT := encodeServer(Server{Profile: Profile{Active: ActiveWorks, RTT: 5 * time.Millisecond}})
+	if s, err := decodeServer(withRTT[:len(withRTT)-2]); err != nil || s.Active != ActiveWorks || s.RTT != 0 {
+		t.Errorf("record before the round trip = %+v, %v", s, err)
 	}
 	servers, err := db.Servers()
 	if err != nil || len(servers) != 1 {
@@ -122,10 +127,10 @@ func TestServerDescribe(t *testing.T) {
 			"connections: the server refused more than 8",
 			"checksum: HASH SHA-256",
 			"FEAT: EPSV, SIZE"}},
-		{Server{Profile: Profile{Listing: "LIST -a", Pipelined: true, Active: ActiveWorks, ActiveTested: day, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond}, Updated: day}, []string{
+		{Server{Profile: Profile{Listing: "LIST -a", Pipelined: true, Active: ActiveWorks, ActiveTested: day, PassiveCost: 2 * time.Millisecond, ActiveCost: time.Millisecond, RTT: 250 * time.Microsecond}, Updated: day}, []string{
 			"listing: LIST -a",
 			"pipelining: on, from each connection's first transfer (answered in order before)",
-			"active mode: works (tested 2026-11-30; a listing took 2ms passive, 1ms active)",
+			"active mode: works (tested 2026-11-30; a listing took 2ms passive, 1ms active; round trip 250µs)",
 			"updated: 2026-11-30T04:00:00Z"}},
 	} {
 		got := strings.Join(tc.s.Describe(), "\n")
@@ -154,13 +159,13 @@ func TestServerClock(t *testing.T) {
 		}
 	}
 	before := encodeServer(Server{Parallel: 6, ParallelLimit: 8, Updated: learned})
-	before = before[:len(before)-3] // the clock fields of a zero offset: zero time, 0, 0
+	before = before[:len(before)-4] // the clock fields of a zero offset (zero time, 0, 0) and the round trip (0)
 	s, err := decodeServer(before)
 	if err != nil || s.Parallel != 6 || s.ParallelLimit != 8 || !s.ClockLearned.IsZero() || s.ClockOffset != 0 {
 		t.Errorf("record from before clock calibration = %+v, %v", s, err)
 	}
 	bad := encodeServer(Server{ClockLearned: learned})
-	bad = append(bad[:len(bad)-2], 0x80, 0x80, 0x80, 0x80, 0x08, 0) // an offset of years
+	bad = append(bad[:len(bad)-3], 0x80, 0x80, 0x80, 0x80, 0x08, 0) // an offset of years
 	if _, err := decodeServer(bad); err == nil {
 		t.Error("absurd clock offset decoded")
 	}
