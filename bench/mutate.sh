@@ -354,7 +354,7 @@ m "a claimed listing ahead that failed is listed anew (aheadDone)" mirror/ahead.
   's/\tcase l\.err != nil:\n\t\tr\.q\.push\(&task\{kind: taskList, rel: rel, links: d\.links\}\)\n//' \
   ./mirror 'TestAheadClaimOrder|TestListAheadDecidesNothing'
 m "the workers waiting share the queued listings, rounded up (moreLists)" mirror/queue.go \
-  's/\tn := listShare\(len\(q\.lists\), q\.sleepers, most\)/\tn := min(most, len(q.lists)\/8)/' \
+  's/q\.takeLists\(listShare\(len\(q\.lists\), q\.sleepers, most\),/q.takeLists(min(most, len(q.lists)\/8),/' \
   ./mirror 'TestMoreListsShares'
 m "a stored STAT batches listings from the first one (startListing)" ftpcore/profile.go \
   's/\t\tc\.stat = listAAssumed\n/\t\t_ = listAAssumed\n/' \

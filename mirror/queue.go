@@ -201,22 +201,7 @@ func (q *queue) pop(ctx context.Context) *task {
 func (q *queue) moreLists(most int) []*task {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	n := listShare(len(q.lists), q.sleepers, most)
-	var more []*task
-	for i := 0; i < len(q.lists) && len(more) < n; {
-		if q.lists[i].kind != taskList {
-			i++
-			continue
-		}
-		more = append(more, q.lists[i])
-		if i == 0 {
-			q.lists[0] = nil
-			q.lists = q.lists[1:]
-		} else {
-			q.lists = append(q.lists[:i], q.lists[i+1:]...)
-		}
-	}
-	return more
+	return q.takeLists(listShare(len(q.lists), q.sleepers, most), func(*task) bool { return true })
 }
 
 // moreAhead takes queued listings ahead (ahead.go) for a worker that
@@ -228,21 +213,32 @@ func (q *queue) moreLists(most int) []*task {
 func (q *queue) moreAhead(most, workers int) []*task {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	ahead := func(t *task) bool { return t.ahead }
 	queued := 0
 	for _, t := range q.lists {
-		if t.kind == taskList && t.ahead {
+		if t.kind == taskList && ahead(t) {
 			queued++
 		}
 	}
-	n := min(most, (queued+1+workers-1)/max(workers, 1)-1)
+	return q.takeLists(min(most, (queued+workers)/max(workers, 1)-1), ahead)
+}
+
+// takeLists removes up to n queued listings that want accepts, in queue
+// order, and returns them. q.mu is held.
+func (q *queue) takeLists(n int, want func(*task) bool) []*task {
 	var more []*task
 	for i := 0; i < len(q.lists) && len(more) < n; {
-		if t := q.lists[i]; t.kind != taskList || !t.ahead {
+		if t := q.lists[i]; t.kind != taskList || !want(t) {
 			i++
 			continue
 		}
 		more = append(more, q.lists[i])
-		q.lists = append(q.lists[:i], q.lists[i+1:]...)
+		if i == 0 {
+			q.lists[0] = nil
+			q.lists = q.lists[1:]
+		} else {
+			q.lists = append(q.lists[:i], q.lists[i+1:]...)
+		}
 	}
 	return more
 }

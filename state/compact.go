@@ -29,9 +29,9 @@ const (
 )
 
 // releaseEvery is how many bytes of pages a DB may have mapped, reading
-// or writing records, between two releases of its mapped pages. A run reads every page of its job,
-// and bbolt maps them: without it, the whole file would count in the
-// process's memory by the end of a run.
+// or writing records, between two releases of its mapped pages. A run
+// reads every page of its job, and bbolt maps them: without it, the
+// whole file would count in the process's memory by the end of a run.
 const releaseEvery = 4 << 20
 
 // touched counts n bytes of pages read or written, and releases the
@@ -51,10 +51,6 @@ type Compaction struct {
 	// in larger steps); After is 0 when the file was not rewritten.
 	Before, After int64
 }
-
-// Changes returns how many records were written or deleted through db
-// since Open.
-func (db *DB) Changes() int64 { return db.changes.Load() }
 
 // CloseCompact closes db, first rewriting its file with full pages if at
 // least minChanges records were written or deleted since Open and at

@@ -176,7 +176,7 @@ func TestCloseCompact(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if tc.readOnly || tc.minChanges > db.Changes() {
+			if tc.readOnly || tc.minChanges > db.changes.Load() {
 				c.Before = pagesInUse(t, path) // not looked at
 			}
 			before, after := c.Before, pagesInUse(t, path)
