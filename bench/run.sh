@@ -6,7 +6,9 @@
 #   bench/run.sh [options]
 #
 #   -tools "lftp-p8 rclone-t8 ftpmirror-p8"   run-peer.sh tool names (lftp-pN, rclone-tN, wget, ftpmirror-pN;
-#                                             N may be auto), and ftpmirror-pN-mauto (with -mode auto)
+#                                             N may be auto), ftpmirror-pN-mauto (with -mode auto), and
+#                                             ideal-pN (bench/idealftp: the least a client at width N
+#                                             takes over this link; noop is not its workload)
 #   -trees "small1k small"                    trees for full, noop and pct1: small1k (1,000 files
 #                                             in 40 dirs), small (5,000 files in 200 dirs)
 #   -workloads "full noop pct1 large"         full: empty target and state; noop: re-sync of an
@@ -116,6 +118,7 @@ fi
 echo "== building tools"
 "$SHB/build.sh"
 GENTREE=$SHB/work/bin/gentree
+(cd "$REPO" && go build -o "$WORK/bin/idealftp" ./bench/idealftp)
 if [ -z "$BIN" ]; then
   (cd "$REPO" && go build -o "$WORK/bin/ftpmirror" ./cmd/ftpmirror)
   BIN=$WORK/bin/ftpmirror
@@ -213,6 +216,12 @@ dest_of() { echo "$WORK/dest/$1/$2"; }              # TOOL SRC
 state_of() { echo "$WORK/state/$1-$2.db"; }         # TOOL SRC
 peer() { # TOOL SRC: mirror ftp://HOST:PORT/SRC into the tool's target
   local tool=$1 src=$2 args=""
+  if [[ $tool == ideal-p* ]]; then # bench/idealftp: knows the tree, lists and checks nothing
+    mkdir -p "$(dest_of "$tool" "$src")"
+    ip netns exec "$CLI_NS" "$WORK/bin/idealftp" -p "${tool#ideal-p}" -mode "$FTPMODE" -local "$WORK/data/$src" \
+      "ftp://$HOST:$PORT/$src" "$(dest_of "$tool" "$src")" 2>>"$OUT/logs/$tool.log"
+    return
+  fi
   case $tool in
     rclone-*) args=--ftp-force-list-hidden ;; # vsftpd has no MLSD; plain LIST hides dot files
     ftpmirror*) args="-delete -state $(state_of "$tool" "$src")" ;;
@@ -283,6 +292,7 @@ for wl in $WORKLOADS; do
     src=$(src_of "$wl" "$tree")
     for ((i = 1; i <= N; i++)); do
       for tool in $TOOLS; do
+        [[ $tool == ideal-* && $wl != full && $wl != large ]] && continue # it compares nothing
         echo "== $wl $tree $tool run $i/$N"
         "$SHB/timeit.sh" -l "$wl/$tree/$tool/$i" -n 1 -t 900 -o "$RUNS" \
           -s "setup $wl $tool $tree" -C each \
